@@ -1,0 +1,1 @@
+"""Where things are: datums, projections, geocoding, spatial index, networks, coverage, siting."""

@@ -1,0 +1,276 @@
+"""The station store: SQLAlchemy over SQLite (default) or PostgreSQL/PostGIS.
+
+One :class:`Store` per database URL. Every write runs in one transaction: an import
+either lands whole or not at all. A ``stations_version`` counter in the ``meta`` table goes
+up with every station write so in-memory indexes know when to rebuild.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from stations.amenities import AMENITIES, empty_amenities
+from stations.config import database_url
+from stations.errors import NotFoundError, StoreError, ValidationError
+from stations.records import STATUSES, Station
+from stations.schema import meta_table, metadata, stations_table
+
+__all__ = ["Store", "open_store", "station_from_record"]
+
+_STATION_COLUMNS = [c.name for c in stations_table.columns]
+
+
+def _now() -> datetime:
+    return datetime.now().replace(microsecond=0)
+
+
+def station_from_record(record: sa.engine.RowMapping | dict) -> Station:
+    """Build a :class:`Station` from a database row mapping."""
+    values = {k: record[k] for k in _STATION_COLUMNS if k in record}
+    amenities = empty_amenities()
+    amenities.update({k: v for k, v in (values.get("amenities") or {}).items() if k in AMENITIES})
+    values["amenities"] = amenities
+    values["sample"] = bool(values.get("sample"))
+    for key in ("address", "district", "district_code", "street", "street_code",
+                "opening_hours", "status_reason", "contact_name", "contact_phone", "notes"):
+        values[key] = values.get(key) or ""
+    return Station(**values)
+
+
+def _station_values(station: Station) -> dict:
+    values = station.as_dict()
+    values["verified_on"] = station.verified_on
+    values["created_at"] = station.created_at
+    values["updated_at"] = station.updated_at
+    return {k: v for k, v in values.items() if k in _STATION_COLUMNS}
+
+
+class Store:
+    """Access to one Nuanxin database.
+
+    Parameters
+    ----------
+    url : str, optional
+        SQLAlchemy URL; defaults to ``NUANXIN_DATABASE_URL`` or the instance SQLite file.
+    """
+
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None):
+        self.url = database_url(url)
+        try:
+            self.engine = engine or sa.create_engine(self.url, future=True)
+        except Exception as exc:  # bad URL, missing driver
+            raise StoreError(f"无法打开数据库 {self.url!r}: {exc}") from exc
+        if self.engine.dialect.name == "sqlite":
+            @sa.event.listens_for(self.engine, "connect")
+            def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.execute("PRAGMA busy_timeout=5000")
+                cur.close()
+
+    # -- schema -----------------------------------------------------------------------
+    @property
+    def is_postgis(self) -> bool:
+        """True on a PostgreSQL backend (PostGIS geometry columns are maintained)."""
+        return self.engine.dialect.name == "postgresql"
+
+    def init(self, *, reset: bool = False) -> None:
+        """Create every table (``reset`` drops them first). Idempotent."""
+        with self.engine.begin() as conn:
+            if self.is_postgis:
+                conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+            if reset:
+                metadata.drop_all(conn)
+            metadata.create_all(conn)
+            if self.is_postgis:
+                for table in ("stations", "candidates", "demand_points"):
+                    conn.execute(sa.text(
+                        f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS geom geometry(Point, 4326) "
+                        f"GENERATED ALWAYS AS (CASE WHEN lon IS NULL OR lat IS NULL THEN NULL "
+                        f"ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END) STORED"))
+                    conn.execute(sa.text(
+                        f"CREATE INDEX IF NOT EXISTS ix_{table}_geom ON {table} USING GIST (geom)"))
+
+    def check(self) -> None:
+        """Raise :class:`StoreError` when the store has not been initialised."""
+        if not sa.inspect(self.engine).has_table("stations"):
+            raise StoreError(
+                f"数据库未初始化 (store not initialised at {self.url}); run `nuanxin init`")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A connection inside one transaction: committed on success, rolled back on error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def dispose(self) -> None:
+        """Close pooled connections."""
+        self.engine.dispose()
+
+    # -- meta / versions ----------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None, *, conn: Connection | None = None
+                 ) -> str | None:
+        """A value of the ``meta`` table."""
+        with self._conn(conn) as c:
+            value = c.execute(sa.select(meta_table.c.value).where(meta_table.c.key == key)
+                              ).scalar_one_or_none()
+        return default if value is None else value
+
+    def set_meta(self, key: str, value: str, *, conn: Connection) -> None:
+        """Upsert a ``meta`` value inside the caller's transaction."""
+        updated = conn.execute(meta_table.update().where(meta_table.c.key == key)
+                               .values(value=value)).rowcount
+        if not updated:
+            conn.execute(meta_table.insert().values(key=key, value=value))
+
+    def bump_version(self, name: str, *, conn: Connection) -> int:
+        """Increase a change counter (``stations_version``...) inside a transaction."""
+        current = int(self.get_meta(name, "0", conn=conn) or 0) + 1
+        self.set_meta(name, str(current), conn=conn)
+        return current
+
+    def version(self, name: str = "stations_version") -> int:
+        """The change counter; indexes rebuild when it moves."""
+        try:
+            return int(self.get_meta(name, "0") or 0)
+        except sa.exc.OperationalError:
+            return 0
+
+    @contextlib.contextmanager
+    def _conn(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+        else:
+            with self.engine.connect() as c:
+                yield c
+
+    # -- stations -------------------------------------------------------------------
+    def add_stations(self, stations: Iterable[Station], *, conn: Connection | None = None,
+                     upsert_by_code: bool = True) -> list[int]:
+        """Insert stations (or update those whose ``code`` exists) in one transaction.
+
+        A station with an ``id`` keeps it when that id is free (lossless round trips);
+        a station without a ``code`` gets ``NX-<street or district code>-<id>``.
+        Returns the ids in input order.
+        """
+        if conn is None:
+            with self.transaction() as c:
+                return self.add_stations(stations, conn=c, upsert_by_code=upsert_by_code)
+        ids: list[int] = []
+        now = _now()
+        for station in stations:
+            values = _station_values(station)
+            values["amenities"] = {k: station.amenities.get(k, "unknown") for k in AMENITIES}
+            values["updated_at"] = station.updated_at or now
+            existing = None
+            if station.code and upsert_by_code:
+                existing = conn.execute(sa.select(stations_table.c.id).where(
+                    stations_table.c.code == station.code)).scalar_one_or_none()
+            if existing is not None:
+                values.pop("id", None)
+                values.pop("created_at", None)
+                conn.execute(stations_table.update().where(stations_table.c.id == existing)
+                             .values(**values))
+                ids.append(existing)
+                continue
+            values["created_at"] = station.created_at or now
+            if values.get("id") is not None and conn.execute(sa.select(stations_table.c.id).where(
+                    stations_table.c.id == values["id"])).scalar_one_or_none() is not None:
+                values.pop("id")
+            if values.get("id") is None:
+                values.pop("id", None)
+            needs_code = not values.get("code")
+            if needs_code:
+                values["code"] = "tmp-" + uuid.uuid4().hex
+            new_id = conn.execute(stations_table.insert().values(**values)).inserted_primary_key[0]
+            if needs_code:
+                area = station.street_code or station.district_code or "11"
+                conn.execute(stations_table.update().where(stations_table.c.id == new_id)
+                             .values(code=f"NX-{area}-{new_id:05d}"))
+            ids.append(int(new_id))
+        if self.is_postgis:
+            conn.execute(sa.text(
+                "SELECT setval(pg_get_serial_sequence('stations', 'id'), "
+                "(SELECT COALESCE(MAX(id), 1) FROM stations))"))
+        self.bump_version("stations_version", conn=conn)
+        return ids
+
+    def update_station(self, station: Station, *, conn: Connection | None = None) -> None:
+        """Write every field of an existing station (by ``id``)."""
+        if station.id is None:
+            raise ValidationError("update_station needs a station with an id")
+        if conn is None:
+            with self.transaction() as c:
+                return self.update_station(station, conn=c)
+        values = _station_values(station)
+        values.pop("id")
+        values.pop("created_at", None)
+        values["updated_at"] = _now()
+        if not values.get("code"):
+            values.pop("code")
+        done = conn.execute(stations_table.update().where(stations_table.c.id == station.id)
+                            .values(**values)).rowcount
+        if not done:
+            raise NotFoundError(f"站点 {station.id} 不存在 (no station with id {station.id})")
+        self.bump_version("stations_version", conn=conn)
+
+    def set_status(self, station_id: int, status: str, *, reason: str = "",
+                   conn: Connection | None = None) -> Station:
+        """Open, suspend or close a station with a reason (never a silent delete)."""
+        if status not in STATUSES:
+            raise ValidationError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        station = self.get_station(station_id, conn=conn)
+        station.status, station.status_reason = status, reason
+        self.update_station(station, conn=conn)
+        return station
+
+    def get_station(self, station_id: int, *, conn: Connection | None = None) -> Station:
+        """One station by id; :class:`NotFoundError` when absent."""
+        with self._conn(conn) as c:
+            row = c.execute(sa.select(stations_table).where(stations_table.c.id == station_id)
+                            ).mappings().first()
+        if row is None:
+            raise NotFoundError(f"站点 {station_id} 不存在 (no station with id {station_id})")
+        return station_from_record(row)
+
+    def list_stations(self, *, status: str | Sequence[str] | None = None,
+                      district: str | None = None, street: str | None = None,
+                      bbox: tuple[float, float, float, float] | None = None,
+                      ids: Sequence[int] | None = None,
+                      conn: Connection | None = None) -> list[Station]:
+        """Stations ordered by id, optionally filtered (``bbox`` = minlon, minlat, maxlon, maxlat)."""
+        query = sa.select(stations_table).order_by(stations_table.c.id)
+        if status is not None:
+            wanted = [status] if isinstance(status, str) else list(status)
+            query = query.where(stations_table.c.status.in_(wanted))
+        if district:
+            query = query.where(stations_table.c.district == district)
+        if street:
+            query = query.where(stations_table.c.street == street)
+        if bbox is not None:
+            minlon, minlat, maxlon, maxlat = bbox
+            query = query.where(stations_table.c.lon.between(minlon, maxlon),
+                                stations_table.c.lat.between(minlat, maxlat))
+        if ids is not None:
+            query = query.where(stations_table.c.id.in_(list(ids)))
+        with self._conn(conn) as c:
+            return [station_from_record(r) for r in c.execute(query).mappings()]
+
+    def count_stations(self, *, conn: Connection | None = None) -> int:
+        """How many stations (any status)."""
+        with self._conn(conn) as c:
+            return int(c.execute(sa.select(sa.func.count()).select_from(stations_table)).scalar())
+
+
+def open_store(url: str | None = None, *, create: bool = True) -> Store:
+    """Open the store; with ``create`` make missing tables (idempotent)."""
+    store = Store(url)
+    if create:
+        store.init()
+    return store

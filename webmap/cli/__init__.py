@@ -1,0 +1,60 @@
+"""The ``nuanxin`` command line (console script ``nuanxin = webmap.cli:main``).
+
+One click group; each topic adds its commands from its own module (``core``,
+``candidates``, ``planning``, ``web``). Heavy imports (geopandas, Flask) happen inside the
+commands, so ``nuanxin convert`` starts fast.
+
+User errors (:class:`stations.errors.NuanxinError`) print one line on stderr and exit 2; no
+traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from stations.errors import NuanxinError
+
+__all__ = ["main", "emit_json", "fail"]
+
+
+class _Group(click.Group):
+    """A click group that turns domain errors into one line on stderr and exit status 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except NuanxinError as exc:
+            click.echo(f"错误 (error): {exc}", err=True)
+            ctx.exit(2)
+        except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+            click.echo(f"错误 (error): {exc.strerror}: {exc.filename}", err=True)
+            ctx.exit(2)
+
+
+def emit_json(data: object) -> None:
+    """Print JSON (UTF-8, Chinese kept readable) to stdout."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def fail(message: str) -> None:
+    """Stop with a user error (exit 2)."""
+    raise NuanxinError(message)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="nuanxin")
+def main() -> None:
+    """暖心驿站 Nuanxin — 户外劳动者服务站点的查找、筛选与规划。"""
+
+
+def _register() -> None:
+    from webmap.cli import candidates, core, planning, web  # noqa: F401  (commands register)
+
+
+_register()
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""CLI commands of this topic (registered on :data:`webmap.cli.main`)."""
+
+from __future__ import annotations
