@@ -1,0 +1,1 @@
+"""Benchmarks, each side by side with the baseline its issue names (``make bench``)."""
