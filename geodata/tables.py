@@ -130,6 +130,8 @@ def _read_gpkg(path: Path) -> list[tuple[int, dict]]:
         geom = rec.geometry
         if geom is not None and geom.geom_type == "Point":
             row["lon"], row["lat"] = geom.x, geom.y
+        elif geom is not None:
+            row["_geometry_error"] = f"geometry type {geom.geom_type} is not Point"
         rows.append((i, row))
     return rows
 

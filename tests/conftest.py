@@ -33,3 +33,121 @@ def store(tmp_path, monkeypatch) -> Store:
     s.init()
     yield s
     s.dispose()
+
+
+# -- a throwaway PostgreSQL/PostGIS cluster (engineer B2) ----------------------------------------
+
+
+def _pg_bindir():
+    import glob
+    from pathlib import Path
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                   key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    return Path(found[-1]).parent if found else None
+
+
+def _pg_run_as():
+    """Run the server as ``postgres`` when we are root (initdb refuses root)."""
+    import pwd
+    import shutil
+
+    if os.geteuid() != 0:
+        return [], None
+    try:
+        user = pwd.getpwnam("postgres")
+    except KeyError:
+        return None, None
+    if shutil.which("runuser"):
+        return ["runuser", "-u", "postgres", "--"], user
+    return ["su", "postgres", "-s", "/bin/sh", "-c"], user
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """URL of a fresh PostGIS database in a throwaway cluster (Unix socket, no TCP).
+
+    The cluster lives in a temporary folder, runs as ``postgres`` when the tests run as root,
+    and is stopped and removed at the end of the session. Missing binaries fail under CI.
+    """
+    import glob
+    import shlex
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    bindir = _pg_bindir()
+    require(bindir is not None,
+            "PostgreSQL server (/usr/lib/postgresql/*/bin/initdb; run .ci/system-deps)")
+    require(bool(glob.glob("/usr/share/postgresql/*/extension/postgis.control")),
+            "PostGIS extension (Debian package postgis; run .ci/system-deps)")
+    prefix, user = _pg_run_as()
+    require(prefix is not None, "a 'postgres' system user to run the server as")
+    try:
+        import psycopg
+    except ImportError:
+        psycopg = None
+    require(psycopg is not None, "psycopg (pip install -e '.[test]')")
+
+    base = Path(tempfile.mkdtemp(prefix="nuanxin-pg-"))
+    data, sockdir, log = base / "data", base / "sock", base / "server.log"
+    sockdir.mkdir()
+    if user is not None:
+        for path in (base, sockdir):
+            os.chown(path, user.pw_uid, user.pw_gid)
+
+    def run(*args: str) -> None:
+        cmd = [str(a) for a in args]
+        full = prefix + [shlex.join(cmd)] if prefix and prefix[0] == "su" else prefix + cmd
+        done = subprocess.run(full, capture_output=True, text=True, cwd=base, check=False)
+        if done.returncode != 0:
+            extra = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{cmd[0]} failed ({done.returncode}): {done.stderr}\n{extra}")
+
+    port = _free_port()
+    run(bindir / "initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
+        "--no-sync", "--locale=C")
+    options = f"-p {port} -k {sockdir} -c listen_addresses='' -c fsync=off"
+    run(bindir / "pg_ctl", "-D", data, "-o", options, "-l", log, "-w", "-t", "60", "start")
+    try:
+        dbname = "nuanxin_test"
+        with psycopg.connect(host=str(sockdir), port=port, user="postgres", dbname="postgres",
+                             autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {dbname}")
+        with psycopg.connect(host=str(sockdir), port=port, user="postgres", dbname=dbname,
+                             autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION postgis")
+        yield f"postgresql+psycopg://postgres@/{dbname}?host={sockdir}&port={port}"
+    finally:
+        try:
+            run(bindir / "pg_ctl", "-D", data, "-m", "fast", "-w", "stop")
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_fresh_url(pg_url):
+    """A new, empty PostGIS database per test (a copy of the session database), dropped after."""
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(pg_url)
+    host, port = url.query["host"], int(url.query["port"])
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = dict(host=host, port=port, user="postgres", dbname="postgres", autocommit=True)
+    with psycopg.connect(**admin) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {url.database}")
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(**admin) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -1,3 +1,351 @@
-"""CLI commands of this topic (registered on :data:`webmap.cli.main`)."""
+"""The union's workflow on the command line: ``nuanxin candidates ...`` and ``nuanxin geocode``.
+
+Every lifecycle step takes ``--actor`` (default ``NUANXIN_ACTOR``, else the login name) which
+is written to the audit log. Exit status 0 on success, 2 on a user error (one line on stderr):
+an illegal step, an unknown id, a bad option or an unreadable file. An import whose file was
+read exits 0 even when rows were rejected (the report lists them).
+"""
 
 from __future__ import annotations
+
+import getpass
+import os
+import sys
+
+import click
+
+from webmap.cli import emit_json, main
+
+__all__: list[str] = []
+
+
+def _default_actor() -> str:
+    actor = os.environ.get("NUANXIN_ACTOR", "").strip()
+    if actor:
+        return actor
+    try:
+        return getpass.getuser() or "unknown"
+    except (KeyError, OSError):  # no login name in some containers
+        return "unknown"
+
+
+def _store():
+    """The configured store, tables created when missing (a dead server is a user error)."""
+    import sqlalchemy as sa
+
+    from stations.errors import StoreError
+    from stations.store import Store
+
+    store = Store()
+    try:
+        store.init()
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError(f"无法连接或初始化数据库 (cannot open the store): "
+                         f"{type(exc).__name__}") from exc
+    return store
+
+
+actor_option = click.option(
+    "--actor", default=None, help="操作人，写入审计日志 (who; default NUANXIN_ACTOR or login name)")
+json_option = click.option("--json", "as_json", is_flag=True, help="输出 JSON (print JSON)")
+
+
+def _candidate_json(candidate) -> dict:
+    from stations.lifecycle import allowed_actions
+
+    data = candidate.as_dict()
+    data["allowed_actions"] = allowed_actions(candidate.stage, result=candidate.screening_result)
+    return data
+
+
+@main.group("candidates")
+def candidates_group() -> None:
+    """候选承建单位：导入、筛选、走访、建站 (the union's candidate workflow)."""
+
+
+@candidates_group.command("import")
+@click.argument("file", type=click.Path(path_type=str))
+@click.option("--crs", default="wgs84", show_default=True,
+              help="坐标系 (datum of the sheet's coordinates): wgs84 | gcj02 | bd09")
+@click.option("--progress/--no-progress", default=None,
+              help="地理编码进度条 (progress bar on stderr; default when stderr is a terminal)")
+@json_option
+def import_cmd(file: str, crs: str, progress: bool | None, as_json: bool) -> None:
+    """导入候选单位表 (CSV/XLSX; rows without coordinates are geocoded)."""
+    from geodata.candidates import import_candidates
+
+    report = import_candidates(_store(), file, crs=crs, progress=progress)
+    if as_json:
+        emit_json(report.as_dict())
+        return
+    click.echo(f"已导入 {report.imported} 个候选单位 (imported)，拒绝 {len(report.rejected)} 条 "
+               f"(rejected)，共 {report.total} 行 (rows read)。")
+    if report.geocoded:
+        parts = "，".join(f"{k} {v}" for k, v in sorted(report.geocoded.items()))
+        click.echo(f"按地址定位 (geocoded): {parts}")
+    for bad in report.rejected:
+        column = f" [{bad['column']}]" if bad.get("column") else ""
+        click.echo(f"  第 {bad['row']} 行{column}: {bad['reason']}")
+
+
+@candidates_group.command("screen")
+@click.option("--standard", "standard_path", default=None, type=click.Path(path_type=str),
+              help="标准文件 (TOML; default NUANXIN_STANDARD or the shipped standard)")
+@click.option("--district", default=None, help="工会所在区 (union's district)")
+@click.option("--street", default=None, help="工会所在街道 (union's street, e.g. 广外)")
+@actor_option
+@json_option
+def screen_cmd(standard_path: str | None, district: str | None, street: str | None,
+               actor: str | None, as_json: bool) -> None:
+    """按标准筛选全部候选单位 (screen every candidate against the standard)."""
+    from geodata.candidates import screen_candidates
+
+    results = screen_candidates(_store(), standard=standard_path, actor=actor or _default_actor(),
+                                union_district=district, union_street=street)
+    if as_json:
+        emit_json(results)
+        return
+    if not results:
+        click.echo("没有候选单位 (no candidates); 先导入: nuanxin candidates import FILE")
+        return
+    counts = {k: sum(r["result"] == k for r in results) for k in ("pass", "unknown", "fail")}
+    click.echo(f"筛选 {len(results)} 个候选单位：符合 {counts['pass']}，"
+               f"待确认 {counts['unknown']}，不符合 {counts['fail']} (pass / unknown / fail)")
+    for r in results:
+        click.echo(f"#{r['id']} {r['name']}：{r['summary']}")
+
+
+@candidates_group.command("template")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+def template_cmd(file: str) -> None:
+    """保存候选单位表模板 (write the XLSX/CSV template with an example row and notes)."""
+    from geodata.candidates import write_template
+
+    path = write_template(file)
+    click.echo(f"已保存模板 (template written): {path}")
+
+
+@candidates_group.command("list")
+@click.option("--stage", default=None, help="按阶段筛选 (candidate, screened, visited, agreed, "
+              "opened, suspended, closed, declined)")
+@json_option
+def list_cmd(stage: str | None, as_json: bool) -> None:
+    """列出候选单位 (list candidates)."""
+    from stations.candidates import LOCATION_SOURCE_LABELS_ZH, STAGE_LABELS_ZH, list_candidates
+
+    items = list_candidates(_store(), stage=stage)
+    if as_json:
+        emit_json([_candidate_json(c) for c in items])
+        return
+    if not items:
+        click.echo("没有候选单位 (no candidates)")
+    for c in items:
+        where = LOCATION_SOURCE_LABELS_ZH.get(c.geocode_precision, c.geocode_precision)
+        result = f"，筛选 {c.screening_result}" if c.screening_result else ""
+        click.echo(f"#{c.id} {c.name} [{STAGE_LABELS_ZH[c.stage]}{result}] {c.street or c.district}"
+                   f"（定位：{where}）")
+
+
+def _point(lon: float | None, lat: float | None, crs: str):
+    if lon is None and lat is None:
+        return None, None
+    if lon is None or lat is None:
+        from stations.errors import ValidationError
+
+        raise ValidationError("--lon 和 --lat 需同时给出 (give both --lon and --lat)")
+    from geodata.datums import convert, normalise_datum
+
+    datum = normalise_datum(crs)
+    if datum == "wgs84":
+        return lon, lat
+    x, y = convert(lon, lat, src=datum, dst="wgs84")
+    return float(x), float(y)
+
+
+@candidates_group.command("visit")
+@click.argument("candidate_id", type=int)
+@click.option("--notes", required=True, help="走访记录 (field notes)")
+@click.option("--lon", type=float, default=None, help="校正后的经度 (corrected longitude)")
+@click.option("--lat", type=float, default=None, help="校正后的纬度 (corrected latitude)")
+@click.option("--crs", default="wgs84", show_default=True, help="wgs84 | gcj02 | bd09")
+@click.option("--photo", "photos", multiple=True, help="照片文件或链接，可重复 (photo, repeatable)")
+@actor_option
+@json_option
+def visit_cmd(candidate_id: int, notes: str, lon: float | None, lat: float | None, crs: str,
+              photos: tuple[str, ...], actor: str | None, as_json: bool) -> None:
+    """记录实地走访 (record a field visit, optionally with a corrected pin)."""
+    from stations.lifecycle import visit
+
+    wlon, wlat = _point(lon, lat, crs)
+    candidate = visit(_store(), candidate_id, actor=actor or _default_actor(), notes=notes,
+                      lon=wlon, lat=wlat, photos=photos)
+    _done(candidate, as_json, "已记录走访 (visit recorded)")
+
+
+def _done(candidate, as_json: bool, message: str) -> None:
+    from stations.candidates import STAGE_LABELS_ZH
+
+    if as_json:
+        emit_json(_candidate_json(candidate))
+    else:
+        click.echo(f"{message}: #{candidate.id} {candidate.name} → "
+                   f"{STAGE_LABELS_ZH[candidate.stage]} ({candidate.stage})")
+
+
+@candidates_group.command("agree")
+@click.argument("candidate_id", type=int)
+@click.option("--note", default="", help="备注 (note)")
+@actor_option
+@json_option
+def agree_cmd(candidate_id: int, note: str, actor: str | None, as_json: bool) -> None:
+    """记录承建单位同意建站 (the host agrees)."""
+    from stations.lifecycle import agree
+
+    candidate = agree(_store(), candidate_id, actor=actor or _default_actor(), note=note)
+    _done(candidate, as_json, "已同意建站 (agreed)")
+
+
+@candidates_group.command("open")
+@click.argument("candidate_id", type=int)
+@click.option("--code", default=None, help="站点编码 (station code; default assigned)")
+@click.option("--note", default="", help="备注 (note)")
+@actor_option
+@json_option
+def open_cmd(candidate_id: int, code: str | None, note: str, actor: str | None,
+             as_json: bool) -> None:
+    """建站上图：创建站点并分配编码 (open the station)."""
+    from geodata.candidates import area_codes
+    from stations.candidates import get_candidate
+    from stations.lifecycle import open_station
+
+    store = _store()
+    candidate = get_candidate(store, candidate_id)
+    district_code, street_code = area_codes(candidate.district, candidate.street)
+    station = open_station(store, candidate_id, actor=actor or _default_actor(), note=note,
+                           code=code, district_code=district_code, street_code=street_code)
+    if as_json:
+        emit_json(station.as_dict())
+        return
+    click.echo(f"已建站 (opened): 站点 #{station.id} {station.name}，编码 {station.code}")
+
+
+def _station_step(step: str, candidate_id: int, reason: str, by_station: bool,
+                  actor: str | None, as_json: bool) -> None:
+    from stations import lifecycle
+    from stations.records import STATUS_LABELS_ZH
+
+    func = getattr(lifecycle, step)
+    key = {"station_id": candidate_id} if by_station else {"candidate_id": candidate_id}
+    station = func(_store(), actor=actor or _default_actor(), reason=reason, **key)
+    if as_json:
+        emit_json(station.as_dict())
+        return
+    click.echo(f"站点 #{station.id} {station.name} → {STATUS_LABELS_ZH[station.status]} "
+               f"({station.status})")
+
+
+_by_station = click.option("--station", "by_station", is_flag=True,
+                           help="ID 是站点编号而非候选单位编号 (ID is a station id)")
+
+
+@candidates_group.command("suspend")
+@click.argument("candidate_id", type=int)
+@click.option("--reason", required=True, help="暂停原因 (reason)")
+@_by_station
+@actor_option
+@json_option
+def suspend_cmd(candidate_id: int, reason: str, by_station: bool, actor: str | None,
+                as_json: bool) -> None:
+    """暂停站点 (suspend the station opened from a candidate)."""
+    _station_step("suspend", candidate_id, reason, by_station, actor, as_json)
+
+
+@candidates_group.command("reopen")
+@click.argument("candidate_id", type=int)
+@click.option("--reason", default="", help="备注 (note)")
+@_by_station
+@actor_option
+@json_option
+def reopen_cmd(candidate_id: int, reason: str, by_station: bool, actor: str | None,
+               as_json: bool) -> None:
+    """恢复开放暂停的站点 (reopen a suspended station)."""
+    _station_step("reopen", candidate_id, reason, by_station, actor, as_json)
+
+
+@candidates_group.command("close")
+@click.argument("candidate_id", type=int)
+@click.option("--reason", required=True, help="关闭原因 (reason)")
+@_by_station
+@actor_option
+@json_option
+def close_cmd(candidate_id: int, reason: str, by_station: bool, actor: str | None,
+              as_json: bool) -> None:
+    """关闭站点 (close the station for good; it stays on record)."""
+    _station_step("close", candidate_id, reason, by_station, actor, as_json)
+
+
+@candidates_group.command("decline")
+@click.argument("candidate_id", type=int)
+@click.option("--reason", required=True, help="放弃原因 (reason)")
+@actor_option
+@json_option
+def decline_cmd(candidate_id: int, reason: str, actor: str | None, as_json: bool) -> None:
+    """放弃该候选单位 (decline, with a reason)."""
+    from stations.lifecycle import decline
+
+    candidate = decline(_store(), candidate_id, actor=actor or _default_actor(), reason=reason)
+    _done(candidate, as_json, "已放弃 (declined)")
+
+
+@candidates_group.command("history")
+@click.argument("candidate_id", type=int)
+@_by_station
+@json_option
+def history_cmd(candidate_id: int, by_station: bool, as_json: bool) -> None:
+    """审计日志 (the audit log of a candidate or station)."""
+    from stations.candidates import STAGE_LABELS_ZH
+    from stations.lifecycle import history
+
+    store = _store()
+    events = (history(store, station_id=candidate_id) if by_station
+              else history(store, candidate_id))
+    if as_json:
+        emit_json(events)
+        return
+    if not events:
+        click.echo("暂无记录 (no events)")
+    for e in events:
+        click.echo(f"{e['at']} {e['actor']}: {STAGE_LABELS_ZH.get(e['from'], e['from'])} → "
+                   f"{STAGE_LABELS_ZH.get(e['to'], e['to'])}  {e['note']}")
+
+
+@main.command("geocode")
+@click.argument("addresses", nargs=-1)
+@json_option
+def geocode_cmd(addresses: tuple[str, ...], as_json: bool) -> None:
+    """地址解析（离线；配置后可用在线服务）: ADDRESS... or one address per line on stdin."""
+    from geodata.geocoders_online import geocoder_from_env
+    from stations.errors import ValidationError
+    from stations.store import Store
+
+    items = list(addresses) or [line.strip() for line in sys.stdin if line.strip()]
+    if not items:
+        raise ValidationError("请给出地址 (give at least one ADDRESS, or lines on stdin)")
+    store = Store()
+    try:
+        store.check()
+    except Exception:  # no store yet: geocode against the shipped gazetteer only
+        store = None
+    geocoder = geocoder_from_env(store)
+    results = geocoder.geocode_many(items, progress=len(items) > 50 and sys.stderr.isatty())
+    keys = ("query", "lon", "lat", "precision", "matched", "confidence")
+    if as_json:
+        emit_json([{**{k: r.as_dict()[k] for k in keys}, **{
+            k: v for k, v in r.as_dict().items() if k not in keys}} for r in results])
+        return
+    for r in results:
+        if r.lon is None:
+            click.echo(f"{r.query}\t未找到 (none)")
+        else:
+            click.echo(f"{r.query}\t{r.lon:.6f} {r.lat:.6f}\t{r.precision}\t{r.matched}\t"
+                       f"置信度 {r.confidence:.2f}")

@@ -1,3 +1,187 @@
-"""CLI commands of this topic (registered on :data:`webmap.cli.main`)."""
+"""Planning commands: ``nuanxin demand import``, ``nuanxin coverage``, ``nuanxin site``.
+
+Thin faces over :mod:`geodata.demand`, :mod:`geodata.coverage`, :mod:`geodata.siting` and
+:mod:`geodata.reports`. Numbers are parsed here so a bad value is one line on stderr and exit
+status 2 (not click's multi-line usage error).
+"""
 
 from __future__ import annotations
+
+import click
+
+from webmap.cli import emit_json, main
+
+__all__ = []
+
+
+def _number(text: str | None, option: str, *, integer: bool = False, minimum=None):
+    """A CLI number (or ``None``), else a one-line user error naming the option."""
+    import math
+
+    from stations.errors import ValidationError
+
+    if text is None:
+        return None
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        kind = "整数 (an integer)" if integer else "数字 (a number)"
+        raise ValidationError(f"{option} 需要{kind}, got {text!r}") from None
+    if not integer and not math.isfinite(value):
+        raise ValidationError(f"{option} 需要有限数字 (a finite number), got {text!r}")
+    if minimum is not None and value < minimum:
+        raise ValidationError(f"{option} 必须 ≥ {minimum} (must be ≥ {minimum}), got {text!r}")
+    return value
+
+
+def _network(path: str | None):
+    from geodata.network import default_network
+
+    return default_network(path)
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+# ----------------------------------------------------------------------------- demand
+@main.group("demand")
+def demand_group() -> None:
+    """需求点 (where outdoor workers gather): import."""
+
+
+@demand_group.command("import")
+@click.argument("file", type=click.Path(path_type=str))
+@click.option("--crs", default="wgs84", show_default=True,
+              help="文件坐标系 (datum of the file's coordinates): wgs84 | gcj02 | bd09")
+@click.option("--replace", is_flag=True, help="先删除已有需求点 (delete existing demand first)")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+def demand_import_cmd(file: str, crs: str, replace: bool, as_json: bool) -> None:
+    """导入需求点 (.geojson / .csv / .xlsx with lon/lat, optional weight, group, shift)."""
+    from geodata.demand import import_demand
+    from stations.store import open_store
+
+    store = open_store()
+    try:
+        report = import_demand(store, file, crs=crs, replace=replace)
+    finally:
+        store.dispose()
+    if as_json:
+        emit_json(report)
+        return
+    click.echo(f"已导入 {report['imported']} 个需求点 (imported)，拒绝 {len(report['rejected'])} 行 "
+               "(rejected)。")
+    for bad in report["rejected"]:
+        column = f" [{bad['column']}]" if bad.get("column") else ""
+        click.echo(f"  第 {bad['row']} 行{column}: {bad['reason']}")
+
+
+# ----------------------------------------------------------------------------- coverage
+@main.command("coverage")
+@click.option("--district", default=None, help="区 (name, short name, pinyin or code)")
+@click.option("--street", default=None, help="街道 (name, short name or code)")
+@click.option("--radius", default=None, help="服务半径, 米 (radius in metres, default 1000)")
+@click.option("--minutes", default=None, help="步行分钟 (walking minutes instead of a radius)")
+@click.option("--min-stations", "min_stations", default="2", show_default=True,
+              help="交叉覆盖: covered by at least N stations")
+@click.option("--at", "at", default=None, help="只计此时开放的站点 (ISO 8601, Asia/Shanghai)")
+@click.option("--network", "network_path", default=None,
+              help="步行路网文件 (.osm / .osm.pbf / .gpkg; default $NUANXIN_NETWORK)")
+@click.option("--cell", default="100", show_default=True,
+              help="无导入需求时的网格边长, 米 (grid cell size when there is no demand)")
+@click.option("--report", "report_path", default=None, help="写出 Excel 报告 (.xlsx)")
+@click.option("--geojson", "geojson_path", default=None, help="写出 GeoJSON")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+def coverage_cmd(district, street, radius, minutes, min_stations, at, network_path, cell,
+                 report_path, geojson_path, as_json) -> None:
+    """覆盖分析: how much demand is within reach of an open station (and of ≥ N)."""
+    from geodata.coverage import area_coverage
+    from geodata.reports import coverage_geojson, write_excel_report, write_geojson
+    from stations.store import open_store
+
+    radius_v = _number(radius, "--radius")
+    minutes_v = _number(minutes, "--minutes")
+    n_v = _number(min_stations, "--min-stations", integer=True, minimum=1)
+    cell_v = _number(cell, "--cell", minimum=1)
+    network = _network(network_path)
+    store = open_store()
+    try:
+        result = area_coverage(store, district=district, street=street, radius_m=radius_v,
+                               minutes=minutes_v, min_stations=n_v, at=at, network=network,
+                               cell_m=cell_v)
+    finally:
+        store.dispose()
+    if report_path:
+        write_excel_report(report_path, coverage=result)
+    if geojson_path:
+        write_geojson(geojson_path, coverage_geojson(result))
+    body = result.as_dict()
+    if as_json:
+        emit_json(body)
+        return
+    area = (body["area"] or {}).get("name") or "全部"
+    click.echo(f"{area}: 需求 {body['demand_total']:g} (来源 {body['demand_source']}, "
+               f"{body['demand_points']} 点), 半径 {body['radius_m']:g} m ({body['method']})")
+    click.echo(f"  覆盖率 {_pct(body['covered_share'])}，≥{body['min_stations']} 站交叉覆盖率 "
+               f"{_pct(body['multi_covered_share'])}，未覆盖 {body['uncovered']} 点")
+    far = body["farthest"]
+    if far:
+        click.echo(f"  最远需求点 {far['name'] or (far['lon'], far['lat'])}: "
+                   f"距最近驿站 {far['distance_m']:,.0f} m")
+    for row in body["by_area"]:
+        click.echo(f"  {row['name']}: {_pct(row['covered_share'])} / "
+                   f"{_pct(row['multi_covered_share'])} ({row['demand_total']:g})")
+
+
+# ----------------------------------------------------------------------------- site
+@main.command("site")
+@click.option("--district", default=None, help="区 (name, short name, pinyin or code)")
+@click.option("--street", default=None, help="街道 (name, short name or code)")
+@click.option("--radius", default=None, help="服务半径, 米 (default 1000)")
+@click.option("--minutes", default=None, help="步行分钟 (walking minutes instead of a radius)")
+@click.option("--add", "add", default=None, help="新增站点数 P (how many to open)")
+@click.option("--exact", is_flag=True, help="精确求解 (MILP with HiGHS) instead of greedy+swap")
+@click.option("--lscp", is_flag=True, help="最少站点覆盖全部可覆盖需求 (set covering)")
+@click.option("--backup", is_flag=True, help="同时追求交叉覆盖 (backup coverage)")
+@click.option("--network", "network_path", default=None,
+              help="步行路网文件 (.osm / .osm.pbf / .gpkg; default $NUANXIN_NETWORK)")
+@click.option("--cell", default="100", show_default=True, help="网格边长, 米 (grid cell size)")
+@click.option("--report", "report_path", default=None, help="写出 Excel 报告 (.xlsx)")
+@click.option("--geojson", "geojson_path", default=None, help="写出 GeoJSON")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+def site_cmd(district, street, radius, minutes, add, exact, lscp, backup, network_path, cell,
+             report_path, geojson_path, as_json) -> None:
+    """选址: which screened candidates to open next (existing stations stay)."""
+    from geodata.reports import siting_geojson, write_excel_report, write_geojson
+    from geodata.siting import site
+    from stations.errors import ValidationError
+    from stations.store import open_store
+
+    radius_v = _number(radius, "--radius")
+    minutes_v = _number(minutes, "--minutes")
+    add_v = _number(add, "--add", integer=True, minimum=0)
+    cell_v = _number(cell, "--cell", minimum=1)
+    if add_v is None and not lscp:
+        raise ValidationError("需要 --add P (how many stations to add), or --lscp")
+    network = _network(network_path)
+    store = open_store()
+    try:
+        body = site(store, district=district, street=street, radius_m=radius_v,
+                    minutes=minutes_v, add=add_v, exact=exact, lscp=lscp, backup=backup,
+                    network=network, cell_m=cell_v)
+    finally:
+        store.dispose()
+    if report_path:
+        write_excel_report(report_path, siting=body)
+    if geojson_path:
+        write_geojson(geojson_path, siting_geojson(body))
+    if as_json:
+        emit_json(body)
+        return
+    area = (body["area"] or {}).get("name") or "全部"
+    click.echo(f"{area}: 候选 {body['candidates_considered']} 个 (通过筛选且未建站)，"
+               f"推荐 {len(body['chosen'])} 个 ({body['model']}, {body['mode']})")
+    click.echo(f"  覆盖需求 {body['covered_before']:g} → {body['covered_after']:g} "
+               f"({_pct(body['covered_share_before'])} → {_pct(body['covered_share_after'])})")
+    for c in body["chosen"]:
+        click.echo(f"  #{c['rank']} {c['name']} (id {c['id']}): +{c['gain']:g}  {c['address']}")

@@ -1,0 +1,237 @@
+"""Planning maps: stations, service areas, uncovered demand and recommended sites in Folium.
+
+Pure functions: they build Folium objects from results and know nothing of Flask (the web
+face renders them and vendors folium's assets). Every coordinate is converted from WGS84 to
+the datum of the tiles underneath (``to_tiles``: ``gcj02`` for Amap/Tencent tiles, ``wgs84``
+for OpenStreetMap/Tianditu) before drawing; every piece of user text in a popup or tooltip is
+HTML-escaped.
+
+Folium wants ``[lat, lon]``: the swap happens in :func:`_ll` only.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+
+import numpy as np
+
+from geodata.datums import convert, normalise_datum
+
+__all__ = ["planning_layers", "planning_map", "service_area_polygons"]
+
+_COLORS = {"station": "#1f6fb2", "service": "#1f6fb2", "uncovered": "#d7301f",
+           "farthest": "#7a0177", "site": "#ff7f00"}
+
+
+def _to(lon, lat, datum: str):
+    x, y = convert(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), src="wgs84",
+                   dst=datum)
+    return np.atleast_1d(x), np.atleast_1d(y)
+
+
+def _ll(lon: float, lat: float) -> list[float]:
+    return [float(lat), float(lon)]  # folium: lat first
+
+
+def _geom_to(geom, datum: str):
+    import shapely
+
+    if datum == "wgs84":
+        return geom
+    return shapely.transform(geom, lambda xy: np.column_stack(_to(xy[:, 0], xy[:, 1], datum)))
+
+
+def _esc(value) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _station_rows(stations) -> list[dict]:
+    """Stations from Station records, StationArrays or dicts → ``{id, name, lon, lat}``."""
+    if stations is None:
+        return []
+    if hasattr(stations, "hours_text"):  # StationArrays
+        return [{"id": int(stations.ids[i]), "name": str(stations.names[i]),
+                 "lon": float(stations.lon[i]), "lat": float(stations.lat[i]),
+                 "opening_hours": str(stations.hours_text[i])} for i in range(len(stations))]
+    rows = []
+    for s in stations:
+        if isinstance(s, dict):
+            rows.append(s)
+        else:
+            rows.append({"id": s.id, "name": s.name, "lon": s.lon, "lat": s.lat,
+                         "opening_hours": getattr(s, "opening_hours", "")})
+    return rows
+
+
+def service_area_polygons(network, stations, radius_m: float, *, buffer_m: float = 25.0):
+    """WGS84 isochrone polygons of ``stations`` on a walking ``network`` (one per station)."""
+    import shapely
+
+    from geodata.projection import from_metric
+
+    rows = _station_rows(stations)
+    if not rows:
+        return []
+    x, y = network.to_metric([r["lon"] for r in rows], [r["lat"] for r in rows])
+    polys = network.service_areas(x, y, radius_m, buffer_m=buffer_m)
+    return [shapely.transform(p, lambda xy: np.column_stack(
+        from_metric(xy[:, 0], xy[:, 1], network.crs))) for p in polys]
+
+
+def planning_layers(*, to_tiles: str = "wgs84", stations=None, coverage=None,
+                    siting: dict | None = None, radius_m: float | None = None,
+                    isochrones: Sequence | None = None, max_points: int = 2000) -> list:
+    """Folium FeatureGroups for a planning map, drawn in the ``to_tiles`` datum.
+
+    Parameters
+    ----------
+    to_tiles : {"wgs84", "gcj02", "bd09"}
+        Datum of the basemap tiles; every coordinate is converted to it.
+    stations : sequence of Station / dicts, or StationArrays, optional
+        Default: the stations of ``coverage``.
+    coverage : geodata.coverage.CoverageResult, optional
+        Uncovered demand points and area, the farthest point, service radius.
+    siting : dict, optional
+        A ``site`` result (``chosen`` sites are drawn with their rank and gain).
+    radius_m : float, optional
+        Service circles of this radius around stations (default: the coverage radius);
+        ignored when ``isochrones`` are given.
+    isochrones : sequence of shapely polygons (WGS84), optional
+        Walking service areas (see :func:`service_area_polygons`), drawn instead of circles.
+    max_points : int
+        At most this many uncovered demand points are drawn (heaviest/farthest first).
+    """
+    import folium
+    import shapely
+
+    datum = normalise_datum(to_tiles)
+    if stations is None and coverage is not None:
+        stations = coverage.stations
+    rows = _station_rows(stations)
+    if radius_m is None and coverage is not None:
+        radius_m = coverage.radius_m
+    groups = []
+
+    service = folium.FeatureGroup(name="服务范围", show=True)
+    if isochrones:
+        for poly, row in zip(isochrones, rows or [{}] * len(isochrones), strict=False):
+            if poly is None or poly.is_empty:
+                continue
+            folium.GeoJson(json.loads(shapely.to_geojson(_geom_to(poly, datum))),
+                           style_function=lambda _f: {"color": _COLORS["service"], "weight": 1,
+                                                      "fillOpacity": 0.12},
+                           tooltip=folium.Tooltip(_esc(row.get("name")) + " 步行可达范围")
+                           ).add_to(service)
+    elif radius_m and rows:
+        x, y = _to([r["lon"] for r in rows], [r["lat"] for r in rows], datum)
+        for r, lon, lat in zip(rows, x, y, strict=True):
+            folium.Circle(_ll(lon, lat), radius=float(radius_m), color=_COLORS["service"],
+                          weight=1, fill=True, fill_opacity=0.08,
+                          tooltip=folium.Tooltip(f"{_esc(r.get('name'))} {radius_m:.0f} 米服务半径"),
+                          ).add_to(service)
+    groups.append(service)
+
+    st_group = folium.FeatureGroup(name="驿站", show=True)
+    if rows:
+        x, y = _to([r["lon"] for r in rows], [r["lat"] for r in rows], datum)
+        for r, lon, lat in zip(rows, x, y, strict=True):
+            text = f"<b>{_esc(r.get('name'))}</b>"
+            if r.get("opening_hours"):
+                text += f"<br>开放时间: {_esc(r.get('opening_hours'))}"
+            folium.CircleMarker(_ll(lon, lat), radius=6, color=_COLORS["station"], fill=True,
+                                fill_opacity=0.9, popup=folium.Popup(text, max_width=260),
+                                tooltip=folium.Tooltip(_esc(r.get("name")))).add_to(st_group)
+    groups.append(st_group)
+
+    if coverage is not None:
+        gap = folium.FeatureGroup(name="未覆盖需求", show=True)
+        geom = coverage.uncovered_geometry()
+        if not geom.is_empty:
+            folium.GeoJson(json.loads(shapely.to_geojson(_geom_to(geom, datum))),
+                           style_function=lambda _f: {"color": _COLORS["uncovered"],
+                                                      "weight": 1, "fillOpacity": 0.25},
+                           tooltip=folium.Tooltip("未覆盖区域")).add_to(gap)
+        points = coverage.uncovered_points(max_points)
+        if points:
+            x, y = _to([p["lon"] for p in points], [p["lat"] for p in points], datum)
+            for p, lon, lat in zip(points, x, y, strict=True):
+                dist = "—" if p["nearest_m"] is None else f"{p['nearest_m']:.0f} 米"
+                tip = (f"{_esc(p['name']) or '需求点'} · 人数 {p['weight']:g} · "
+                       f"距最近驿站 {dist}")
+                folium.CircleMarker(_ll(lon, lat), radius=3, color=_COLORS["uncovered"],
+                                    fill=True, fill_opacity=0.8,
+                                    tooltip=folium.Tooltip(tip)).add_to(gap)
+        far = coverage.farthest()
+        if far:
+            x, y = _to(far["lon"], far["lat"], datum)
+            folium.CircleMarker(_ll(x[0], y[0]), radius=8, color=_COLORS["farthest"], weight=3,
+                                tooltip=folium.Tooltip(
+                                    f"最远需求点 {_esc(far['name'])}: 距 "
+                                    f"{_esc(far['nearest_station_name'])} "
+                                    f"{far['distance_m']:.0f} 米")).add_to(gap)
+        groups.append(gap)
+
+    if siting:
+        sites = folium.FeatureGroup(name="推荐新站点", show=True)
+        chosen = siting.get("chosen", [])
+        if chosen:
+            x, y = _to([c["lon"] for c in chosen], [c["lat"] for c in chosen], datum)
+            for c, lon, lat in zip(chosen, x, y, strict=True):
+                text = (f"<b>推荐 #{int(c.get('rank') or 0)} {_esc(c['name'])}</b><br>"
+                        f"{_esc(c.get('address'))}<br>新增覆盖 {c['gain']:g} 人")
+                folium.CircleMarker(_ll(lon, lat), radius=8, color=_COLORS["site"], weight=3,
+                                    fill=True, fill_opacity=0.9,
+                                    popup=folium.Popup(text, max_width=280),
+                                    tooltip=folium.Tooltip(
+                                        f"推荐 #{int(c.get('rank') or 0)} {_esc(c['name'])}"),
+                                    ).add_to(sites)
+                if radius_m:
+                    folium.Circle(_ll(lon, lat), radius=float(radius_m), color=_COLORS["site"],
+                                  weight=1, dash_array="4", fill=False).add_to(sites)
+        groups.append(sites)
+    return groups
+
+
+def planning_map(*, to_tiles: str = "wgs84", m=None, center: tuple[float, float] | None = None,
+                 zoom: int = 14, layer_control: bool = True, **layers):
+    """A :class:`folium.Map` (or ``m``, when given) with :func:`planning_layers` added.
+
+    Without ``m`` the map has no tiles (the web face adds its basemap, whose datum must be
+    ``to_tiles``). ``center`` is WGS84 ``(lon, lat)``; by default the layers' extent is fitted.
+    """
+    import folium
+
+    datum = normalise_datum(to_tiles)
+    groups = planning_layers(to_tiles=datum, **layers)
+    if m is None:
+        start = [39.9042, 116.4074] if center is None else _ll(*(
+            v[0] for v in _to(center[0], center[1], datum)))
+        m = folium.Map(location=start, zoom_start=zoom, tiles=None, control_scale=True)
+    for group in groups:
+        group.add_to(m)
+    bounds = _bounds(layers, datum)
+    if center is None and bounds:
+        m.fit_bounds(bounds)
+    if layer_control:
+        folium.LayerControl(collapsed=True).add_to(m)
+    return m
+
+
+def _bounds(layers: dict, datum: str):
+    lons, lats = [], []
+    cov = layers.get("coverage")
+    if cov is not None and len(cov.demand):
+        lons += [float(np.min(cov.demand.lon)), float(np.max(cov.demand.lon))]
+        lats += [float(np.min(cov.demand.lat)), float(np.max(cov.demand.lat))]
+    for r in _station_rows(layers.get("stations")):
+        lons.append(float(r["lon"]))
+        lats.append(float(r["lat"]))
+    for c in (layers.get("siting") or {}).get("chosen", []):
+        lons.append(c["lon"])
+        lats.append(c["lat"])
+    if not lons:
+        return None
+    x, y = _to(lons, lats, datum)
+    return [_ll(x.min(), y.min()), _ll(x.max(), y.max())]

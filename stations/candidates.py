@@ -1,0 +1,453 @@
+"""Candidate hosts (候选承建单位): the record, the validation of one sheet row, the repository.
+
+A candidate is a place the street union might turn into a station: an enterprise, a
+community service centre, a bank branch... It carries what the union knows (area, floor,
+street-facing, hours, kit, access) and where it is, and it moves through the lifecycle in
+:mod:`stations.lifecycle` (``stage``).
+
+Where the location came from is kept in ``geocode_precision``: the geocoder's precision
+(``exact``, ``poi``, ``road``, ``community``, ``street``, ``district``, ``city``, ``none``) for
+rows located from their address, ``input`` for coordinates given in the sheet, ``field`` for
+a pin corrected during the field visit. Only :data:`PRECISE_SOURCES` are treated as a real
+position (duplicate detection within 30 m, the gap rule of the standard, opening a station).
+
+Duplicate helpers here are textual (same name and address); the 30 m test needs metres and
+lives in :mod:`geodata.candidates`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from stations.amenities import AMENITIES, empty_amenities, normalise_amenities, parse_tristate
+from stations.errors import NotFoundError, RowError, ValidationError
+from stations.records import clean_text, parse_access, parse_float, parse_host_type
+from stations.schema import candidates_table
+
+__all__ = [
+    "Candidate",
+    "STAGES",
+    "STAGE_LABELS_ZH",
+    "PRECISE_SOURCES",
+    "LOCATION_SOURCE_LABELS_ZH",
+    "CANDIDATE_COLUMN_ALIASES",
+    "candidate_column",
+    "parse_floor",
+    "validate_candidate_row",
+    "candidate_from_row",
+    "candidate_from_record",
+    "add_candidates",
+    "get_candidate",
+    "list_candidates",
+    "update_candidate",
+    "count_candidates",
+    "normalise_name",
+    "normalise_address",
+    "duplicate_key",
+    "find_text_duplicates",
+]
+
+#: Lifecycle stages, in workflow order (see :mod:`stations.lifecycle`).
+STAGES: tuple[str, ...] = (
+    "candidate", "screened", "visited", "agreed", "opened", "suspended", "closed", "declined",
+)
+STAGE_LABELS_ZH = {
+    "candidate": "待筛选", "screened": "已筛选", "visited": "已走访", "agreed": "已同意",
+    "opened": "已建站", "suspended": "已暂停", "closed": "已关闭", "declined": "已放弃",
+}
+
+#: Location sources that are a real position, not the centre of an area.
+PRECISE_SOURCES = frozenset({"input", "field", "exact", "poi"})
+LOCATION_SOURCE_LABELS_ZH = {
+    "input": "表格坐标", "field": "实地校正", "exact": "精确地址", "poi": "已知地点",
+    "road": "道路", "community": "社区中心点", "street": "街道中心点", "district": "区中心点",
+    "city": "城市中心点", "none": "未定位",
+}
+
+#: Extra header aliases of the candidate sheet, applied after
+#: :func:`stations.records.canonical_column` (keys are already folded: NFKC, lower case,
+#: no spaces, bracketed explanation removed).
+CANDIDATE_COLUMN_ALIASES: dict[str, str] = {
+    "坐标系": "crs", "坐标系统": "crs", "datum": "crs", "crs": "crs",
+    "附近卫生间": "toilet_nearby", "协议卫生间": "toilet_nearby", "卫生间安排": "toilet_nearby",
+    "可用附近卫生间": "toilet_nearby", "toiletnearby": "toilet_nearby",
+    "toilet_nearby": "toilet_nearby", "toiletbyarrangement": "toilet_nearby",
+    "floor": "floor", "street_facing": "street_facing", "area_m2": "area_m2",
+    "名称(必填)": "name", "单位": "name", "承建单位": "name", "host": "name",
+    "所在区": "district", "所在街道": "street", "coordinate_system": "crs",
+}
+
+_CANDIDATE_COLUMNS = [c.name for c in candidates_table.columns]
+_FLOOR_WORDS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+                "十": 10, "首": 1, "底": 1}
+
+
+@dataclass
+class Candidate:
+    """One candidate host. ``lon``/``lat`` are WGS84 or ``None`` when not located.
+
+    ``floor`` is 1 for the ground floor, negative below ground; ``street_facing`` and
+    ``toilet_nearby`` (a toilet nearby by arrangement) are ``None`` when unknown.
+    ``screening`` holds the last screening reasons (list of dicts); ``extra`` keeps visit
+    notes, photos and sheet columns without a field of their own.
+    """
+
+    name: str
+    id: int | None = None
+    address: str = ""
+    host_type: str = "other"
+    district: str = ""
+    street: str = ""
+    lon: float | None = None
+    lat: float | None = None
+    geocode_precision: str = "none"
+    geocode_matched: str = ""
+    geocode_confidence: float | None = None
+    area_m2: float | None = None
+    floor: int | None = None
+    street_facing: bool | None = None
+    toilet_nearby: bool | None = None
+    opening_hours: str = ""
+    amenities: dict[str, str] = field(default_factory=empty_amenities)
+    access: str = "unknown"
+    contact_name: str = ""
+    contact_phone: str = ""
+    notes: str = ""
+    stage: str = "candidate"
+    screening_result: str | None = None
+    screening_score: float | None = None
+    screening: list[dict] | None = None
+    station_id: int | None = None
+    sample: bool = False
+    extra: dict = field(default_factory=dict)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def located(self) -> bool:
+        """True when the candidate has coordinates (any precision)."""
+        return self.lon is not None and self.lat is not None
+
+    @property
+    def precisely_located(self) -> bool:
+        """True when the coordinates are a real position (:data:`PRECISE_SOURCES`)."""
+        return self.located and self.geocode_precision in PRECISE_SOURCES
+
+    def as_dict(self) -> dict:
+        """Plain JSON-able dict (datetimes as ISO text)."""
+        out = dataclasses.asdict(self)
+        for key in ("created_at", "updated_at"):
+            if out[key] is not None:
+                out[key] = out[key].isoformat()
+        return out
+
+
+# -- one sheet row ---------------------------------------------------------------------------
+def candidate_column(column: str) -> str:
+    """Map a canonical column (output of ``canonical_column``) to the candidate's field name."""
+    folded = unicodedata.normalize("NFKC", str(column)).strip().lower().replace(" ", "")
+    return CANDIDATE_COLUMN_ALIASES.get(folded, column)
+
+
+def parse_floor(value: object) -> int | None:
+    """Floor number from ``1``, ``1层``, ``一层``, ``首层``, ``2楼``, ``地下一层``, ``B1``, ``-1``.
+
+    Blank gives ``None`` (unknown); the ground floor is 1, below ground is negative.
+
+    Raises
+    ------
+    ValidationError
+        When the text is not a floor.
+    """
+    text = unicodedata.normalize("NFKC", clean_text(value)).replace(" ", "").upper()
+    if not text or text in ("未知", "?", "-"):
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if float(value).is_integer() and value != 0:
+            return int(value)
+    m = re.fullmatch(r"(地下|负|B|-)?(\d+|[一二三四五六七八九十首底])(层|楼|F)?", text)
+    if not m or (m.group(1) is None and m.group(3) is None and not m.group(2).isdigit()
+                 and m.group(2) not in "首底"):
+        raise ValidationError(
+            f"楼层 '{value}' 无法识别 (floor: expected 1, 1层, 首层, 地下一层 or B1)")
+    number = int(m.group(2)) if m.group(2).isdigit() else _FLOOR_WORDS[m.group(2)]
+    if number == 0:
+        raise ValidationError(
+            f"楼层 '{value}' 不能为 0 (floor 0 does not exist; ground floor is 1)")
+    return -number if m.group(1) else number
+
+
+def _parse_optional_bool(value: object, column: str) -> bool | None:
+    state = parse_tristate(value)
+    return None if state == "unknown" else state == "yes"
+
+
+def validate_candidate_row(row: Mapping[str, object], *, row_number: int | None = None
+                           ) -> tuple[Candidate | None, list[RowError]]:
+    """Validate one sheet row (canonical column names; lon/lat already WGS84).
+
+    Every problem of the row is collected (one :class:`RowError` per column at fault), so
+    the union fixes a row once. Coordinates are optional but must come as a pair; a row with
+    neither coordinates nor an address cannot be located and is refused.
+
+    Returns
+    -------
+    (Candidate or None, list of RowError)
+        The candidate when the row is good, else ``None`` and the errors.
+    """
+    values = {candidate_column(k): v for k, v in row.items()}
+    errors: list[RowError] = []
+
+    def bad(column: str, reason: str) -> None:
+        errors.append(RowError(reason, row=row_number, column=column))
+
+    name = clean_text(values.get("name"))
+    if not name:
+        bad("name", "名称为空 (a candidate needs a name)")
+    out: dict[str, object] = {"name": name}
+    for col in ("address", "district", "street", "contact_name", "contact_phone", "notes"):
+        out[col] = clean_text(values.get(col))
+    coords = {}
+    for col, lo, hi in (("lon", -180.0, 180.0), ("lat", -90.0, 90.0)):
+        try:
+            coords[col] = parse_float(values.get(col), column=col, minimum=lo, maximum=hi)
+        except ValidationError as exc:
+            bad(col, exc.message)
+            coords[col] = math.nan
+    if coords["lon"] is None and coords["lat"] is not None:
+        bad("lon", "只有纬度没有经度 (latitude given without longitude)")
+    elif coords["lat"] is None and coords["lon"] is not None:
+        bad("lat", "只有经度没有纬度 (longitude given without latitude)")
+    elif coords["lon"] is None and not out["address"]:
+        bad("address", "既无地址也无坐标，无法定位 (give an address or lon/lat)")
+    out["lon"], out["lat"] = coords["lon"], coords["lat"]
+    for col, parser in (("host_type", parse_host_type), ("access", parse_access)):
+        try:
+            out[col] = parser(values.get(col))
+        except ValidationError as exc:
+            bad(col, exc.message)
+    try:
+        out["area_m2"] = parse_float(values.get("area_m2"), column="area_m2", minimum=0)
+    except ValidationError as exc:
+        bad("area_m2", exc.message)
+    try:
+        out["floor"] = parse_floor(values.get("floor"))
+    except ValidationError as exc:
+        bad("floor", exc.message)
+    for col in ("street_facing", "toilet_nearby"):
+        try:
+            out[col] = _parse_optional_bool(values.get(col), col)
+        except ValidationError as exc:
+            bad(col, f"{col}: {exc.message}")
+    hours = clean_text(values.get("opening_hours"))
+    if hours:
+        from stations.hours import OpeningHours  # sibling topic module
+
+        try:
+            out["opening_hours"] = OpeningHours.parse(hours).to_text()
+        except ValueError as exc:
+            bad("opening_hours", str(exc))
+    else:
+        out["opening_hours"] = ""
+    try:
+        raw = values.get("amenities")
+        amenities = normalise_amenities(None if clean_text(raw) == "" and not isinstance(
+            raw, Mapping) else raw)
+        for key in AMENITIES:
+            col = f"amenity_{key}"
+            if clean_text(values.get(col)):
+                amenities[key] = parse_tristate(values[col])
+        out["amenities"] = amenities
+    except ValidationError as exc:
+        bad("amenities", exc.message)
+    try:
+        sample = parse_tristate(values.get("sample"))
+        out["sample"] = sample == "yes"
+    except ValidationError as exc:
+        bad("sample", exc.message)
+    if errors:
+        return None, errors
+    known = set(out) | {"crs"} | {f"amenity_{a}" for a in AMENITIES}
+    extra = {k: clean_text(v) for k, v in values.items()
+             if k not in known and not k.startswith("_") and clean_text(v)}
+    candidate = Candidate(**out)
+    if candidate.located:
+        candidate.geocode_precision = "input"
+    if extra:
+        candidate.extra = {"sheet": extra}
+    return candidate, errors
+
+
+def candidate_from_row(row: Mapping[str, object], *, row_number: int | None = None) -> Candidate:
+    """Like :func:`validate_candidate_row` but raise the first :class:`RowError`."""
+    candidate, errors = validate_candidate_row(row, row_number=row_number)
+    if errors:
+        raise errors[0]
+    assert candidate is not None
+    return candidate
+
+
+# -- repository -----------------------------------------------------------------------------
+def _now() -> datetime:
+    return datetime.now().replace(microsecond=0)
+
+
+def candidate_from_record(record: Mapping) -> Candidate:
+    """Build a :class:`Candidate` from a database row mapping."""
+    values = {k: record[k] for k in _CANDIDATE_COLUMNS if k in record}
+    amenities = empty_amenities()
+    amenities.update({k: v for k, v in (values.get("amenities") or {}).items() if k in AMENITIES})
+    values["amenities"] = amenities
+    extra = dict(values.get("extra") or {})
+    values["extra"] = extra
+    values["toilet_nearby"] = extra.get("toilet_nearby")
+    values["sample"] = bool(values.get("sample"))
+    for key in ("address", "district", "street", "opening_hours", "contact_name",
+                "contact_phone", "notes", "geocode_matched"):
+        values[key] = values.get(key) or ""
+    values["geocode_precision"] = values.get("geocode_precision") or "none"
+    return Candidate(**values)
+
+
+def _candidate_values(candidate: Candidate) -> dict:
+    values = {k: getattr(candidate, k) for k in _CANDIDATE_COLUMNS if hasattr(candidate, k)}
+    values["amenities"] = {k: candidate.amenities.get(k, "unknown") for k in AMENITIES}
+    extra = dict(candidate.extra or {})
+    if candidate.toilet_nearby is None:
+        extra.pop("toilet_nearby", None)
+    else:
+        extra["toilet_nearby"] = bool(candidate.toilet_nearby)
+    values["extra"] = extra
+    return values
+
+
+def add_candidates(store, candidates: Iterable[Candidate], *, conn=None) -> list[int]:
+    """Insert candidates (ids are assigned by the store) in one transaction; return the ids."""
+    if conn is None:
+        with store.transaction() as c:
+            return add_candidates(store, candidates, conn=c)
+    ids = []
+    now = _now()
+    for candidate in candidates:
+        values = _candidate_values(candidate)
+        values.pop("id", None)
+        values["created_at"] = candidate.created_at or now
+        values["updated_at"] = now
+        new_id = int(conn.execute(candidates_table.insert().values(**values)
+                                  ).inserted_primary_key[0])
+        candidate.id = new_id
+        ids.append(new_id)
+    if ids:
+        store.bump_version("candidates_version", conn=conn)
+    return ids
+
+
+def get_candidate(store, candidate_id: int, *, conn=None) -> Candidate:
+    """One candidate by id; :class:`NotFoundError` when absent."""
+    query = sa.select(candidates_table).where(candidates_table.c.id == int(candidate_id))
+    if conn is None:
+        with store.engine.connect() as c:
+            row = c.execute(query).mappings().first()
+    else:
+        row = conn.execute(query).mappings().first()
+    if row is None:
+        raise NotFoundError(f"候选单位 {candidate_id} 不存在 (no candidate with id {candidate_id})")
+    return candidate_from_record(row)
+
+
+def list_candidates(store, *, stage: str | Sequence[str] | None = None,
+                    ids: Sequence[int] | None = None, result: str | None = None,
+                    conn=None) -> list[Candidate]:
+    """Candidates ordered by id, optionally filtered by stage, ids or screening result."""
+    query = sa.select(candidates_table).order_by(candidates_table.c.id)
+    if stage is not None:
+        wanted = [stage] if isinstance(stage, str) else list(stage)
+        unknown = [s for s in wanted if s not in STAGES]
+        if unknown:
+            raise ValidationError(
+                f"未知阶段 {unknown[0]!r} (unknown stage); use one of: {', '.join(STAGES)}")
+        query = query.where(candidates_table.c.stage.in_(wanted))
+    if ids is not None:
+        query = query.where(candidates_table.c.id.in_([int(i) for i in ids]))
+    if result is not None:
+        query = query.where(candidates_table.c.screening_result == result)
+    if conn is None:
+        with store.engine.connect() as c:
+            return [candidate_from_record(r) for r in c.execute(query).mappings()]
+    return [candidate_from_record(r) for r in conn.execute(query).mappings()]
+
+
+def update_candidate(store, candidate: Candidate, *, conn=None) -> None:
+    """Write every field of an existing candidate (by ``id``)."""
+    if candidate.id is None:
+        raise ValidationError("update_candidate needs a candidate with an id")
+    if conn is None:
+        with store.transaction() as c:
+            return update_candidate(store, candidate, conn=c)
+    values = _candidate_values(candidate)
+    values.pop("id")
+    values.pop("created_at", None)
+    values["updated_at"] = _now()
+    done = conn.execute(candidates_table.update().where(candidates_table.c.id == candidate.id)
+                        .values(**values)).rowcount
+    if not done:
+        raise NotFoundError(f"候选单位 {candidate.id} 不存在 (no candidate with id {candidate.id})")
+    store.bump_version("candidates_version", conn=conn)
+
+
+def count_candidates(store, *, conn=None) -> int:
+    """How many candidates (any stage)."""
+    query = sa.select(sa.func.count()).select_from(candidates_table)
+    if conn is None:
+        with store.engine.connect() as c:
+            return int(c.execute(query).scalar())
+    return int(conn.execute(query).scalar())
+
+
+# -- duplicates (textual) ------------------------------------------------------------------------
+_PUNCT = re.compile(r"[\s\-_·•.,，。、;；:：'\"“”‘’()（）\[\]【】<>《》/\\|#＃]+")
+
+
+def normalise_name(text: str) -> str:
+    """Fold a host name for comparison: NFKC, lower case, no spaces or punctuation."""
+    return _PUNCT.sub("", unicodedata.normalize("NFKC", clean_text(text)).lower())
+
+
+def normalise_address(text: str) -> str:
+    """Fold an address for comparison: as :func:`normalise_name`, without a leading
+    ``北京市``/``北京`` and with ``社区居委会``/``居委会`` read as ``社区``."""
+    folded = normalise_name(text)
+    folded = re.sub(r"^(中国)?北京(市)?", "", folded)
+    folded = folded.replace("社区居委会", "社区").replace("居委会", "社区")
+    return folded
+
+
+def duplicate_key(name: str, address: str) -> tuple[str, str] | None:
+    """The key two rows share when they have the same name and address (None without address)."""
+    addr = normalise_address(address)
+    if not addr:
+        return None
+    return normalise_name(name), addr
+
+
+def find_text_duplicates(items: Sequence[tuple[str, str]]) -> dict[int, int]:
+    """Indexes of items repeating an earlier item's name and address: ``{later: first}``."""
+    seen: dict[tuple[str, str], int] = {}
+    out: dict[int, int] = {}
+    for i, (name, address) in enumerate(items):
+        key = duplicate_key(name, address)
+        if key is None:
+            continue
+        if key in seen:
+            out[i] = seen[key]
+        else:
+            seen[key] = i
+    return out

@@ -1,0 +1,378 @@
+"""The street union's workflow, as a state machine with an audit log.
+
+::
+
+    candidate ─screen→ screened ─visit→ visited ─agree→ agreed ─open→ opened ⇄ suspended
+        │                 │  ↺ screen     │ ↺ visit      │               │        │
+        └────────── decline (with a reason) at any step before opening    └─close─┴→ closed
+
+* ``screen`` records the screening result (pass / fail / unknown) and moves a new candidate to
+  ``screened``; a candidate that failed cannot be visited until its data is corrected and it
+  is screened again. Re-screening a later stage records the new result without moving it.
+* ``visit`` records field notes, optionally a corrected pin (WGS84; its location source becomes
+  ``field``) and photo references; it can be repeated.
+* ``open`` creates the :class:`~stations.records.Station` (with a station code) through the
+  store, links ``candidate.station_id`` and ``station.candidate_id``; it needs a precise
+  position (sheet coordinates, an exact/POI geocode or a pin corrected on the visit).
+* ``suspend`` / ``reopen`` / ``close`` act on the station and its candidate together; a
+  station imported without a candidate can be suspended or closed by station id.
+* ``decline`` ends the workflow with a reason at any step before opening.
+
+Every step writes a ``lifecycle_events`` row (who, when, from, to, note) in the same
+transaction as the change; a refused step raises :class:`~stations.errors.TransitionError`
+naming the current stage, the step and the steps allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from stations.candidates import STAGE_LABELS_ZH, STAGES, Candidate, get_candidate, update_candidate
+from stations.errors import NotFoundError, TransitionError, ValidationError
+from stations.records import Station
+from stations.schema import lifecycle_events_table, stations_table
+from stations.standard import OUTCOMES
+
+__all__ = [
+    "ACTIONS",
+    "ACTION_LABELS_ZH",
+    "TRANSITIONS",
+    "allowed_actions",
+    "screen_result",
+    "visit",
+    "agree",
+    "open_station",
+    "suspend",
+    "reopen",
+    "close",
+    "decline",
+    "history",
+]
+
+#: step → {from stage: to stage}
+TRANSITIONS: dict[str, dict[str, str]] = {
+    "screen": {"candidate": "screened", "screened": "screened"},
+    "visit": {"screened": "visited", "visited": "visited"},
+    "agree": {"visited": "agreed"},
+    "open": {"agreed": "opened"},
+    "suspend": {"opened": "suspended"},
+    "reopen": {"suspended": "opened"},
+    "close": {"opened": "closed", "suspended": "closed"},
+    "decline": {s: "declined" for s in ("candidate", "screened", "visited", "agreed")},
+}
+ACTIONS: tuple[str, ...] = tuple(TRANSITIONS)
+ACTION_LABELS_ZH = {
+    "screen": "筛选", "visit": "实地走访", "agree": "同意建站", "open": "建站上图",
+    "suspend": "暂停", "reopen": "恢复开放", "close": "关闭", "decline": "放弃",
+}
+# Stages where a new screening result is recorded without moving the stage.
+_RESCREEN_IN_PLACE = ("visited", "agreed", "opened", "suspended", "closed", "declined")
+
+
+def _now() -> datetime:
+    return datetime.now().replace(microsecond=0)
+
+
+def allowed_actions(stage: str, *, result: str | None = None) -> list[str]:
+    """The steps allowed from ``stage`` (``result``: the screening result, if known).
+
+    ``screen`` is listed only where it moves the stage; a failed screening blocks ``visit``
+    and ``open``.
+    """
+    if stage not in STAGES:
+        raise ValidationError(
+            f"未知阶段 {stage!r} (unknown stage); use one of: {', '.join(STAGES)}")
+    actions = [a for a, moves in TRANSITIONS.items() if stage in moves]
+    if result == "fail":
+        actions = [a for a in actions if a not in ("visit", "open")]
+    return actions
+
+
+def _refuse(action: str, stage: str, *, result: str | None = None,
+            why: str = "") -> TransitionError:
+    allowed = allowed_actions(stage, result=result)
+    allowed_text = "、".join(f"{ACTION_LABELS_ZH[a]}({a})" for a in allowed) or "无 (none)"
+    target = TRANSITIONS.get(action, {}).get(stage) or next(iter(set(
+        TRANSITIONS.get(action, {}).values())), "?")
+    reason = f"：{why}" if why else ""
+    stage_zh = STAGE_LABELS_ZH.get(stage, stage)
+    action_zh = ACTION_LABELS_ZH.get(action, action)
+    return TransitionError(
+        f"不能从「{stage_zh}」执行「{action_zh}」"
+        f"{reason} (cannot {action}: {stage} → {target} is not allowed); "
+        f"当前允许的操作 (allowed from {stage}): {allowed_text}",
+        detail={"from": stage, "action": action, "allowed": allowed})
+
+
+def _require_text(value: str | None, what: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ValidationError(f"{what}不能为空 ({what} is required)")
+    return text
+
+
+def _record(conn, *, candidate_id: int | None, station_id: int | None, actor: str,
+            frm: str, to: str, note: str = "") -> None:
+    conn.execute(lifecycle_events_table.insert().values(
+        candidate_id=candidate_id, station_id=station_id, actor=actor, at=_now(),
+        from_state=frm, to_state=to, note=note))
+
+
+def _step(store, candidate_id: int, action: str, conn) -> tuple[Candidate, str]:
+    candidate = get_candidate(store, candidate_id, conn=conn)
+    moves = TRANSITIONS[action]
+    if candidate.stage not in moves:
+        raise _refuse(action, candidate.stage, result=candidate.screening_result)
+    return candidate, moves[candidate.stage]
+
+
+# -- the steps ----------------------------------------------------------------------------------
+def screen_result(store, candidate_id: int, *, actor: str, result: str,
+                  score: float | None = None, reasons: Sequence[dict] = (), conn=None
+                  ) -> Candidate:
+    """Record a screening result (``pass``/``fail``/``unknown``) on a candidate.
+
+    A ``candidate`` moves to ``screened``. A later stage keeps its stage and only records the
+    result. An event is written when the stage or the result changes.
+    """
+    if result not in OUTCOMES:
+        raise ValidationError(f"筛选结果 {result!r} 无效 (result must be one of {OUTCOMES})")
+    actor = _require_text(actor, "操作人 actor")
+    if conn is None:
+        with store.transaction() as c:
+            return screen_result(store, candidate_id, actor=actor, result=result, score=score,
+                                 reasons=reasons, conn=c)
+    candidate = get_candidate(store, candidate_id, conn=conn)
+    before_stage, before_result = candidate.stage, candidate.screening_result
+    if before_stage in TRANSITIONS["screen"]:
+        candidate.stage = TRANSITIONS["screen"][before_stage]
+    elif before_stage not in _RESCREEN_IN_PLACE:  # pragma: no cover - every stage is covered
+        raise _refuse("screen", before_stage)
+    candidate.screening_result = result
+    candidate.screening_score = score
+    candidate.screening = [dict(r) for r in reasons]
+    update_candidate(store, candidate, conn=conn)
+    if candidate.stage != before_stage or result != before_result:
+        was = f"{before_result}→" if before_result and before_result != result else ""
+        _record(conn, candidate_id=candidate.id, station_id=candidate.station_id, actor=actor,
+                frm=before_stage, to=candidate.stage, note=f"筛选结果 {was}{result}"
+                + (f"，得分 {score:.0f}" if score is not None else ""))
+    return candidate
+
+
+def visit(store, candidate_id: int, *, actor: str, notes: str, lon: float | None = None,
+          lat: float | None = None, photos: Iterable[str] = (), conn=None) -> Candidate:
+    """Record a field visit: notes, optionally a corrected pin (WGS84) and photo references."""
+    actor = _require_text(actor, "操作人 actor")
+    notes = _require_text(notes, "走访记录 notes")
+    if (lon is None) != (lat is None):
+        raise ValidationError("校正位置需同时给出经度和纬度 (give both lon and lat, or neither)")
+    if lon is not None and not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ValidationError(f"坐标超出范围 (lon/lat out of range): {lon}, {lat}")
+    if conn is None:
+        with store.transaction() as c:
+            return visit(store, candidate_id, actor=actor, notes=notes, lon=lon, lat=lat,
+                         photos=photos, conn=c)
+    candidate, target = _step(store, candidate_id, "visit", conn)
+    if candidate.screening_result == "fail":
+        raise _refuse("visit", candidate.stage, result="fail",
+                      why="筛选未通过，请更正资料并重新筛选 (screening failed: fix, re-screen)")
+    entry = {"at": _now().isoformat(), "actor": actor, "notes": notes,
+             "photos": [str(p) for p in photos]}
+    if lon is not None:
+        entry["pin"] = {"lon": float(lon), "lat": float(lat),
+                        "previous": [candidate.lon, candidate.lat],
+                        "previous_precision": candidate.geocode_precision}
+        candidate.lon, candidate.lat = float(lon), float(lat)
+        candidate.geocode_precision = "field"
+        candidate.geocode_confidence = 1.0
+        candidate.geocode_matched = "实地走访校正"
+    extra = dict(candidate.extra or {})
+    extra["visits"] = [*extra.get("visits", []), entry]
+    candidate.extra = extra
+    before = candidate.stage
+    candidate.stage = target
+    update_candidate(store, candidate, conn=conn)
+    pin = f"；校正位置 {lon:.6f},{lat:.6f}" if lon is not None else ""
+    _record(conn, candidate_id=candidate.id, station_id=candidate.station_id, actor=actor,
+            frm=before, to=target, note=notes + pin)
+    return candidate
+
+
+def agree(store, candidate_id: int, *, actor: str, note: str = "", conn=None) -> Candidate:
+    """The host agrees to set up the station (同意建立)."""
+    actor = _require_text(actor, "操作人 actor")
+    if conn is None:
+        with store.transaction() as c:
+            return agree(store, candidate_id, actor=actor, note=note, conn=c)
+    candidate, target = _step(store, candidate_id, "agree", conn)
+    before, candidate.stage = candidate.stage, target
+    update_candidate(store, candidate, conn=conn)
+    _record(conn, candidate_id=candidate.id, station_id=None, actor=actor, frm=before,
+            to=target, note=note.strip() or "承建单位同意建站")
+    return candidate
+
+
+def open_station(store, candidate_id: int, *, actor: str, note: str = "",
+                 code: str | None = None, district_code: str = "", street_code: str = "",
+                 verified_on: date | None = None, conn=None) -> Station:
+    """Open the station: create it in the store (with a station code) and link both records.
+
+    Parameters
+    ----------
+    code : str, optional
+        The station code printed on the plaque; by default the store assigns
+        ``NX-<street or district code>-<id>``.
+    district_code, street_code : str
+        Administrative codes (the geodata layer looks them up from the names).
+
+    Raises
+    ------
+    TransitionError
+        When the candidate is not ``agreed``, its last screening failed, or it has no precise
+        position (record one on the visit).
+    """
+    actor = _require_text(actor, "操作人 actor")
+    if conn is None:
+        with store.transaction() as c:
+            return open_station(store, candidate_id, actor=actor, note=note, code=code,
+                                district_code=district_code, street_code=street_code,
+                                verified_on=verified_on, conn=c)
+    candidate, target = _step(store, candidate_id, "open", conn)
+    if candidate.screening_result == "fail":
+        raise _refuse("open", candidate.stage, result="fail",
+                      why="最近一次筛选未通过 (the last screening failed)")
+    if not candidate.precisely_located:
+        raise _refuse("open", candidate.stage, why=(
+            f"没有准确位置（当前定位：{candidate.geocode_precision}），请在走访时记录校正位置 "
+            "(no precise position; record a corrected pin with the visit)"))
+    if code and conn.execute(sa.select(stations_table.c.id).where(
+            stations_table.c.code == code)).scalar_one_or_none() is not None:
+        raise ValidationError(f"站点编码 {code} 已被使用 (station code already in use)")
+    station = Station(
+        name=candidate.name, lon=float(candidate.lon), lat=float(candidate.lat), code=code,
+        host_type=candidate.host_type, address=candidate.address,
+        district=candidate.district, district_code=district_code, street=candidate.street,
+        street_code=street_code, amenities=dict(candidate.amenities), access=candidate.access,
+        area_m2=candidate.area_m2, opening_hours=candidate.opening_hours, status="open",
+        sample=candidate.sample, verified_on=verified_on or date.today(),
+        contact_name=candidate.contact_name, contact_phone=candidate.contact_phone,
+        notes=candidate.notes, candidate_id=candidate.id)
+    (station_id,) = store.add_stations([station], conn=conn, upsert_by_code=False)
+    station = store.get_station(station_id, conn=conn)
+    before = candidate.stage
+    candidate.stage, candidate.station_id = target, station_id
+    update_candidate(store, candidate, conn=conn)
+    _record(conn, candidate_id=candidate.id, station_id=station_id, actor=actor, frm=before,
+            to=target, note=(note.strip() + "；" if note.strip() else "")
+            + f"站点编码 {station.code}")
+    return station
+
+
+def _station_step(store, action: str, status: str, *, candidate_id: int | None,
+                  station_id: int | None, actor: str, reason: str, conn) -> Station:
+    actor = _require_text(actor, "操作人 actor")
+    reason = _require_text(reason, "原因 reason") if action != "reopen" else (reason or "").strip()
+    if (candidate_id is None) == (station_id is None):
+        raise ValidationError("请给出候选单位编号或站点编号之一 (give candidate_id or station_id)")
+    candidate = None
+    if candidate_id is not None:
+        candidate, target = _step(store, candidate_id, action, conn)
+        station_id = candidate.station_id
+        if station_id is None:  # pragma: no cover - opened candidates always have a station
+            raise NotFoundError(f"候选单位 {candidate_id} 没有对应站点 (no station linked)")
+    station = store.get_station(station_id, conn=conn)
+    if candidate is None and station.candidate_id is not None:
+        candidate = get_candidate(store, station.candidate_id, conn=conn)
+    before = candidate.stage if candidate is not None else (
+        "opened" if station.status == "open" else station.status)
+    moves = TRANSITIONS[action]
+    if before not in moves:
+        raise _refuse(action, before)
+    target = moves[before]
+    store.set_status(station.id, status, reason=reason, conn=conn)
+    if candidate is not None:
+        candidate.stage = target
+        update_candidate(store, candidate, conn=conn)
+    _record(conn, candidate_id=candidate.id if candidate is not None else None,
+            station_id=station.id, actor=actor, frm=before, to=target,
+            note=reason or ACTION_LABELS_ZH[action])
+    return store.get_station(station.id, conn=conn)
+
+
+def suspend(store, candidate_id: int | None = None, *, actor: str, reason: str,
+            station_id: int | None = None, conn=None) -> Station:
+    """Suspend an opened station (by candidate id, or ``station_id=``) with a reason."""
+    if conn is None:
+        with store.transaction() as c:
+            return suspend(store, candidate_id, actor=actor, reason=reason,
+                           station_id=station_id, conn=c)
+    return _station_step(store, "suspend", "suspended", candidate_id=candidate_id,
+                         station_id=station_id, actor=actor, reason=reason, conn=conn)
+
+
+def reopen(store, candidate_id: int | None = None, *, actor: str, reason: str = "",
+           station_id: int | None = None, conn=None) -> Station:
+    """Open a suspended station again."""
+    if conn is None:
+        with store.transaction() as c:
+            return reopen(store, candidate_id, actor=actor, reason=reason,
+                          station_id=station_id, conn=c)
+    return _station_step(store, "reopen", "open", candidate_id=candidate_id,
+                         station_id=station_id, actor=actor, reason=reason, conn=conn)
+
+
+def close(store, candidate_id: int | None = None, *, actor: str, reason: str,
+          station_id: int | None = None, conn=None) -> Station:
+    """Close a station for good, with a reason (it stays in the store, status ``closed``)."""
+    if conn is None:
+        with store.transaction() as c:
+            return close(store, candidate_id, actor=actor, reason=reason,
+                         station_id=station_id, conn=c)
+    return _station_step(store, "close", "closed", candidate_id=candidate_id,
+                         station_id=station_id, actor=actor, reason=reason, conn=conn)
+
+
+def decline(store, candidate_id: int, *, actor: str, reason: str, conn=None) -> Candidate:
+    """End the workflow for a candidate with a reason (before opening)."""
+    actor = _require_text(actor, "操作人 actor")
+    reason = _require_text(reason, "原因 reason")
+    if conn is None:
+        with store.transaction() as c:
+            return decline(store, candidate_id, actor=actor, reason=reason, conn=c)
+    candidate, target = _step(store, candidate_id, "decline", conn)
+    before, candidate.stage = candidate.stage, target
+    extra = dict(candidate.extra or {})
+    extra["declined_reason"] = reason
+    candidate.extra = extra
+    update_candidate(store, candidate, conn=conn)
+    _record(conn, candidate_id=candidate.id, station_id=None, actor=actor, frm=before,
+            to=target, note=reason)
+    return candidate
+
+
+def history(store, candidate_id: int | None = None, *, station_id: int | None = None
+            ) -> list[dict]:
+    """The audit log of a candidate (or a station), oldest first.
+
+    Returns
+    -------
+    list of dict
+        ``{id, candidate_id, station_id, actor, at, from, to, note}`` (``at`` ISO text).
+    """
+    t = lifecycle_events_table
+    query = sa.select(t).order_by(t.c.id)
+    if candidate_id is not None:
+        get_candidate(store, candidate_id)  # NotFoundError for unknown ids
+        query = query.where(t.c.candidate_id == int(candidate_id))
+    elif station_id is not None:
+        store.get_station(station_id)
+        query = query.where(t.c.station_id == int(station_id))
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [{"id": r["id"], "candidate_id": r["candidate_id"], "station_id": r["station_id"],
+             "actor": r["actor"], "at": r["at"].isoformat() if r["at"] else None,
+             "from": r["from_state"], "to": r["to_state"], "note": r["note"]} for r in rows]

@@ -1,0 +1,417 @@
+"""The JSON API (``/api``), exactly the routes of INTERFACE.md plus a few additions.
+
+Every route declares its parameters once (:class:`webmap.params.Param` tables below); the
+same tables validate requests (bad input → 400 ``{"error", "detail"}``) and generate
+``/api/openapi.json``. Coordinates are WGS84 unless ``crs`` says ``gcj02`` or ``bd09``.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+import numpy as np
+from flask import Blueprint, current_app, jsonify, request
+
+from geodata.datums import convert, normalise_datum
+from stations.amenities import AMENITIES, AMENITY_LABELS_ZH, normalise_amenity
+from stations.errors import ValidationError
+from stations.hours import TZ
+from stations.records import ACCESS_MODES, STATUSES
+from webmap import feedback
+from webmap.app import get_store
+from webmap.catalogue import MAP_FIELDS, get_catalogue, grid_clusters, station_feature
+from webmap.params import ApiSpec, Param
+from webmap.security import RateLimiter
+
+__all__ = ["bp", "spec", "parse_bbox", "bbox_to_wgs84"]
+
+bp = Blueprint("api", __name__)
+spec = ApiSpec(
+    title="暖心驿站 Nuanxin API", version="1.0",
+    description="户外劳动者服务站点 (outdoor-worker rest stations). Coordinates are lon, lat; "
+                "WGS84 unless `crs` says gcj02 (Amap) or bd09 (Baidu). Errors are "
+                '`{"error": ..., "detail": ...}` with status 400 (bad input) or 404 (unknown id).',
+    prefix="/api")
+
+
+# -- parameter converters --------------------------------------------------------------------
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """``minlon,minlat,maxlon,maxlat`` → 4 floats, checked."""
+    parts = [p.strip() for p in str(text).split(",")]
+    if len(parts) != 4:
+        raise ValidationError(f"bbox 需要 4 个数 (expected minlon,minlat,maxlon,maxlat), "
+                              f"got {len(parts)} value(s)")
+    try:
+        minlon, minlat, maxlon, maxlat = (float(p) for p in parts)
+    except ValueError:
+        raise ValidationError("bbox 含非数字 (bbox values must be numbers)") from None
+    values = (minlon, minlat, maxlon, maxlat)
+    if not all(np.isfinite(values)):
+        raise ValidationError("bbox 含非有限数 (bbox values must be finite)")
+    if not (-180 <= minlon <= maxlon <= 180 and -90 <= minlat <= maxlat <= 90):
+        raise ValidationError("bbox 范围无效 (need -180 ≤ minlon ≤ maxlon ≤ 180 and "
+                              "-90 ≤ minlat ≤ maxlat ≤ 90)")
+    return values
+
+
+def bbox_to_wgs84(bbox, datum: str) -> tuple[float, float, float, float]:
+    """A bbox given in ``datum`` as a (slightly padded) WGS84 bbox."""
+    if datum == "wgs84":
+        return tuple(bbox)
+    minlon, minlat, maxlon, maxlat = bbox
+    xs = np.array([minlon, maxlon, minlon, maxlon, (minlon + maxlon) / 2, (minlon + maxlon) / 2,
+                   minlon, maxlon])
+    ys = np.array([minlat, minlat, maxlat, maxlat, minlat, maxlat, (minlat + maxlat) / 2,
+                   (minlat + maxlat) / 2])
+    x, y = convert(xs, ys, src=datum, dst="wgs84")
+    pad = 2e-4
+    return (float(x.min()) - pad, float(y.min()) - pad, float(x.max()) + pad, float(y.max()) + pad)
+
+
+def _amenity_list(values: list[str]) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        key = normalise_amenity(value)
+        if key not in out:
+            out.append(key)
+    return out
+
+
+def _when(text: str) -> datetime:
+    from geodata.index import parse_open_at
+
+    if text.strip().lower() == "now":
+        return datetime.now(TZ)
+    return parse_open_at(text)
+
+
+def _statuses(values: list[str]) -> tuple[str, ...]:
+    return STATUSES if "all" in values else tuple(dict.fromkeys(values))
+
+
+def _fields(text: str) -> tuple[str, ...] | None:
+    if text == "all":
+        return None
+    if text == "map":
+        return MAP_FIELDS
+    return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
+_AMENITY_DOC = ", ".join(f"{k} ({v})" for k, v in AMENITY_LABELS_ZH.items())
+CRS = Param("crs", description="Datum of coordinates in and out: wgs84 (GPS, default), "
+            "gcj02 (Amap/Tencent), bd09 (Baidu).", default="wgs84",
+            enum=("wgs84", "gcj02", "bd09"), convert=normalise_datum)
+BBOX = Param("bbox", description="minlon,minlat,maxlon,maxlat in `crs`.",
+             pattern=r"^-?[\d.]+,-?[\d.]+,-?[\d.]+,-?[\d.]+$", convert=parse_bbox,
+             example="116.32,39.86,116.36,39.90")
+AMENITY = Param("amenity", repeat=True, convert=_amenity_list,
+                description="Required amenity (recorded yes); repeat or comma-separate. Keys or "
+                f"Chinese names: {_AMENITY_DOC}.", example=["hot_water", "toilet"])
+OPEN_AT = Param("open_at", fmt="date-time", convert=_when,
+                description="ISO 8601 time (naive = Asia/Shanghai) or `now`.",
+                example="2025-01-15T06:30")
+ACCESS = Param("access", repeat=True, enum=ACCESS_MODES,
+               description="Keep stations with this access (open = no registration needed).")
+ALWAYS_OPEN = Param("always_open", "boolean", description="true: only stations open 24/7.")
+DISTRICT = Param("district", max_length=64, description="District name (西城区 or 西城) or code.")
+STREET = Param("street", max_length=64, description="Street (街道) name.")
+STATION_ID = Param("station_id", "integer", where="path", minimum=1,
+                   description="Station id.")
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _resp(description: str, schema: dict | None = None, *, errors=(400,)) -> dict:
+    out = {"200": {"description": description}}
+    if schema:
+        out["200"]["content"] = {"application/json": {"schema": schema}}
+    for code in errors:
+        out[str(code)] = {"description": {400: "Bad parameter", 404: "Unknown id",
+                                          429: "Too many requests"}[code],
+                          "content": {"application/json": {"schema": _ERROR}}}
+    return out
+
+
+spec.components.update({
+    "Error": {"type": "object", "required": ["error", "detail"], "properties": {
+        "error": {"type": "string"}, "detail": {}}},
+    "Station": {"type": "object", "description": "Station properties.", "properties": {
+        "id": {"type": "integer"}, "code": {"type": "string"}, "name": {"type": "string"},
+        "address": {"type": "string"}, "district": {"type": "string"},
+        "street": {"type": "string"}, "host_type": {"type": "string"},
+        "amenities": {"type": "object", "additionalProperties": {
+            "type": "string", "enum": ["yes", "no", "unknown"]},
+            "description": "Every amenity key: " + _AMENITY_DOC},
+        "access": {"type": "string", "enum": list(ACCESS_MODES)},
+        "opening_hours": {"type": "string"}, "opening_hours_zh": {"type": "string"},
+        "status": {"type": "string", "enum": list(STATUSES)},
+        "sample": {"type": "boolean", "description": "示例数据 (demo data)"},
+        "open_now": {"type": "boolean", "nullable": True}}},
+    "Feature": {"type": "object", "properties": {
+        "type": {"type": "string", "enum": ["Feature"]}, "id": {"type": "integer"},
+        "geometry": {"type": "object"},
+        "properties": {"$ref": "#/components/schemas/Station"}}},
+    "FeatureCollection": {"type": "object", "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}},
+        "numberMatched": {"type": "integer"}, "numberReturned": {"type": "integer"},
+        "clustered": {"type": "boolean"}, "crs": {"type": "string"}}},
+    "Nearest": {"type": "object", "required": ["results"], "properties": {"results": {
+        "type": "array", "items": {"type": "object", "required": [
+            "id", "name", "lon", "lat", "distance_m", "walk_minutes", "open_at_arrival",
+            "amenities"], "properties": {
+            "id": {"type": "integer"}, "name": {"type": "string"}, "lon": {"type": "number"},
+            "lat": {"type": "number"}, "distance_m": {"type": "number"},
+            "walk_minutes": {"type": "number"},
+            "open_at_arrival": {"type": "boolean", "nullable": True},
+            "amenities": {"type": "array", "items": {"type": "string"}}}}}}},
+    "Coverage": {"type": "object", "required": [
+        "demand_total", "demand_covered", "covered_share", "multi_covered_share", "by_area"],
+        "properties": {"demand_total": {"type": "number"}, "demand_covered": {"type": "number"},
+                       "covered_share": {"type": "number"},
+                       "multi_covered_share": {"type": "number"},
+                       "by_area": {"type": "array", "items": {"type": "object"}}}},
+    "Report": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "station_id": {"type": "integer"},
+        "kind": {"type": "string", "enum": list(feedback.REPORT_KINDS)},
+        "note": {"type": "string"}, "status": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"}}},
+})
+
+
+# -- /api/stations ---------------------------------------------------------------------------
+@spec.route(bp, "/stations", summary="Stations as GeoJSON, filtered", tags=["stations"], params=[
+    BBOX, AMENITY, OPEN_AT, DISTRICT, STREET, ACCESS, ALWAYS_OPEN,
+    Param("status", repeat=True, enum=STATUSES + ("all",), default=["open"],
+          description="Statuses to include (default open; `all` for every status)."),
+    Param("include_unknown", "boolean", default=False,
+          description="With `amenity`: also stations where the amenity is unknown (not "
+                      "recorded no); such features carry `match: \"unknown\"`."),
+    CRS,
+    Param("fields", default="all", max_length=300,
+          description="`all` (default), `map` (the compact set the map uses: "
+                      + ", ".join(MAP_FIELDS) + ") or a comma list of property names."),
+    Param("limit", "integer", minimum=1, maximum=100_000,
+          description="At most this many features (by id); `numberMatched` tells the total."),
+    Param("cluster", "boolean", default=False,
+          description="With `zoom`: when more than `limit` stations match, answer counted "
+                      "grid cells (`cluster: true`, `count`) instead of every station."),
+    Param("zoom", "number", minimum=0, maximum=22, description="Map zoom (for `cluster`)."),
+], responses=_resp("GeoJSON FeatureCollection", {
+    "$ref": "#/components/schemas/FeatureCollection"}))
+def stations(args):
+    """Stations as a GeoJSON FeatureCollection (``id, name, address, amenities,
+    opening_hours, status, district, street``... in properties)."""
+    if args["cluster"] and args["zoom"] is None:
+        raise ValidationError("cluster=true 需要 zoom (cluster needs the map zoom)",
+                              detail={"param": "zoom", "reason": "missing"})
+    datum = args["crs"]
+    bbox = None if args["bbox"] is None else bbox_to_wgs84(args["bbox"], datum)
+    cat = get_catalogue(get_store())
+    idx, full = cat.select(
+        statuses=_statuses(args["status"]), bbox=bbox, amenities=args["amenity"] or (),
+        include_unknown=args["include_unknown"], open_at=args["open_at"],
+        district=args["district"], street=args["street"], access=args["access"] or (),
+        always_open=args["always_open"])
+    matched = int(idx.size)
+    limit = args["limit"]
+    if limit is None and args["cluster"]:
+        limit = int(current_app.config["MAP_MAX_FEATURES"])
+    lon, lat = cat.lon[idx], cat.lat[idx]
+    if datum != "wgs84" and idx.size:
+        lon, lat = convert(lon, lat, src="wgs84", dst=datum)
+    now = args["open_at"] or datetime.now(TZ)
+    fields = _fields(args["fields"])
+    with_match = bool(args["amenity"]) and args["include_unknown"]
+
+    def feature(j: int) -> dict:
+        i = int(idx[j])
+        extra = {"match": "yes" if full[j] else "unknown"} if with_match else None
+        return station_feature(cat.stations[i], lon=float(lon[j]), lat=float(lat[j]),
+                               fields=fields, hours=cat.hours[i], now=now, extra=extra)
+
+    body: dict = {"type": "FeatureCollection", "crs": datum, "numberMatched": matched}
+    if args["cluster"] and limit is not None and matched > limit:
+        features = []
+        for group in grid_clusters(lon, lat, zoom=args["zoom"]):
+            if group.size == 1:
+                features.append(feature(int(group[0])))
+                continue
+            features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [
+                round(float(lon[group].mean()), 6), round(float(lat[group].mean()), 6)]},
+                "properties": {"cluster": True, "count": int(group.size)}})
+        body["clustered"] = True
+    else:
+        count = matched if limit is None else min(limit, matched)
+        features = [feature(j) for j in range(count)]
+        body["clustered"] = False
+    body["numberReturned"] = len(features)
+    body["features"] = features
+    return jsonify(body)
+
+
+@spec.route(bp, "/stations/<station_id>", summary="One station as a GeoJSON Feature",
+            tags=["stations"], params=[STATION_ID, CRS],
+            responses=_resp("GeoJSON Feature", {"$ref": "#/components/schemas/Feature"},
+                            errors=(400, 404)))
+def station(args):
+    """One station (any status) as a GeoJSON Feature; 404 for an unknown id."""
+    s = get_store().get_station(args["station_id"])
+    lon, lat = s.lon, s.lat
+    if args["crs"] != "wgs84":
+        lon, lat = convert(lon, lat, src="wgs84", dst=args["crs"])
+    return jsonify(station_feature(s, lon=lon, lat=lat, now=datetime.now(TZ)))
+
+
+# -- /api/nearest ----------------------------------------------------------------------------
+_filtered_lock = threading.Lock()
+_filtered: dict[tuple, object] = {}
+
+
+def _index_for(store, *, access: tuple[str, ...], always_open: bool | None):
+    """B1's cached index, narrowed (and cached) for the map's access/24-hour chips."""
+    from geodata.index import StationIndex, get_index
+
+    from webmap.catalogue import hours_of
+
+    base = get_index(store)
+    if not access and always_open is None:
+        return base
+    key = (store.url, store.version(), access, always_open)
+    with _filtered_lock:
+        hit = _filtered.get(key)
+    if hit is not None:
+        return hit
+    kept = [s for s in base.stations
+            if (not access or s.access in access)
+            and (always_open is None or hours_of(s).always_open == always_open)]
+    index = StationIndex(kept, network=base.network, detour_factor=base.detour_factor,
+                         walk_speed_kmh=base.walk_speed_kmh)
+    with _filtered_lock:
+        if len(_filtered) > 16:
+            _filtered.clear()
+        _filtered[key] = index
+    return index
+
+
+@spec.route(bp, "/nearest", summary="The k nearest open stations", tags=["stations"], params=[
+    Param("lon", "number", required=True, minimum=-180, maximum=180,
+          description="Longitude in `crs`."),
+    Param("lat", "number", required=True, minimum=-90, maximum=90,
+          description="Latitude in `crs`."),
+    CRS,
+    Param("k", "integer", default=5, minimum=1, maximum=100, description="How many."),
+    AMENITY,
+    Param("open_at", fmt="date-time", description="Departure time, ISO 8601 (naive = "
+          "Asia/Shanghai): keep only stations open on arrival (walk time added)."),
+    Param("radius", "number", minimum=0, maximum=200_000,
+          description="Straight-line limit in metres."),
+    ACCESS, ALWAYS_OPEN,
+], responses=_resp("Same body as `nuanxin nearest --json`", {"$ref": "#/components/schemas/Nearest"}))
+def nearest(args):
+    """The same body as ``nuanxin nearest --json`` (:func:`geodata.index.nearest_payload`)."""
+    from geodata.index import nearest_payload, parse_open_at
+
+    when = parse_open_at(args["open_at"])  # now (Asia/Shanghai) without open_at, as the CLI
+    index = _index_for(get_store(), access=tuple(args["access"] or ()),
+                       always_open=args["always_open"])
+    results = index.nearest(args["lon"], args["lat"], k=args["k"], crs=args["crs"],
+                            amenities=args["amenity"] or (), open_at=when,
+                            radius_m=args["radius"], require_open=args["open_at"] is not None)
+    return jsonify(nearest_payload(results, lon=args["lon"], lat=args["lat"], crs=args["crs"],
+                                   open_at=when, index=index))
+
+
+# -- /api/coverage ---------------------------------------------------------------------------
+@spec.route(bp, "/coverage", summary="Coverage of demand by open stations", tags=["planning"],
+            params=[
+                DISTRICT, STREET,
+                Param("radius", "number", default=1000.0, minimum=1, maximum=50_000,
+                      description="Service radius in metres (default 1000)."),
+                Param("min_stations", "integer", default=2, minimum=1, maximum=50,
+                      description="交叉覆盖: count demand within reach of at least this many "
+                                  "stations (default 2)."),
+                Param("at", fmt="date-time", convert=_when,
+                      description="Only stations open at this time count (ISO 8601)."),
+            ], responses=_resp("Same body as `nuanxin coverage --json`",
+                               {"$ref": "#/components/schemas/Coverage"}))
+def coverage(args):
+    """The same body as ``nuanxin coverage --json``."""
+    from webmap.planning import coverage_payload
+
+    return jsonify(coverage_payload(get_store(), district=args["district"],
+                                    street=args["street"], radius=args["radius"],
+                                    min_stations=args["min_stations"], at=args["at"]))
+
+
+# -- reports ---------------------------------------------------------------------------------
+_report_limiter: RateLimiter | None = None
+
+
+def _limiter() -> RateLimiter:
+    global _report_limiter
+    per_hour = int(current_app.config["REPORTS_PER_HOUR"])
+    if _report_limiter is None or _report_limiter.limit != per_hour:
+        _report_limiter = RateLimiter(per_hour, 3600)
+    return _report_limiter
+
+
+def submit_report(station_id: int, kind: str, note: str) -> dict:
+    """Rate-limited :func:`webmap.feedback.add_report` for the current client."""
+    from webmap.errors import RateLimitError
+
+    if not _limiter().hit(request.remote_addr or "?"):
+        raise RateLimitError("提交太频繁，请稍后再试 (too many reports from this address; "
+                             "try again later)")
+    return feedback.add_report(get_store(), station_id, kind=kind, note=note or "")
+
+
+@spec.route(bp, "/stations/<station_id>/reports", method="POST",
+            summary="Report a problem with a station (anonymous)", tags=["reports"],
+            body_description='`{"kind": ..., "note": ...}`; kinds: ' + ", ".join(
+                f"{k} ({v})" for k, v in feedback.REPORT_KIND_LABELS_ZH.items()),
+            params=[
+                STATION_ID,
+                Param("kind", where="body", required=True, enum=feedback.REPORT_KINDS,
+                      description="What is wrong."),
+                Param("note", where="body", default="", max_length=feedback.NOTE_MAX_LENGTH,
+                      description="Optional free text."),
+            ], responses={"201": {"description": "Stored", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Report"}}}},
+                **{k: v for k, v in _resp("", errors=(400, 404, 429)).items() if k != "200"}})
+def report(args):
+    """Store an anonymous worker report; 201 with the stored report."""
+    row = submit_report(args["station_id"], args["kind"], args["note"])
+    return jsonify(row), 201
+
+
+# -- the underlay ----------------------------------------------------------------------------
+@spec.route(bp, "/areas", summary="District/street outlines and community labels (underlay)",
+            tags=["map"], params=[
+                Param("bbox", required=True, description="minlon,minlat,maxlon,maxlat in `crs`.",
+                      convert=parse_bbox),
+                Param("zoom", "number", required=True, minimum=0, maximum=22,
+                      description="Map zoom: detail level and which layers."),
+                CRS,
+            ], responses=_resp("GeoJSON FeatureCollection (`properties.kind`)"))
+def areas(args):
+    """Outlines (lines) and labels (points) of the shipped Beijing areas inside the view."""
+    from webmap.underlay import underlay_geojson
+
+    bbox = bbox_to_wgs84(args["bbox"], args["crs"])
+    return jsonify(underlay_geojson(bbox, zoom=args["zoom"], datum=args["crs"]))
+
+
+@spec.route(bp, "/openapi.json", summary="This document", tags=["meta"])
+def openapi(args):
+    """The OpenAPI 3 description of every ``/api`` route, generated from the param tables."""
+    return jsonify(spec.openapi(server_url="/"))
+
+
+# keep the amenity vocabulary visible to clients that want the labels
+@spec.route(bp, "/amenities", summary="The amenity vocabulary with Chinese labels",
+            tags=["meta"])
+def amenities(args):
+    """Amenity keys in display order with their Chinese labels."""
+    return jsonify([{"key": k, "label_zh": AMENITY_LABELS_ZH[k]} for k in AMENITIES])

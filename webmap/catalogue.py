@@ -1,0 +1,231 @@
+"""The stations as the web sees them: an in-memory snapshot for fast map queries.
+
+At city scale (26,000 stations) a map view must not read and serialise every row: the
+snapshot keeps coordinates, status, access, 24-hour flags and amenity states as numpy arrays,
+rebuilt only when the store's ``stations_version`` moves, and answers bounding-box and filter
+queries by masks. :func:`grid_clusters` groups a dense view into counted cells so one answer
+stays small at any zoom. :func:`station_feature` is the one GeoJSON form of a station.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from stations.amenities import AMENITIES
+from stations.hours import OpeningHours
+from stations.records import (
+    ACCESS_LABELS_ZH,
+    HOST_TYPE_LABELS_ZH,
+    STATUS_LABELS_ZH,
+    Station,
+)
+from stations.store import Store
+
+__all__ = [
+    "Catalogue",
+    "get_catalogue",
+    "hours_of",
+    "station_feature",
+    "MAP_FIELDS",
+    "grid_clusters",
+]
+
+#: Properties of the compact form the worker map loads (``fields=map``).
+MAP_FIELDS = ("id", "name", "address", "access", "sample", "status", "open_now",
+              "always_open", "hours_known")
+_STATE_CODE = {"yes": 1, "no": 0, "unknown": -1}
+
+
+def hours_of(station: Station) -> OpeningHours:
+    """The parsed opening hours of a station (unreadable text counts as unknown)."""
+    try:
+        return OpeningHours.parse(station.opening_hours or None)
+    except ValueError:
+        return OpeningHours(known=False)
+
+
+@dataclass
+class Catalogue:
+    """Arrays over every station of one store version (any status)."""
+
+    version: int
+    stations: list[Station]
+    lon: np.ndarray
+    lat: np.ndarray
+    status: np.ndarray
+    access: np.ndarray
+    always_open: np.ndarray
+    amenity: dict[str, np.ndarray]
+    district: np.ndarray
+    district_code: np.ndarray
+    street: np.ndarray
+    hours: list[OpeningHours]
+
+    @classmethod
+    def build(cls, stations: Sequence[Station], *, version: int = 0) -> Catalogue:
+        """Snapshot ``stations``."""
+        stations = list(stations)
+        hours = [hours_of(s) for s in stations]
+
+        def col(attr: str) -> np.ndarray:
+            return np.array([getattr(s, attr) or "" for s in stations], dtype=object)
+
+        return cls(
+            version=version, stations=stations,
+            lon=np.array([s.lon for s in stations], dtype=float),
+            lat=np.array([s.lat for s in stations], dtype=float),
+            status=col("status"), access=col("access"),
+            always_open=np.array([h.always_open for h in hours], dtype=bool),
+            amenity={a: np.array([_STATE_CODE.get(s.amenities.get(a, "unknown"), -1)
+                                  for s in stations], dtype=np.int8) for a in AMENITIES},
+            district=col("district"), district_code=col("district_code"), street=col("street"),
+            hours=hours,
+        )
+
+    def __len__(self) -> int:
+        return len(self.stations)
+
+    def select(self, *, statuses: Sequence[str] | None = ("open",),
+               bbox: tuple[float, float, float, float] | None = None,
+               amenities: Sequence[str] = (), include_unknown: bool = False,
+               open_at: datetime | None = None, district: str | None = None,
+               street: str | None = None, access: Sequence[str] = (),
+               always_open: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Indices of the matching stations, and per index whether every wanted amenity is
+        recorded ``yes`` (``True``) or some are only ``unknown`` (``False``, returned only with
+        ``include_unknown``). ``bbox`` is WGS84 (minlon, minlat, maxlon, maxlat).
+        """
+        n = len(self)
+        mask = np.ones(n, dtype=bool)
+        if statuses is not None:
+            mask &= np.isin(self.status, list(statuses))
+        if bbox is not None:
+            minlon, minlat, maxlon, maxlat = bbox
+            mask &= (self.lon >= minlon) & (self.lon <= maxlon) & (self.lat >= minlat) & (
+                self.lat <= maxlat)
+        if district:
+            wanted = {district, district + "区"} if not district.endswith("区") else {district}
+            mask &= np.isin(self.district, list(wanted)) | (self.district_code == district)
+        if street:
+            wanted = {street, street + "街道"} if not street.endswith("街道") else {street}
+            mask &= np.isin(self.street, list(wanted))
+        if access:
+            mask &= np.isin(self.access, list(access))
+        if always_open is not None:
+            mask &= self.always_open == bool(always_open)
+        full = np.ones(n, dtype=bool)
+        for key in amenities:
+            state = self.amenity[key]
+            if include_unknown:
+                mask &= state != 0
+                full &= state == 1
+            else:
+                mask &= state == 1
+        idx = np.flatnonzero(mask)
+        if open_at is not None and idx.size:
+            keep = np.array([self.hours[i].is_open(open_at) is True for i in idx], dtype=bool)
+            idx = idx[keep]
+        return idx, full[idx]
+
+
+_cache: dict[str, Catalogue] = {}
+_lock = threading.Lock()
+
+
+def get_catalogue(store: Store) -> Catalogue:
+    """The snapshot of ``store``, rebuilt when its ``stations_version`` has moved."""
+    version = store.version("stations_version")
+    current = _cache.get(store.url)
+    if current is not None and current.version == version:
+        return current
+    with _lock:
+        current = _cache.get(store.url)
+        if current is not None and current.version == version:
+            return current
+        catalogue = Catalogue.build(store.list_stations(), version=version)
+        _cache[store.url] = catalogue
+        return catalogue
+
+
+def _round(value: float) -> float:
+    return round(float(value), 7)
+
+
+def station_feature(station: Station, *, lon: float | None = None, lat: float | None = None,
+                    fields: Sequence[str] | None = None, hours: OpeningHours | None = None,
+                    now: datetime | None = None, extra: dict | None = None) -> dict:
+    """One station as a GeoJSON Feature.
+
+    Parameters
+    ----------
+    station : Station
+        Coordinates are WGS84 unless ``lon``/``lat`` (already converted) are given.
+    fields : sequence of str, optional
+        Keep only these properties (``id`` is always kept); default: every property.
+    hours : OpeningHours, optional
+        The parsed hours (parsed here when not given).
+    now : datetime, optional
+        When given, ``open_now`` is ``true``/``false``/``null`` (unknown hours) at that time.
+    """
+    hours = hours if hours is not None else hours_of(station)
+    props = {
+        "id": station.id, "code": station.code, "name": station.name,
+        "host_type": station.host_type,
+        "host_type_zh": HOST_TYPE_LABELS_ZH.get(station.host_type, station.host_type),
+        "address": station.address, "district": station.district,
+        "district_code": station.district_code, "street": station.street,
+        "street_code": station.street_code,
+        "amenities": {a: station.amenities.get(a, "unknown") for a in AMENITIES},
+        "access": station.access, "access_zh": ACCESS_LABELS_ZH.get(station.access, ""),
+        "opening_hours": station.opening_hours,
+        "opening_hours_zh": "时间未知" if hours.unknown else hours.describe_zh(),
+        "hours_known": not hours.unknown, "always_open": hours.always_open,
+        "status": station.status, "status_zh": STATUS_LABELS_ZH.get(station.status, ""),
+        "status_reason": station.status_reason, "sample": bool(station.sample),
+        "verified_on": station.verified_on.isoformat() if station.verified_on else None,
+        "area_m2": station.area_m2, "capacity": station.capacity,
+        "contact_phone": station.contact_phone,
+        "updated_at": station.updated_at.isoformat() if station.updated_at else None,
+    }
+    if now is not None:
+        props["open_now"] = hours.is_open(now)
+    if extra:
+        props.update(extra)
+    if fields is not None:
+        keep = set(fields) | {"id"} | set(extra or ())
+        props = {k: v for k, v in props.items() if k in keep}
+    x = station.lon if lon is None else lon
+    y = station.lat if lat is None else lat
+    return {"type": "Feature", "id": station.id,
+            "geometry": {"type": "Point", "coordinates": [_round(x), _round(y)]},
+            "properties": props}
+
+
+def grid_clusters(lon: np.ndarray, lat: np.ndarray, *, zoom: float,
+                  cell_px: int = 80) -> list[np.ndarray]:
+    """Group points into square screen cells of about ``cell_px`` pixels at ``zoom``.
+
+    Cells are laid out in Web Mercator (what Leaflet draws), so they look the same size at
+    every latitude. Returns the index arrays of each non-empty cell, largest first.
+    """
+    if lon.size == 0:
+        return []
+    world_px = 256.0 * 2.0 ** float(zoom)
+    x = (lon + 180.0) / 360.0 * world_px
+    lat_r = np.radians(np.clip(lat, -85.0, 85.0))
+    y = (1.0 - np.log(np.tan(lat_r) + 1.0 / np.cos(lat_r)) / math.pi) / 2.0 * world_px
+    cx = np.floor(x / cell_px).astype(np.int64)
+    cy = np.floor(y / cell_px).astype(np.int64)
+    key = cx * 4_000_003 + cy
+    order = np.argsort(key, kind="stable")
+    sorted_keys = key[order]
+    cuts = np.flatnonzero(np.diff(sorted_keys)) + 1
+    groups = np.split(order, cuts)
+    groups.sort(key=len, reverse=True)
+    return groups

@@ -1,0 +1,118 @@
+"""Workers' reports about a station ("this is wrong"), kept in the ``reports`` table.
+
+A report is anonymous: a kind from :data:`REPORT_KINDS` and an optional short note. The union
+dashboard lists them and marks them handled. ``confirmed`` is the one-tap "still correct"
+verification finders abroad found useful.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from stations.errors import NotFoundError, ValidationError
+from stations.schema import reports_table, stations_table
+from stations.store import Store
+
+__all__ = [
+    "REPORT_KINDS",
+    "REPORT_KIND_LABELS_ZH",
+    "REPORT_STATUSES",
+    "NOTE_MAX_LENGTH",
+    "normalise_kind",
+    "add_report",
+    "list_reports",
+    "count_reports",
+    "set_report_status",
+]
+
+REPORT_KIND_LABELS_ZH = {
+    "locked": "去了没开门",
+    "hours": "开放时间不对",
+    "registration": "要扫码/注册才能进",
+    "location": "位置不对",
+    "amenities": "设施不对或坏了",
+    "closed": "驿站已撤销",
+    "confirmed": "信息无误",
+    "other": "其他问题",
+}
+REPORT_KINDS = tuple(REPORT_KIND_LABELS_ZH)
+REPORT_STATUSES = ("new", "handled", "dismissed")
+REPORT_STATUS_LABELS_ZH = {"new": "待处理", "handled": "已处理", "dismissed": "不予处理"}
+NOTE_MAX_LENGTH = 500
+
+
+def normalise_kind(kind: str) -> str:
+    """A report kind from its key or Chinese label."""
+    text = str(kind or "").strip()
+    if text in REPORT_KIND_LABELS_ZH:
+        return text
+    for key, label in REPORT_KIND_LABELS_ZH.items():
+        if text == label:
+            return key
+    raise ValidationError(
+        f"未知问题类型 {kind!r} (unknown report kind); use one of: "
+        + ", ".join(f"{k} ({v})" for k, v in REPORT_KIND_LABELS_ZH.items()),
+        detail={"param": "kind", "value": kind, "expected": list(REPORT_KINDS)})
+
+
+def add_report(store: Store, station_id: int, *, kind: str, note: str = "") -> dict:
+    """Store a report; :class:`NotFoundError` for an unknown station. Returns the row."""
+    kind = normalise_kind(kind)
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX_LENGTH:
+        raise ValidationError(f"备注太长 (note longer than {NOTE_MAX_LENGTH} characters)",
+                              detail={"param": "note", "max_length": NOTE_MAX_LENGTH})
+    now = datetime.now().replace(microsecond=0)
+    with store.transaction() as conn:
+        exists = conn.execute(sa.select(stations_table.c.id).where(
+            stations_table.c.id == station_id)).scalar_one_or_none()
+        if exists is None:
+            raise NotFoundError(f"站点 {station_id} 不存在 (no station with id {station_id})",
+                                detail={"id": station_id})
+        new_id = conn.execute(reports_table.insert().values(
+            station_id=station_id, kind=kind, note=note, status="new", created_at=now)
+        ).inserted_primary_key[0]
+    return {"id": int(new_id), "station_id": station_id, "kind": kind,
+            "kind_zh": REPORT_KIND_LABELS_ZH[kind], "note": note, "status": "new",
+            "created_at": now.isoformat()}
+
+
+def list_reports(store: Store, *, status: str | None = None, station_id: int | None = None,
+                 limit: int = 200) -> list[dict]:
+    """Reports, newest first, with the station's name."""
+    query = (sa.select(reports_table, stations_table.c.name.label("station_name"))
+             .join(stations_table, stations_table.c.id == reports_table.c.station_id)
+             .order_by(reports_table.c.created_at.desc(), reports_table.c.id.desc())
+             .limit(limit))
+    if status:
+        query = query.where(reports_table.c.status == status)
+    if station_id is not None:
+        query = query.where(reports_table.c.station_id == station_id)
+    with store.engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+    for row in rows:
+        row["kind_zh"] = REPORT_KIND_LABELS_ZH.get(row["kind"], row["kind"])
+        row["status_zh"] = REPORT_STATUS_LABELS_ZH.get(row["status"], row["status"])
+    return rows
+
+
+def count_reports(store: Store, *, status: str | None = "new") -> int:
+    """How many reports (of a status)."""
+    query = sa.select(sa.func.count()).select_from(reports_table)
+    if status:
+        query = query.where(reports_table.c.status == status)
+    with store.engine.connect() as conn:
+        return int(conn.execute(query).scalar())
+
+
+def set_report_status(store: Store, report_id: int, status: str) -> None:
+    """Mark a report handled / dismissed / new."""
+    if status not in REPORT_STATUSES:
+        raise ValidationError(f"status must be one of {', '.join(REPORT_STATUSES)}, got {status!r}")
+    with store.transaction() as conn:
+        done = conn.execute(reports_table.update().where(reports_table.c.id == report_id)
+                            .values(status=status)).rowcount
+    if not done:
+        raise NotFoundError(f"反馈 {report_id} 不存在 (no report with id {report_id})")

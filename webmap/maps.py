@@ -1,0 +1,230 @@
+"""Folium map builders: pure functions returning ``folium.Map`` objects (no Flask here).
+
+Every overlay is drawn in the datum of the tile provider: Amap tiles are GCJ-02, so WGS84
+stations, outlines and positions are converted before drawing (a WGS84 point on Amap tiles
+lands ~550 m off in Beijing); Tianditu and OpenStreetMap are WGS84; with no tiles the map is
+WGS84 and the vector underlay (:mod:`webmap.underlay`) alone gives orientation.
+
+The views render a map with :func:`map_parts`, which also rewrites every asset link to our
+vendored copies (:mod:`webmap.vendor`).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+import folium
+import folium.plugins
+
+from geodata.datums import convert
+from stations.records import Station
+from webmap import vendor
+
+__all__ = [
+    "TileProvider",
+    "TILE_PROVIDERS",
+    "tile_datum",
+    "LeanMap",
+    "base_map",
+    "add_underlay",
+    "worker_map",
+    "station_map",
+    "map_parts",
+    "UNDERLAY_STYLE",
+    "escape_text",
+]
+
+
+@dataclass(frozen=True)
+class TileProvider:
+    """A basemap: URL template(s), attribution, the datum its tiles are drawn in."""
+
+    name: str
+    label_zh: str
+    datum: str
+    urls: tuple[str, ...] = ()
+    attribution: str = ""
+    subdomains: str = "abc"
+    max_zoom: int = 18
+    image_hosts: tuple[str, ...] = ()  # for the Content-Security-Policy img-src
+
+    def tile_urls(self, *, key: str = "") -> tuple[str, ...]:
+        return tuple(u.replace("{key}", key) for u in self.urls)
+
+
+_TDT = ("https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+        "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+        "&TILECOL={x}&tk={key}")
+
+TILE_PROVIDERS: dict[str, TileProvider] = {
+    "amap": TileProvider(
+        "amap", "高德地图", "gcj02",
+        ("https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+         "&x={x}&y={y}&z={z}",),
+        "&copy; 高德地图 AutoNavi", "1234", 18, ("https://*.is.autonavi.com",)),
+    "tianditu": TileProvider(
+        "tianditu", "天地图", "wgs84",
+        (_TDT.replace("{layer}", "vec"), _TDT.replace("{layer}", "cva")),
+        "&copy; 天地图 tianditu.gov.cn", "01234567", 18, ("https://*.tianditu.gov.cn",)),
+    "osm": TileProvider(
+        "osm", "OpenStreetMap", "wgs84", ("https://tile.openstreetmap.org/{z}/{x}/{y}.png",),
+        "&copy; OpenStreetMap contributors", "abc", 19, ("https://tile.openstreetmap.org",)),
+    "none": TileProvider("none", "无底图 (仅行政区界)", "wgs84", (), "", "abc", 19, ()),
+}
+
+#: Leaflet path styles of the underlay by ``properties.kind`` (also used by worker.js).
+UNDERLAY_STYLE = {
+    "district": {"color": "#5b6b7a", "weight": 2, "opacity": 0.8, "fill": False},
+    "street": {"color": "#8a9aa9", "weight": 1, "opacity": 0.7, "dashArray": "4 4",
+               "fill": False},
+}
+
+
+def escape_text(text: object) -> str:
+    """User text made safe for folium's HTML-in-JavaScript slots.
+
+    HTML-escaped, and also neutralises the characters that matter inside the JavaScript
+    template literals folium wraps tooltips and popups in (`````, ``$``, ``\\``), as entities
+    that display as themselves.
+    """
+    out = html.escape(str(text), quote=True)
+    return out.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+
+
+def tile_datum(tiles: str) -> str:
+    """The datum overlays must be drawn in on ``tiles`` (``gcj02`` for Amap, else ``wgs84``)."""
+    return TILE_PROVIDERS[tiles].datum
+
+
+class LeanMap(folium.Map):
+    """A folium Map that loads Leaflet only (no jQuery, Bootstrap or Font Awesome).
+
+    The worker pages draw plain symbols and need none of those; leaving them out keeps a
+    phone's first load small.
+    """
+
+    default_js = vendor.LEAN_JS
+    default_css = vendor.LEAN_CSS
+
+
+def _to_datum(lon: float, lat: float, datum: str) -> tuple[float, float]:
+    if datum == "wgs84":
+        return float(lon), float(lat)
+    x, y = convert(lon, lat, src="wgs84", dst=datum)
+    return float(x), float(y)
+
+
+def base_map(*, tiles: str = "none", center: tuple[float, float], zoom: int = 15,
+             tianditu_key: str = "", lean: bool = True, height: str = "100%",
+             map_id: str | None = None) -> folium.Map:
+    """An empty map with the configured basemap.
+
+    Parameters
+    ----------
+    tiles : {"amap", "tianditu", "osm", "none"}
+    center : (lon, lat)
+        WGS84; converted to the tile datum (folium wants ``[lat, lon]``).
+    zoom : int
+    tianditu_key : str
+        Browser key for Tianditu (it ends up in the page, as browser keys do).
+    lean : bool
+        Leaflet only (:class:`LeanMap`) or folium's full asset set.
+    """
+    vendor.install()
+    provider = TILE_PROVIDERS[tiles]
+    lon, lat = _to_datum(center[0], center[1], provider.datum)
+    klass = LeanMap if lean else folium.Map
+    m = klass(location=[lat, lon], zoom_start=zoom, tiles=None, control_scale=True,
+              max_zoom=provider.max_zoom, min_zoom=3, height=height,
+              prefer_canvas=False)  # folium's location is [lat, lon]
+    if map_id:
+        m._name, m._id = "map", map_id
+    for url in provider.tile_urls(key=tianditu_key):
+        folium.TileLayer(tiles=url, attr=provider.attribution, name=provider.label_zh,
+                         subdomains=provider.subdomains, max_zoom=provider.max_zoom,
+                         overlay=False, control=False).add_to(m)
+    return m
+
+
+def add_underlay(m: folium.Map, underlay: dict, *, labels: bool = True) -> folium.Map:
+    """Draw an underlay FeatureCollection (:func:`webmap.underlay.underlay_geojson`, already in
+    the map's datum) as thin outlines plus text labels (escaped)."""
+    lines = [f for f in underlay.get("features", [])
+             if f["properties"].get("kind") in UNDERLAY_STYLE]
+    if lines:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": lines}, name="区界/街道 (underlay)",
+            style_function=lambda f: UNDERLAY_STYLE[f["properties"]["kind"]],
+            interactive=False, control=False).add_to(m)
+    if labels:
+        for f in underlay.get("features", []):
+            kind = f["properties"].get("kind")
+            if kind not in ("district_label", "street_label", "community"):
+                continue
+            lon, lat = f["geometry"]["coordinates"]
+            text = escape_text(f["properties"].get("name", ""))
+            folium.Marker(
+                [lat, lon], interactive=False,  # folium wants [lat, lon]
+                icon=folium.DivIcon(html=f'<span class="nx-label nx-label-{kind}">{text}</span>',
+                                    class_name="nx-label-icon", icon_size=(0, 0)),
+            ).add_to(m)
+    return m
+
+
+def worker_map(*, tiles: str, center: tuple[float, float], zoom: int = 15,
+               tianditu_key: str = "") -> tuple[folium.Map, folium.plugins.MarkerCluster]:
+    """The worker page's map: basemap and an empty marker cluster the page fills by view.
+
+    Returns the map and the cluster layer (its JS name is ``cluster.get_name()``).
+    """
+    m = base_map(tiles=tiles, center=center, zoom=zoom, tianditu_key=tianditu_key, lean=True)
+    cluster = folium.plugins.MarkerCluster(
+        name="驿站", control=False,
+        options={"showCoverageOnHover": False, "maxClusterRadius": 50,
+                 "spiderfyOnMaxZoom": True, "disableClusteringAtZoom": 18,
+                 "chunkedLoading": True})
+    cluster.add_to(m)
+    return m, cluster
+
+
+def station_map(station: Station, *, tiles: str, underlay: dict | None = None,
+                zoom: int = 16, tianditu_key: str = "") -> folium.Map:
+    """A small map of one station (marker with an escaped tooltip), in the tile datum."""
+    m = base_map(tiles=tiles, center=(station.lon, station.lat), zoom=zoom,
+                 tianditu_key=tianditu_key, lean=True, height="100%")
+    if underlay:
+        add_underlay(m, underlay)
+    lon, lat = _to_datum(station.lon, station.lat, tile_datum(tiles))
+    colour = {"open": "#1a7f37", "suspended": "#b35900", "closed": "#6e7781"}.get(
+        station.status, "#1a7f37")
+    folium.CircleMarker(
+        [lat, lon], radius=11, color="#ffffff", weight=3, fill=True, fill_color=colour,
+        fill_opacity=1.0,  # folium wants [lat, lon]
+        tooltip=folium.Tooltip(escape_text(station.name), permanent=True, direction="top",
+                               offset=(0, -12)),
+    ).add_to(m)
+    return m
+
+
+_SCRIPT_TAG = re.compile(r"<script(?=[\s>])", re.I)
+
+
+def map_parts(m: folium.Map, *, nonce: str | None = None) -> dict[str, str]:
+    """Render a map into ``{"header", "html", "script", "name"}`` for a page template.
+
+    Asset links are rewritten to ``/static/vendor/`` (:func:`webmap.vendor.rewrite_html`
+    raises if anything external is left). With ``nonce`` every ``<script>`` tag of the header
+    gets it (the page's Content-Security-Policy allows only nonce-carrying inline scripts).
+    """
+    vendor.install()
+    root = m.get_root()
+    root.render()
+    header = vendor.rewrite_html(root.header.render())
+    body = vendor.rewrite_html(root.html.render())
+    script = vendor.rewrite_html(root.script.render())
+    if nonce:
+        header = _SCRIPT_TAG.sub(f'<script nonce="{html.escape(nonce)}"', header)
+        body = _SCRIPT_TAG.sub(f'<script nonce="{html.escape(nonce)}"', body)
+    return {"header": header, "html": body, "script": script, "name": m.get_name()}

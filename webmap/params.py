@@ -1,0 +1,376 @@
+"""Declarative request parameters: one table per route validates requests *and* writes OpenAPI.
+
+Each API route declares its query, path and JSON-body parameters as :class:`Param` rows.
+:meth:`ApiSpec.route` registers the Flask view, parses and validates every request against
+that table (unknown, repeated, missing, mistyped or out-of-range parameters → 400 with
+``{"error", "detail"}``), and :meth:`ApiSpec.openapi` generates the OpenAPI 3 document from the
+very same rows, so the document cannot drift from what the server accepts.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, request
+
+from stations.errors import NuanxinError, ValidationError
+
+__all__ = ["Param", "Endpoint", "ApiSpec", "parse_query", "parse_body"]
+
+_TYPES = ("string", "number", "integer", "boolean")
+_TRUE = {"true", "1", "yes", "on", "是"}
+_FALSE = {"false", "0", "no", "off", "否"}
+_SPLIT = re.compile(r"[,，、]")
+_INT = re.compile(r"^[+-]?\d+$")
+_RULE_ARG = re.compile(r"<(?:[a-z_]+:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One request parameter.
+
+    Parameters
+    ----------
+    name : str
+        Name in the query string, path or JSON body.
+    type : {"string", "number", "integer", "boolean"}
+        Value type (of each item when ``repeat``).
+    description : str
+        Shown in the OpenAPI document.
+    required : bool
+        Missing → 400.
+    default : object
+        Value when absent (not validated; give it in the parsed form).
+    minimum, maximum : float, optional
+        Inclusive bounds for numbers.
+    enum : tuple of str, optional
+        Accepted values (compared case-insensitively, returned in the listed spelling).
+    max_length : int, optional
+        Longest accepted string.
+    repeat : bool
+        The parameter may be repeated and/or comma-separated; parsed to a list.
+    where : {"query", "path", "body"}
+        Where the value comes from.
+    convert : callable, optional
+        Applied to the parsed value; may raise :class:`~stations.errors.NuanxinError`
+        (reported as 400 naming this parameter) and may return a richer value.
+    fmt, pattern, example : optional
+        OpenAPI ``format``, ``pattern`` and ``example``.
+    """
+
+    name: str
+    type: str = "string"
+    description: str = ""
+    required: bool = False
+    default: Any = None
+    minimum: float | None = None
+    maximum: float | None = None
+    enum: tuple[str, ...] | None = None
+    max_length: int | None = None
+    repeat: bool = False
+    where: str = "query"
+    convert: Callable[[Any], Any] | None = None
+    fmt: str | None = None
+    pattern: str | None = None
+    example: Any = None
+
+    def __post_init__(self) -> None:
+        if self.type not in _TYPES:
+            raise ValueError(f"Param {self.name}: type must be one of {_TYPES}")
+        if self.where not in ("query", "path", "body"):
+            raise ValueError(f"Param {self.name}: where must be query, path or body")
+
+    # -- validation -------------------------------------------------------------------
+    def _fail(self, raw: object, expected: str) -> ValidationError:
+        where = {"query": "参数", "path": "路径参数", "body": "字段"}[self.where]
+        return ValidationError(
+            f"{where} {self.name} 无效 (invalid {self.where} parameter {self.name!r}: "
+            f"expected {expected}, got {raw!r})",
+            detail={"param": self.name, "value": raw, "expected": expected})
+
+    def _expected(self) -> str:
+        text = {"string": "text", "number": "a number", "integer": "a whole number",
+                "boolean": "true or false"}[self.type]
+        if self.enum:
+            text = "one of " + ", ".join(self.enum)
+        bounds = []
+        if self.minimum is not None:
+            bounds.append(f"≥ {self.minimum:g}")
+        if self.maximum is not None:
+            bounds.append(f"≤ {self.maximum:g}")
+        if bounds:
+            text += " " + " and ".join(bounds)
+        if self.max_length is not None:
+            text += f" of at most {self.max_length} characters"
+        return text
+
+    def parse_one(self, raw: object) -> Any:
+        """Parse one value (a string from a query/path, or a JSON value from a body)."""
+        if self.type == "string":
+            if not isinstance(raw, str):
+                raise self._fail(raw, self._expected())
+            value = raw.strip()
+            if self.max_length is not None and len(value) > self.max_length:
+                raise self._fail(raw[:40] + "…", self._expected())
+            if self.enum:
+                folded = {e.lower(): e for e in self.enum}
+                if value.lower() not in folded:
+                    raise self._fail(raw, self._expected())
+                value = folded[value.lower()]
+            return value
+        if self.type == "boolean":
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise self._fail(raw, self._expected())
+        if self.type == "integer":
+            if isinstance(raw, bool) or not (isinstance(raw, int) or (
+                    isinstance(raw, str) and _INT.match(raw.strip()))):
+                raise self._fail(raw, self._expected())
+            value = int(raw)
+        else:
+            if isinstance(raw, bool):
+                raise self._fail(raw, self._expected())
+            try:
+                value = float(raw)
+            except (TypeError, ValueError):
+                raise self._fail(raw, self._expected()) from None
+            if not math.isfinite(value):
+                raise self._fail(raw, self._expected())
+        if (self.minimum is not None and value < self.minimum) or (
+                self.maximum is not None and value > self.maximum):
+            raise self._fail(raw, self._expected())
+        return value
+
+    def parse(self, raws: Sequence[object]) -> Any:
+        """Parse the value(s) given for this parameter (already known to be present)."""
+        if self.repeat:
+            items: list[object] = []
+            for raw in raws:
+                if isinstance(raw, str):
+                    items.extend(p for p in (s.strip() for s in _SPLIT.split(raw)) if p)
+                elif isinstance(raw, list):
+                    items.extend(raw)
+                else:
+                    items.append(raw)
+            value: Any = [self.parse_one(item) for item in items]
+        else:
+            if len(raws) > 1:
+                raise self._fail(list(raws), "a single value (given more than once)")
+            value = self.parse_one(raws[0])
+        if self.convert is not None:
+            try:
+                value = self.convert(value)
+            except NuanxinError as exc:
+                raise ValidationError(
+                    f"参数 {self.name} 无效 (invalid parameter {self.name!r}): {exc.message}",
+                    detail={"param": self.name, "value": raws[0] if len(raws) == 1 else
+                            list(raws), "reason": exc.message}) from None
+        return value
+
+    # -- OpenAPI ----------------------------------------------------------------------
+    def schema(self) -> dict:
+        """JSON Schema of the (item) value."""
+        schema: dict[str, Any] = {"type": self.type}
+        if self.enum:
+            schema["enum"] = list(self.enum)
+        if self.minimum is not None:
+            schema["minimum"] = self.minimum
+        if self.maximum is not None:
+            schema["maximum"] = self.maximum
+        if self.max_length is not None:
+            schema["maxLength"] = self.max_length
+        if self.fmt:
+            schema["format"] = self.fmt
+        if self.pattern:
+            schema["pattern"] = self.pattern
+        if self.repeat:
+            schema = {"type": "array", "items": schema}
+        if self.default is not None and not callable(self.default):
+            schema["default"] = self.default
+        return schema
+
+    def openapi(self) -> dict:
+        """An OpenAPI 3 Parameter Object."""
+        out: dict[str, Any] = {
+            "name": self.name, "in": self.where, "required": self.required or self.where == "path",
+            "description": self.description, "schema": self.schema(),
+        }
+        if self.repeat:
+            out["style"], out["explode"] = "form", True
+        if self.example is not None:
+            out["example"] = self.example
+        return out
+
+
+def parse_query(params: Iterable[Param], args: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """Validate a query (a MultiDict-like ``{name: [values]}``) against its table."""
+    params = [p for p in params if p.where == "query"]
+    known = {p.name for p in params}
+    unknown = sorted(set(args) - known)
+    if unknown:
+        raise ValidationError(
+            f"未知参数 {', '.join(unknown)} (unknown query parameter(s); accepted: "
+            f"{', '.join(sorted(known)) or 'none'})",
+            detail={"unknown": unknown, "accepted": sorted(known)})
+    out: dict[str, Any] = {}
+    for p in params:
+        raws = [v for v in args.get(p.name, []) if not (isinstance(v, str) and not v.strip())]
+        if not raws:
+            if p.required:
+                raise ValidationError(
+                    f"缺少参数 {p.name} (missing required query parameter {p.name!r}: "
+                    f"{p.description})", detail={"param": p.name, "reason": "missing"})
+            out[p.name] = p.default() if callable(p.default) else p.default
+            continue
+        out[p.name] = p.parse(raws)
+    return out
+
+
+def parse_body(params: Iterable[Param], body: object) -> dict[str, Any]:
+    """Validate a JSON body (an object) against its table; unknown keys → 400."""
+    params = [p for p in params if p.where == "body"]
+    if not isinstance(body, dict):
+        raise ValidationError("请求体必须是 JSON 对象 (the body must be a JSON object)",
+                              detail={"expected": "object", "got": type(body).__name__})
+    known = {p.name for p in params}
+    unknown = sorted(set(body) - known)
+    if unknown:
+        raise ValidationError(
+            f"未知字段 {', '.join(unknown)} (unknown body field(s); accepted: "
+            f"{', '.join(sorted(known))})", detail={"unknown": unknown, "accepted": sorted(known)})
+    out: dict[str, Any] = {}
+    for p in params:
+        raw = body.get(p.name)
+        if raw is None:
+            if p.required:
+                raise ValidationError(f"缺少字段 {p.name} (missing required field {p.name!r})",
+                                      detail={"param": p.name, "reason": "missing"})
+            out[p.name] = p.default
+            continue
+        out[p.name] = p.parse([raw])
+    return out
+
+
+@dataclass
+class Endpoint:
+    """One documented API operation."""
+
+    rule: str
+    method: str
+    view_name: str
+    summary: str
+    description: str
+    params: tuple[Param, ...]
+    responses: dict[str, dict]
+    tags: tuple[str, ...] = ()
+    body_description: str = ""
+
+    @property
+    def openapi_path(self) -> str:
+        return _RULE_ARG.sub(r"{\1}", self.rule)
+
+    def operation(self) -> dict:
+        op: dict[str, Any] = {
+            "operationId": self.view_name,
+            "summary": self.summary,
+            "description": self.description,
+            "tags": list(self.tags),
+            "parameters": [p.openapi() for p in self.params if p.where in ("query", "path")],
+            "responses": self.responses,
+        }
+        body = [p for p in self.params if p.where == "body"]
+        if body:
+            props = {}
+            for p in body:
+                schema = p.schema()
+                if p.description:
+                    schema["description"] = p.description
+                props[p.name] = schema
+            op["requestBody"] = {
+                "required": True, "description": self.body_description,
+                "content": {"application/json": {"schema": {
+                    "type": "object", "additionalProperties": False, "properties": props,
+                    "required": [p.name for p in body if p.required]}}},
+            }
+        return op
+
+
+@dataclass
+class ApiSpec:
+    """Routes declared with parameter tables, and the OpenAPI document built from them."""
+
+    title: str
+    version: str
+    description: str = ""
+    prefix: str = ""
+    endpoints: list[Endpoint] = field(default_factory=list)
+    components: dict[str, dict] = field(default_factory=dict)
+
+    def route(self, bp: Blueprint, rule: str, *, method: str = "GET", summary: str,
+              description: str = "", params: Sequence[Param] = (),
+              responses: Mapping[str, dict] | None = None, tags: Sequence[str] = (),
+              body_description: str = ""):
+        """Register a view on ``bp`` whose arguments are validated against ``params``.
+
+        The view is called as ``view(args)`` with the parsed parameters (query, path and body
+        together) in one dict.
+        """
+        params = tuple(params)
+        path_names = set(_RULE_ARG.findall(rule))
+        declared = {p.name for p in params if p.where == "path"}
+        if path_names != declared:
+            raise ValueError(f"{rule}: path parameters {path_names} must be declared, "
+                             f"got {declared}")
+
+        def decorator(fn):
+            @functools.wraps(fn)
+            def view(**path_kwargs):
+                args = parse_query(params, request.args.to_dict(flat=False))
+                for p in params:
+                    if p.where == "path":
+                        args[p.name] = p.parse([path_kwargs[p.name]])
+                if any(p.where == "body" for p in params):
+                    if not request.is_json:
+                        raise ValidationError(
+                            "请求体必须是 JSON (send Content-Type: application/json)",
+                            detail={"content_type": request.content_type})
+                    body = request.get_json(silent=True)
+                    if body is None:
+                        raise ValidationError("请求体不是有效的 JSON (the body is not valid JSON)",
+                                              detail={"reason": "invalid json"})
+                    args.update(parse_body(params, body))
+                return fn(args)
+
+            bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
+            self.endpoints.append(Endpoint(
+                rule=self.prefix + rule, method=method.lower(), view_name=fn.__name__,
+                summary=summary, description=description or (fn.__doc__ or "").strip(),
+                params=params, responses=dict(responses or {"200": {"description": "OK"}}),
+                tags=tuple(tags), body_description=body_description))
+            return view
+
+        return decorator
+
+    def openapi(self, *, server_url: str = "/") -> dict:
+        """The OpenAPI 3.0 document of every registered endpoint."""
+        paths: dict[str, dict] = {}
+        for ep in self.endpoints:
+            paths.setdefault(ep.openapi_path, {})[ep.method] = ep.operation()
+        return {
+            "openapi": "3.0.3",
+            "info": {"title": self.title, "version": self.version,
+                     "description": self.description},
+            "servers": [{"url": server_url}],
+            "paths": paths,
+            "components": {"schemas": self.components},
+        }

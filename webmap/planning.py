@@ -1,0 +1,72 @@
+"""The web's thin face on the planning engine (engineer D's ``geodata.coverage`` and
+``geodata.siting``): the same calls as ``nuanxin coverage`` / ``nuanxin site``, cached briefly.
+
+Coverage over a district takes a fraction of a second to a few seconds; a dashboard reloads
+the same question often, so results are kept for :data:`TTL_SECONDS` per store version.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from datetime import datetime
+
+from stations.store import Store
+
+__all__ = ["coverage_result", "coverage_payload", "site_payload", "TTL_SECONDS"]
+
+TTL_SECONDS = 120.0
+_cache: OrderedDict[tuple, tuple[float, object]] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _key(store: Store, *parts) -> tuple:
+    return (store.url, store.version("stations_version"), store.version("demand_version"),
+            store.version("candidates_version")) + parts
+
+
+def _cached(key: tuple, compute):
+    now = time.monotonic()
+    with _lock:
+        hit = _cache.get(key)
+        if hit is not None and now - hit[0] < TTL_SECONDS:
+            _cache.move_to_end(key)
+            return hit[1]
+    value = compute()
+    with _lock:
+        _cache[key] = (now, value)
+        while len(_cache) > 12:
+            _cache.popitem(last=False)
+    return value
+
+
+def coverage_result(store: Store, *, district: str | None = None, street: str | None = None,
+                    radius: float | None = 1000.0, min_stations: int = 2,
+                    at: datetime | None = None):
+    """:func:`geodata.coverage.area_coverage` for an area (a ``CoverageResult``)."""
+    from geodata.coverage import area_coverage
+
+    key = _key(store, "coverage", district, street, radius, min_stations,
+               at.isoformat() if at else None)
+    return _cached(key, lambda: area_coverage(
+        store, district=district or None, street=street or None, radius_m=radius,
+        min_stations=min_stations, at=at))
+
+
+def coverage_payload(store: Store, *, district: str | None = None, street: str | None = None,
+                     radius: float | None = 1000.0, min_stations: int = 2,
+                     at: datetime | None = None) -> dict:
+    """The body of ``nuanxin coverage --json`` (``CoverageResult.as_dict()``)."""
+    return coverage_result(store, district=district, street=street, radius=radius,
+                           min_stations=min_stations, at=at).as_dict()
+
+
+def site_payload(store: Store, *, district: str | None = None, street: str | None = None,
+                 radius: float = 1000.0, add: int = 3, exact: bool = False) -> dict:
+    """The body of ``nuanxin site --json`` (:func:`geodata.siting.site`)."""
+    from geodata.siting import site
+
+    key = _key(store, "site", district, street, radius, add, exact)
+    return _cached(key, lambda: site(store, district=district or None, street=street or None,
+                                     radius_m=radius, add=add, exact=exact))

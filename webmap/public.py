@@ -1,0 +1,163 @@
+"""The public pages: the worker map (``/``), a station's page (``/stations/<id>``), reports.
+
+Mobile first, zh-CN. The map itself is a folium map (:mod:`webmap.maps`) in the tile
+provider's datum; stations are loaded by the page from ``/api/stations`` for the visible
+area only, so the page stays light at city scale.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from geodata.datums import convert
+from stations.amenities import AMENITIES, AMENITY_LABELS_ZH
+from stations.errors import ValidationError
+from stations.hours import TZ
+from stations.records import Station
+from webmap import feedback, maps
+from webmap.app import get_store
+from webmap.catalogue import hours_of
+from webmap.security import csp_nonce
+
+__all__ = ["bp", "CHIPS", "navigation_links"]
+
+bp = Blueprint("public", __name__)
+
+#: The worker page's filter chips: (id, label, query parameters they add).
+CHIPS = (
+    ("hot_water", "热水", {"amenity": "hot_water"}),
+    ("microwave", "微波炉", {"amenity": "microwave"}),
+    ("ebike_charging", "电动车充电", {"amenity": "ebike_charging"}),
+    ("toilet", "卫生间", {"amenity": "toilet"}),
+    ("always_open", "24小时", {"always_open": "true"}),
+    ("no_registration", "免注册", {"access": "open"}),
+)
+#: Amenities the worker list and popups always show (yes / no / unknown).
+KEY_AMENITIES = ("hot_water", "microwave", "ebike_charging", "toilet", "phone_charging",
+                 "seats")
+
+
+def _tiles() -> str:
+    return current_app.config["TILES"]
+
+
+def navigation_links(station: Station) -> list[dict]:
+    """Hand-off links to the Amap and Baidu apps/sites, coordinates in *their* datums.
+
+    Amap takes GCJ-02 (``dev=0``: already converted), Baidu BD-09 (``coord_type=bd09ll``).
+    Baidu's ``location`` is ``lat,lon``; Amap's ``position`` is ``lon,lat``.
+    """
+    glon, glat = convert(station.lon, station.lat, src="wgs84", dst="gcj02")
+    blon, blat = convert(station.lon, station.lat, src="wgs84", dst="bd09")
+    g = f"{glon:.6f},{glat:.6f}"  # lon,lat (Amap order)
+    b = f"{blat:.6f},{blon:.6f}"  # lat,lon (Baidu order)
+    name, address = station.name, station.address or station.name
+    return [
+        {"id": "amap-app", "label": "高德地图 App 步行导航", "datum": "gcj02",
+         "lon": glon, "lat": glat,
+         "href": "amapuri://route/plan/?" + urlencode({
+             "dlat": f"{glat:.6f}", "dlon": f"{glon:.6f}", "dname": name, "dev": 0, "t": 2})},
+        {"id": "amap-web", "label": "高德地图（网页，可唤起 App）", "datum": "gcj02",
+         "lon": glon, "lat": glat,
+         "href": "https://uri.amap.com/marker?" + urlencode({
+             "position": g, "name": name, "src": "nuanxin", "coordinate": "gaode",
+             "callnative": 1}, safe=",")},
+        {"id": "baidu-app", "label": "百度地图 App", "datum": "bd09", "lon": blon, "lat": blat,
+         "href": "baidumap://map/marker?" + urlencode({
+             "location": b, "title": name, "content": address, "coord_type": "bd09ll",
+             "src": "nuanxin.webapp"}, safe=",")},
+        {"id": "baidu-web", "label": "百度地图（网页）", "datum": "bd09", "lon": blon, "lat": blat,
+         "href": "https://api.map.baidu.com/marker?" + urlencode({
+             "location": b, "title": name, "content": address, "output": "html",
+             "coord_type": "bd09ll", "src": "nuanxin.webapp"}, safe=",")},
+    ]
+
+
+@bp.get("/")
+def worker():
+    """The worker map page."""
+    tiles = _tiles()
+    m, cluster = maps.worker_map(tiles=tiles, center=current_app.config["MAP_CENTER"],
+                                 zoom=int(current_app.config["MAP_ZOOM"]),
+                                 tianditu_key=current_app.config["TIANDITU_KEY"])
+    parts = maps.map_parts(m, nonce=csp_nonce())
+    provider = maps.TILE_PROVIDERS[tiles]
+    config = {
+        "map": parts["name"], "cluster": cluster.get_name(), "datum": provider.datum,
+        "tiles": tiles, "maxFeatures": int(current_app.config["MAP_MAX_FEATURES"]),
+        "api": {"stations": url_for("api.stations"), "nearest": url_for("api.nearest"),
+                "areas": url_for("api.areas")},
+        "stationUrl": url_for("public.station", station_id=0).rsplit("/", 1)[0] + "/",
+        "chips": [{"id": cid, "label": label, "params": params} for cid, label, params in CHIPS],
+        "amenityLabels": {a: AMENITY_LABELS_ZH[a] for a in AMENITIES},
+        "keyAmenities": list(KEY_AMENITIES),
+        "underlayStyle": maps.UNDERLAY_STYLE,
+    }
+    return render_template("worker.html", map=parts, config=config, chips=CHIPS,
+                           provider=provider)
+
+
+@bp.get("/stations/<int:station_id>")
+def station(station_id: int):
+    """A station's page (also the QR code target)."""
+    from webmap.underlay import underlay_geojson
+
+    s = get_store().get_station(station_id)
+    tiles = _tiles()
+    datum = maps.tile_datum(tiles)
+    pad = 0.006
+    underlay = underlay_geojson((s.lon - pad, s.lat - pad, s.lon + pad, s.lat + pad), zoom=16,
+                                datum=datum)
+    m = maps.station_map(s, tiles=tiles, underlay=underlay,
+                         tianditu_key=current_app.config["TIANDITU_KEY"])
+    parts = maps.map_parts(m, nonce=csp_nonce())
+    hours = hours_of(s)
+    now = datetime.now(TZ)
+    groups = {state: [a for a in AMENITIES if s.amenities.get(a, "unknown") == state]
+              for state in ("yes", "no", "unknown")}
+    return render_template(
+        "station.html", s=s, map=parts, hours=hours, open_now=hours.is_open(now),
+        next_change=hours.next_change(now), amenity_groups=groups,
+        nav=navigation_links(s), report_kinds=feedback.REPORT_KIND_LABELS_ZH,
+        note_max=feedback.NOTE_MAX_LENGTH, provider=maps.TILE_PROVIDERS[tiles])
+
+
+@bp.post("/stations/<int:station_id>/report")
+def report(station_id: int):
+    """The station page's report form (works without JavaScript; CSRF-protected)."""
+    from webmap.api import submit_report
+
+    kind = request.form.get("kind", "")
+    note = request.form.get("note", "")
+    try:
+        submit_report(station_id, kind, note)
+    except ValidationError as exc:
+        get_store().get_station(station_id)  # unknown station → 404 first
+        flash(exc.message, "error")
+        return redirect(url_for("public.station", station_id=station_id) + "#report")
+    flash("谢谢！我们已收到你的反馈，工会工作人员会尽快核实。" if kind != "confirmed"
+          else "谢谢确认！这能帮其他师傅放心前往。", "ok")
+    return redirect(url_for("public.station", station_id=station_id) + "#report")
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness: ``{"status": "ok"}`` when the store answers (503 otherwise)."""
+    try:
+        get_store().count_stations()
+    except Exception as exc:  # noqa: BLE001 - any store failure means "not healthy"
+        current_app.logger.error("health check failed: %s", exc)
+        return jsonify({"status": "error", "error": "store unavailable"}), 503
+    return jsonify({"status": "ok"})
