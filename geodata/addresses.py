@@ -44,7 +44,7 @@ _PUNCT = re.compile(r"[\s,，。.、;；:：'\"“”‘’()（）\[\]【】<>�
 _PROVINCE_RE = re.compile(
     r"^(?:中国|中华人民共和国)?(" + "|".join(sorted(PROVINCES, key=len, reverse=True))
     + r")(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)?")
-_CITY_RE = re.compile(rf"^([{_CJK}]{{2,7}}?(?:市|自治州|盟))(?!场|政|民|区政|辖区)")
+_CITY_RE = re.compile(r"^([^区县旗镇乡村路街道里号\d]{2,7}?(?:市|自治州|盟))(?!场|政|民|辖区)")
 _DISTRICT_RE = re.compile(rf"^([{_CJK}]{{1,6}}?(?:区|县|旗))")
 _NOT_DISTRICT = re.compile(r"(?:小|社|园|校|厂|景|街|院|营|矿|地|住宅|商业|生活|办公|功能|片)区$")
 _STREET_RE = re.compile(rf"^([{_CJK}]{{2,8}}?(?:街道办事处|街道办|街道|地区办事处|地区|镇|乡))")

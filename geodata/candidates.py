@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from geodata.datums import convert, normalise_datum
-from geodata.errors import DatumError, GeocodingError
+from geodata.errors import DatumError
 from geodata.tables import read_rows
 from stations.candidates import (
     Candidate,
@@ -45,7 +45,7 @@ from stations.candidates import (
     normalise_name,
     validate_candidate_row,
 )
-from stations.errors import RowError
+from stations.errors import RowError, ValidationError
 from stations.standard import ScreeningContext, Standard, load_standard
 
 __all__ = [
@@ -434,7 +434,8 @@ def screen_candidates(store, *, standard: Standard | str | Path | None = None,
     if u_street:
         found = _gazetteer().find_street(u_street, district=u_district)
         if found is None:
-            raise GeocodingError(f"未知街道 {u_street!r} (unknown union street in Beijing)")
+            raise ValidationError(f"未知街道 {u_street!r} (unknown union street in Beijing); "
+                                  "use a name such as 广安门外街道 or 广外")
         u_street, u_district = found.name, u_district or found.district
     candidates = list_candidates(store, ids=ids)
     contexts = _contexts(store, candidates, standard, union_district=u_district,
@@ -484,7 +485,7 @@ def write_template(path: str | Path) -> Path:
             writer.writerow(example)
         return path
     if path.suffix.lower() != ".xlsx":
-        raise GeocodingError(
+        raise ValidationError(
             f"模板只能保存为 .xlsx 或 .csv (template must be .xlsx or .csv): {path}")
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill

@@ -564,6 +564,20 @@ def _rs(value: float | None) -> float | None:
 
 
 # ----------------------------------------------------------------------------- facades
+def _check_options(*, radius_m, minutes, min_stations, at, network, detour_factor):
+    """Validate the options once, before any data is loaded: ``(at, radius, method)``."""
+    from geodata.index import parse_open_at
+
+    if isinstance(min_stations, bool) or not isinstance(min_stations, (int, np.integer)) \
+            or min_stations < 1:
+        raise ValidationError(f"min_stations 必须为 ≥ 1 的整数 (must be an integer ≥ 1), "
+                              f"got {min_stations!r}")
+    when = parse_open_at(at) if at is not None else None
+    radius, method = walk_radius(radius_m=radius_m, minutes=minutes,
+                                 network=network is not None, detour_factor=detour_factor)
+    return when, radius, method
+
+
 def compute_coverage(demand: DemandSet, stations: StationArrays | Sequence, *,
                      radius_m: float | None = None, minutes: float | None = None,
                      min_stations: int = 2, at: datetime | str | None = None,
@@ -590,17 +604,11 @@ def compute_coverage(demand: DemandSet, stations: StationArrays | Sequence, *,
     area : AreaSpec, optional
         For the per-street/district breakdown and polygon clipping.
     """
-    from geodata.index import parse_open_at
-
     if not isinstance(stations, StationArrays):
         stations = StationArrays.from_stations(list(stations))
-    if isinstance(min_stations, bool) or not isinstance(min_stations, (int, np.integer)) \
-            or min_stations < 1:
-        raise ValidationError(f"min_stations 必须为 ≥ 1 的整数 (must be an integer ≥ 1), "
-                              f"got {min_stations!r}")
-    when = parse_open_at(at) if at is not None else None
-    radius, method = walk_radius(radius_m=radius_m, minutes=minutes,
-                                 network=network is not None, detour_factor=detour_factor)
+    when, radius, method = _check_options(radius_m=radius_m, minutes=minutes,
+                                          min_stations=min_stations, at=at, network=network,
+                                          detour_factor=detour_factor)
     if network is not None:
         crs = network.crs
     crs = crs or default_crs((demand.lon, demand.lat), (stations.lon, stations.lat))
@@ -634,6 +642,12 @@ def area_coverage(store, *, district: str | None = None, street: str | None = No
     no area and no imported demand: a grid over every district). Every station with a status
     in ``statuses`` counts, wherever it is (a station across the border still serves).
     """
+    if network is None:
+        from geodata.network import default_network
+
+        network = default_network()
+    _check_options(radius_m=radius_m, minutes=minutes, min_stations=min_stations, at=at,
+                   network=network, detour_factor=detour_factor)
     spec = resolve_area(district=district, street=street, polygon=polygon)
     if spec.polygon is None:
         demand = demand_for_area(store, None, cell_m=cell_m)
@@ -644,10 +658,6 @@ def area_coverage(store, *, district: str | None = None, street: str | None = No
     else:
         demand = demand_for_area(store, spec.polygon, cell_m=cell_m)
     stations = store.list_stations(status=list(statuses))
-    if network is None:
-        from geodata.network import default_network
-
-        network = default_network()
     return compute_coverage(demand, stations, radius_m=radius_m, minutes=minutes,
                             min_stations=min_stations, at=at, day=day, network=network,
                             detour_factor=detour_factor, area=spec,

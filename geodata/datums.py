@@ -67,27 +67,34 @@ def in_china(lon, lat) -> np.ndarray:
 def _gcj_offset(lon, lat):
     """GCJ-02 minus WGS84 (degrees) at WGS84 ``lon, lat``: the published formula.
 
-    The sines shared by the latitude and longitude polynomials are computed once.
+    Sine is the cost here, so the formula's 12 sines and cosines are reduced to 8 with exact
+    identities: sin 3a = sin a (3 - 4 sin² a) gives sin(6πx) from sin(2πx) and sin(πx) from
+    sin(πx/3) (likewise for y), and cos φ = √(1 - sin² φ) for |φ| ≤ 90°. The results agree
+    with the term-by-term formula to ~1e-17 degrees.
     """
     x = lon - 105.0
     y = lat - 35.0
     xp = x * np.pi
     yp = y * np.pi
-    common = (np.sin(6.0 * xp) + np.sin(2.0 * xp)) * (40.0 / 3.0)
+    s2x = np.sin(2.0 * xp)
+    sx3 = np.sin(xp / 3.0)
+    sy3 = np.sin(yp / 3.0)
+    common = (s2x * (3.0 - 4.0 * s2x * s2x) + s2x) * (40.0 / 3.0)  # sin 6πx + sin 2πx
     sq = np.sqrt(np.abs(x))
     xy = 0.1 * x * y
     dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + xy + 0.2 * sq + common
-            + (20.0 * np.sin(yp) + 40.0 * np.sin(yp / 3.0)) * (2.0 / 3.0)
+            + (20.0 * sy3 * (3.0 - 4.0 * sy3 * sy3) + 40.0 * sy3) * (2.0 / 3.0)
             + (160.0 * np.sin(yp / 12.0) + 320.0 * np.sin(yp / 30.0)) * (2.0 / 3.0))
     dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + xy + 0.1 * sq + common
-            + (20.0 * np.sin(xp) + 40.0 * np.sin(xp / 3.0)) * (2.0 / 3.0)
+            + (20.0 * sx3 * (3.0 - 4.0 * sx3 * sx3) + 40.0 * sx3) * (2.0 / 3.0)
             + (150.0 * np.sin(xp / 12.0) + 300.0 * np.sin(xp / 30.0)) * (2.0 / 3.0))
     radlat = lat * (np.pi / 180.0)
     sinlat = np.sin(radlat)
     magic = 1 - _EE * sinlat * sinlat
     sqrtmagic = np.sqrt(magic)
+    coslat = np.sqrt(np.maximum(1.0 - sinlat * sinlat, 0.0))
     dlat = (dlat * 180.0) / ((_A * (1 - _EE)) / (magic * sqrtmagic) * np.pi)
-    dlon = (dlon * 180.0) / (_A / sqrtmagic * np.cos(radlat) * np.pi)
+    dlon = (dlon * 180.0) / (_A / sqrtmagic * coslat * np.pi)
     inside = in_china(lon, lat)
     return np.where(inside, dlon, 0.0), np.where(inside, dlat, 0.0)
 
@@ -137,18 +144,28 @@ def _gcj_to_wgs(lon, lat):
     return wlon, wlat
 
 
+def _turn(x, y, dz, eps):
+    """Polar (r, φ) → (r + dz, φ + eps) without trigonometry of φ (``eps`` ≤ 3e-6 rad).
+
+    Same as ``(r + dz) * (cos, sin)(atan2(y, x) + eps)`` to rounding: cos/sin of the sum by
+    the addition formulas with cos φ = x/r, sin φ = y/r and the series of the tiny ``eps``.
+    """
+    r = np.sqrt(x * x + y * y)
+    scale = 1.0 + dz / np.where(r > 0, r, 1.0)
+    sin_e = eps * (1.0 - eps * eps / 6.0)
+    cos_e = 1.0 - eps * eps / 2.0
+    return scale * (x * cos_e - y * sin_e), scale * (y * cos_e + x * sin_e)
+
+
 def _gcj_to_bd(lon, lat):
-    z = np.sqrt(lon * lon + lat * lat) + 0.00002 * np.sin(lat * _X_PI)
-    theta = np.arctan2(lat, lon) + 0.000003 * np.cos(lon * _X_PI)
-    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+    x, y = _turn(lon, lat, 0.00002 * np.sin(lat * _X_PI), 0.000003 * np.cos(lon * _X_PI))
+    return x + 0.0065, y + 0.006
 
 
 def _bd09_to_gcj02_step(lon, lat):
     x = lon - 0.0065
     y = lat - 0.006
-    z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
-    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
-    return z * np.cos(theta), z * np.sin(theta)
+    return _turn(x, y, -0.00002 * np.sin(y * _X_PI), -0.000003 * np.cos(x * _X_PI))
 
 
 def _bd_to_gcj(lon, lat):

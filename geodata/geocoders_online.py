@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 Transport = Callable[..., bytes]
-_USER_AGENT = "nuanxin/0.1 (暖心驿站; outdoor-worker rest stations)"
+_USER_AGENT = "nuanxin/0.1 (Nuanxin rest stations for outdoor workers)"
 
 
 def urllib_transport(url: str, *, headers: Mapping[str, str] | None = None,
@@ -121,6 +121,7 @@ class OnlineGeocoder:
             raise GeocodingError(f"{self.name}: bad precision {result.precision!r}")
         if result.precision == "none":
             result.lon = result.lat = None
+        result = GeocodeResult.from_dict(result.as_dict(), query=address)  # 7 decimals
         self._memory[address] = result
         return result
 

@@ -44,6 +44,7 @@ from geodata.addresses import ROAD_SUFFIX, normalise_text, parse_address, strip_
 from geodata.placenames import (
     DEFAULT_DATA_DIR,
     FORM_CONFIDENCE,
+    LEVELS,
     Gazetteer,
     Place,
     build_lexicon,
@@ -66,7 +67,10 @@ PRECISIONS = ("exact", "poi", "road", "community", "street", "district", "city",
 _PREFIX_RE = re.compile(r"^(?:中国|中华人民共和国)?(?:北京市?)(?:市辖区)?")
 _HOUSE_NO_RE = re.compile(r"^\d+(?:-\d+)?号(?!楼|院)")
 _SEGMENT_RE = re.compile(r"^[\u4e00-\u9fff]{2,10}")
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+_COMMUNITY_MARKERS = ("社区", "居委会", "村委会", "村民委员会", "村", "小区")
 _ROADLIKE_END = frozenset("道街路巷同桥口")
+_PINYIN_SUFFIX = r"(?:jiedao|diqu|zhen|xiang|qu|street|subdistrict|town|district)?"
 #: What a station's name adds to its host's name (北京宝林轩国际大酒店暖心驿站 → the hotel).
 _STATION_SUFFIX = re.compile(r"(?:职工)?(?:暖心驿站|工会驿站|爱心驿站|驿站|户外劳动者服务站点?)$")
 
@@ -196,10 +200,10 @@ class Geocoder:
         q = normalise_text(address)
         if self.use_cache and q in self._memory:
             return GeocodeResult.from_dict(self._memory[q], query=str(address))
-        result = self._geocode(q, str(address))
+        data = self._geocode(q, str(address)).as_dict()
         if self.use_cache:
-            self._memory[q] = result.as_dict()
-        return result
+            self._memory[q] = data
+        return GeocodeResult.from_dict(data)
 
     def _geocode(self, q: str, query: str) -> GeocodeResult:
         if not q:
@@ -215,24 +219,33 @@ class Geocoder:
         admin_start = prefix.end() if prefix else 0
         districts, streets, communities = [], [], []
         admin_end = admin_start
+        boundaries = {0, admin_start}
+        token = _community_token(q, parts)
         for start, end, term in g.scan(q):
             after = q[end:end + 4]
-            for place, kind in g.terms[term]:
+            bounded = start in boundaries or not _CJK_RE.match(q[start - 1])
+            boundaries.add(end)
+            for place, kind in _one_level(g.terms[term], districts, streets, after):
                 conf = FORM_CONFIDENCE[kind]
                 if place.kind == "district":
                     if kind == "short" and start != admin_start and not after.startswith("区"):
                         continue  # 西城 inside another word is not the district
+                    if not districts:
+                        admin_end = max(admin_end, end)
                     districts.append((place, conf, start))
-                    admin_end = max(admin_end, end)
                 elif place.kind == "street":
                     if kind in ("short", "abbr") and (ROAD_SUFFIX.match(after) or (
                             after[:1] in ("内", "外") and ROAD_SUFFIX.match(after[1:]))):
                         continue  # 广安门外大街, 朝阳门外大街 are roads, not street offices
+                    if not any(p.code == place.code for p, _, _ in streets):
+                        admin_end = max(admin_end, end)  # not for 玉桥 of 玉桥街道玉桥东里
                     streets.append((place, conf, start))
-                    admin_end = max(admin_end, end)
                 else:
-                    if kind == "short" and ROAD_SUFFIX.match(after):
-                        continue  # 鸭子桥路 is a road
+                    if kind == "short" and (ROAD_SUFFIX.match(after) or not bounded):
+                        continue  # 鸭子桥路 is a road; 北里 inside 左家庄北里 is not 北里社区
+                    if token is not None and token[0] <= start and end <= token[1] and \
+                            (end - start) < token[1] - token[0] and kind == "short":
+                        continue  # part of a longer name marked 社区 (北关 of 北关偟路社区)
                     if kind == "short" and _HOUSE_NO_RE.match(after) and \
                             term[-1] in _ROADLIKE_END:
                         conf = 0.6  # 马连道12号: the community's name used as a road
@@ -245,8 +258,12 @@ class Geocoder:
         street, s_conf = self._pick_street(streets, district, parts.street)
         if district is None and street is not None:
             district, d_conf = g.district_by_code.get(street.district_code), s_conf
+        if token is not None:  # the name marked 社区/居委会, without the admin names before it
+            marked = q[max(token[0], admin_end):token[1]]
+        else:
+            marked = ""
         community, c_conf = self._pick_community(communities, district, street,
-                                                 q[admin_end:], parts)
+                                                 q[admin_end:], marked)
         if community is not None and street is None:
             street = g.street_by_code.get(community.street_code)
             s_conf = c_conf
@@ -269,17 +286,19 @@ class Geocoder:
 
     def _pinyin_hits(self, q: str, districts: list, streets: list) -> None:
         letters = re.sub(r"[^a-z]", "", q)
-        if len(letters) < 5:
+        if len(letters) < 4:
             return
         taken: list[tuple[int, int]] = []
         for term, place in self.gazetteer.pinyin:
-            at = letters.find(term)
+            if len(term) < 6:  # short pinyin (xiji) only as the whole text (+ jiedao/zhen...)
+                at = 0 if re.fullmatch(term + _PINYIN_SUFFIX, letters) else -1
+            else:
+                at = letters.find(term)
             if at < 0 or any(a < at + len(term) and at < b for a, b in taken):
                 continue
             taken.append((at, at + len(term)))
             target = districts if place.kind == "district" else streets
-            if place.kind in ("district", "street"):
-                target.append((place, FORM_CONFIDENCE["pinyin"], at))
+            target.append((place, FORM_CONFIDENCE["pinyin"], at))
 
     def _fuzzy_district(self, text: str) -> tuple[Place | None, float]:
         names = [d.name for d in self.gazetteer.districts]
@@ -289,9 +308,8 @@ class Geocoder:
         return self.gazetteer.districts[best[2]], 0.85 * best[1] / 100
 
     def _pick_street(self, streets, district, parsed_street):
-        if district is not None:
-            inside = [s for s in streets if s[0].district_code == district.code]
-            streets = inside or [(p, c * 0.7, at) for p, c, at in streets]
+        if district is not None:  # a street of another district contradicts the address
+            streets = [s for s in streets if s[0].district_code == district.code]
         codes = {p.code for p, _, _ in streets}
         if len(codes) == 1:
             best = max(streets, key=lambda s: s[1])
@@ -312,18 +330,13 @@ class Geocoder:
                 return places[best[2]], 0.9 * best[1] / 100
         return None, 0.0
 
-    def _pick_community(self, communities, district, street, rest, parts):
+    def _pick_community(self, communities, district, street, rest: str, marked: str):
         if street is not None:
             scoped = [c for c in communities if c[0].street_code == street.code]
         elif district is not None:
             scoped = [c for c in communities if c[0].district_code == district.code]
         else:
             scoped = communities
-        if not scoped and communities and district is not None:
-            # the community contradicts the street given: trust the more specific name when it
-            # is at least in the district, with less confidence
-            scoped = [(p, c * 0.7, at) for p, c, at in communities
-                      if p.district_code == district.code]
         codes = {p.code for p, _, _ in scoped}
         if len(codes) == 1:
             best = max(scoped, key=lambda s: s[1])
@@ -332,8 +345,7 @@ class Geocoder:
             return None, 0.0  # the same community name in several streets: claim less
         if street is None and district is None:
             return None, 0.0  # fuzzy matching across the whole city invents answers
-        marked = bool(parts.community)
-        segment = strip_admin_suffix(parts.community) if marked else _residual_segment(rest)
+        segment = marked or _residual_segment(rest)
         if len(segment) < 2:
             return None, 0.0
         names, places = self.gazetteer.community_choices(
@@ -451,6 +463,31 @@ class Geocoder:
             rows = [r for r in rows if r["query"] not in existing]
             if rows:
                 conn.execute(t.insert(), rows)
+
+
+def _community_token(q: str, parts) -> tuple[int, int] | None:
+    """Span of the name the parser read as the community (``红莲南里`` of ``红莲南里社区``)."""
+    if not parts.community:
+        return None
+    at = q.find(parts.community)
+    core = strip_admin_suffix(parts.community)
+    return None if at < 0 else (at, at + len(core))
+
+
+def _one_level(entries, districts, streets, after: str):
+    """Entries of one administrative level: a short name shared by a street and a community
+    (六里桥) is the street the first time and the community when the street is already known
+    or when the text marks it as one (六里桥社区)."""
+    levels = sorted({LEVELS[p.kind] for p, _ in entries})
+    if len(levels) == 1:
+        return entries
+    if after.startswith(_COMMUNITY_MARKERS) and LEVELS["community"] in levels:
+        return [(p, k) for p, k in entries if p.kind == "community"]
+    found = {0} if districts else set()
+    found |= {1} if streets else set()
+    open_levels = [lv for lv in levels if lv not in found]
+    level = open_levels[0] if open_levels else levels[-1]
+    return [(p, k) for p, k in entries if LEVELS[p.kind] == level]
 
 
 def _residual_segment(rest: str) -> str:

@@ -30,6 +30,13 @@ Filters
 Filtered queries widen the candidate set progressively (``k*4``, then doubling) until ``k``
 stations match or the stations (within the radius) are exhausted. Ties are broken by position
 in :attr:`StationIndex.stations` (store id order).
+
+Speed
+-----
+``cKDTree.query`` costs tens of microseconds per call however small the tree, so single
+queries go through a uniform grid scanned in plain Python (:meth:`StationIndex.nearest_ids`,
+exact, falling back to the tree when the grid cannot prove its answer); many points at once
+go through :meth:`StationIndex.nearest_bulk` (one vectorised tree query per chunk).
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as dtime
+from functools import lru_cache
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -75,6 +83,7 @@ METHOD_NETWORK = "network"
 _NETWORK_POOL = 8  # straight-line candidates per wanted result before network re-ranking
 _NETWORK_CAP = 32  # ... and at most this many per wanted result in total
 _CACHE_SIZE = 8
+_GRID_MAX_K = 16  # larger k goes straight to the k-d tree
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +152,6 @@ class StationIndex:
         self._grid: _Grid | None = None
         self._lock = threading.Lock()
         self._masks: dict[str, np.ndarray] = {}
-        self._hours: dict[int, OpeningHours] = {}
 
     def __len__(self) -> int:
         return len(self.stations)
@@ -170,6 +178,8 @@ class StationIndex:
         Uses a uniform grid of 3×3-cell blocks (exact: it falls back to the k-d tree when the
         block cannot prove its answer) to avoid the fixed cost of ``cKDTree.query``.
         """
+        if k < 1:
+            raise ValidationError(f"k 必须是正整数 (k must be a positive integer), got {k!r}")
         if self._tree is None:
             return [], []
         grid = self._grid
@@ -178,7 +188,7 @@ class StationIndex:
                 if self._grid is None:
                     self._grid = _Grid(self.xy, self._tree)
                 grid = self._grid
-        found = grid.query(x, y, k)
+        found = grid.query(x, y, k) if k <= _GRID_MAX_K else None
         if found is not None:
             return found
         d, i = self._tree.query((x, y), k=k)
@@ -190,6 +200,20 @@ class StationIndex:
                      radius_m: float | None = None, chunk_size: int = 262_144,
                      workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """k nearest stations for many points at once (vectorised, chunked).
+
+        Parameters
+        ----------
+        lon, lat : array-like
+            Query points in ``crs`` (any shape; flattened).
+        k : int, default 1
+        crs : str, default ``"wgs84"``
+            ``wgs84``, ``gcj02`` or ``bd09``.
+        radius_m : float, optional
+            Straight-line limit (inclusive); farther neighbours come back as ``-1``/``inf``.
+        chunk_size : int
+            Points per chunk (bounds memory for millions of points).
+        workers : int, default 1
+            Passed to ``cKDTree.query`` (``-1`` = every core).
 
         Returns
         -------
@@ -212,7 +236,7 @@ class StationIndex:
         idx = np.full((lon_a.size, k), -1, dtype=np.int64)
         if n == 0 or lon_a.size == 0:
             return dist, idx
-        bound = np.inf if radius is None else radius
+        bound = np.inf if radius is None else radius * (1 + 1e-12)  # inclusive, as within()
         step = max(int(chunk_size), 1)
         for start in range(0, lon_a.size, step):
             stop = min(start + step, lon_a.size)
@@ -226,7 +250,9 @@ class StationIndex:
                 q = q[good]
             d, i = self._tree.query(q, k=k, distance_upper_bound=bound, workers=workers)
             d, i = d.reshape(-1, k), i.reshape(-1, k)
-            i = np.where(i >= n, -1, i)
+            if radius is not None:
+                d = np.where(d <= radius, d, np.inf)
+            i = np.where(np.isfinite(d) & (i < n), i, -1)
             if good.all():
                 dist[start:stop], idx[start:stop] = d, i
             else:
@@ -275,27 +301,24 @@ class StationIndex:
         if networked:
             m = min(n, max(m, k * _NETWORK_POOL, 16))
         cap = max(k * _NETWORK_CAP, 256)
-        bound = np.inf if radius is None else radius * (1 + 1e-12)  # inclusive, as within()
-        seen, matches = 0, []
+        seen: set[int] = set()  # by position, not prefix: robust to ties at the boundary
+        matches: list[NearestResult] = []
         while True:
-            d, i = self._tree.query((qx, qy), k=m, distance_upper_bound=bound)
-            d, i = np.atleast_1d(d), np.atleast_1d(i)
-            got = int(np.count_nonzero((i < n) & (d <= (radius or np.inf))))
-            d, i = d[:got], i[:got]
-            new_d, new_i = d[seen:], i[seen:]
-            if mask is not None:
-                keep = mask[new_i]
-                new_d, new_i = new_d[keep], new_i[keep]
-            matches.extend(self._evaluate(wlon, wlat, new_d, new_i, when, only_open))
-            seen = got
-            exhausted = got < m or m >= n
-            if exhausted:
+            d, i = self._candidates(qx, qy, m, radius)
+            got = len(i)
+            fresh = [(a, p) for a, p in zip(d, i, strict=True)
+                     if p not in seen and (mask is None or mask[p])]
+            seen.update(i)
+            matches.extend(self._evaluate(wlon, wlat, [a for a, _ in fresh],
+                                          [p for _, p in fresh], when, only_open))
+            if got < m or m >= n:  # the stations (within the radius) are exhausted
                 break
             if not networked and len(matches) >= k:
                 break
             if networked and len(matches) >= k:
+                # network distance ≥ straight line: nothing unseen can beat the k-th match
                 matches.sort(key=_walk_order)
-                if matches[k - 1].walk_distance_m <= float(d[-1]) or m >= cap:
+                if matches[k - 1].walk_distance_m <= d[-1] or m >= cap:
                     break
             m = min(n, m * 2)
         matches.sort(key=_walk_order)
@@ -321,7 +344,8 @@ class StationIndex:
             i = i[mask[i]]
         d = np.hypot(self.xy[i, 0] - qx, self.xy[i, 1] - qy)
         order = np.lexsort((i, d))
-        results = self._evaluate(wlon, wlat, d[order], i[order], when, only_open)
+        results = self._evaluate(wlon, wlat, d[order].tolist(), i[order].tolist(), when,
+                                 only_open)
         results.sort(key=_walk_order)
         return results
 
@@ -349,36 +373,39 @@ class StationIndex:
 
     def hours(self, position: int) -> OpeningHours:
         """Parsed opening hours of ``stations[position]`` (unreadable text counts as unknown)."""
-        hours = self._hours.get(position)
-        if hours is None:
-            try:
-                hours = OpeningHours.parse(self.stations[position].opening_hours or None)
-            except HoursError:
-                hours = OpeningHours(known=False)
-            self._hours[position] = hours
-        return hours
+        return _parse_hours(self.stations[position].opening_hours or "")
 
-    def _evaluate(self, wlon: float, wlat: float, dist: np.ndarray, idx: np.ndarray,
+    def _candidates(self, qx: float, qy: float, m: int, radius: float | None
+                    ) -> tuple[list[float], list[int]]:
+        """Up to ``m`` nearest (distances, positions), nearest first, within ``radius``."""
+        if radius is None:
+            return self.nearest_ids(qx, qy, m)
+        d, i = self._tree.query((qx, qy), k=m, distance_upper_bound=radius * (1 + 1e-12))
+        n = len(self)
+        pairs = [(a, b) for a, b in zip(np.atleast_1d(d).tolist(), np.atleast_1d(i).tolist(),
+                                        strict=True) if b < n and a <= radius]
+        return [a for a, _ in pairs], [b for _, b in pairs]
+
+    def _evaluate(self, wlon: float, wlat: float, dist: list[float], idx: list[int],
                   when: datetime, only_open: bool) -> list[NearestResult]:
-        if not idx.size:
+        if not idx:
             return []
-        walk = dist * self.detour_factor
-        methods = [METHOD_STRAIGHT] * idx.size
+        walk = [d * self.detour_factor for d in dist]
+        methods = [METHOD_STRAIGHT] * len(idx)
         if self.network is not None:
             positions = np.column_stack([self.lon[idx], self.lat[idx]])
             net = np.asarray(self.network.walk_distances(wlon, wlat, positions), dtype=float)
-            if net.shape != walk.shape:
+            if net.shape != (len(idx),):
                 raise ValidationError(
-                    f"network.walk_distances returned shape {net.shape}, expected {walk.shape}")
-            usable = np.isfinite(net)
-            walk = np.where(usable, net, walk)
-            methods = [METHOD_NETWORK if u else METHOD_STRAIGHT for u in usable.tolist()]
+                    f"network.walk_distances returned shape {net.shape}, expected {len(idx)}")
+            usable = np.isfinite(net).tolist()
+            walk = [n if u else w for n, w, u in zip(net.tolist(), walk, usable, strict=True)]
+            methods = [METHOD_NETWORK if u else METHOD_STRAIGHT for u in usable]
         out = []
-        for d, w, i, method in zip(dist.tolist(), walk.tolist(), idx.tolist(), methods,
-                                       strict=True):
+        for d, w, i, method in zip(dist, walk, idx, methods, strict=True):
             minutes = w / self._metres_per_minute
             arrival = when + timedelta(minutes=minutes)
-            is_open = self.hours(i).is_open(arrival)
+            is_open = _parse_hours(self.stations[i].opening_hours or "").is_open(arrival)
             if only_open and is_open is not True:
                 continue
             out.append(NearestResult(self.stations[i], d, w, minutes, arrival, is_open,
@@ -386,19 +413,36 @@ class StationIndex:
         return out
 
 
+@lru_cache(maxsize=16_384)
+def _parse_hours(text: str) -> OpeningHours:
+    """Opening hours by text (shared by stations with the same text); unreadable → unknown."""
+    try:
+        return OpeningHours.parse(text or None)
+    except HoursError:
+        return OpeningHours(known=False)
+
+
 def _walk_order(r: NearestResult):
     return (r.walk_distance_m, r.distance_m, r.index)
 
 
-class _Grid:
-    """Uniform grid whose cells list the points of their 3×3 block, for fast single queries.
+_SHIFT = 1 << 21  # grid cell key = column * _SHIFT + row
+_RINGS = {r: [dx * _SHIFT + dy for dx in range(-r, r + 1) for dy in range(-r, r + 1)
+              if max(abs(dx), abs(dy)) == r] for r in (2, 3)}
 
-    A query looks only at the block around its cell; the answer is exact when the k-th
-    distance found is within the distance from the query to the block's edge, otherwise
-    :meth:`query` returns ``None`` and the caller asks the k-d tree.
+
+class _Grid:
+    """Uniform grid for fast single queries in plain Python (no per-call numpy overhead).
+
+    Each cell lists the points of its 3×3 block, and (separately) its own points. A query
+    scans the block around its cell, then up to two more rings of cells; the answer is exact
+    as soon as the k-th distance found is within the distance from the query to the edge of
+    the cells scanned. Otherwise :meth:`query` returns ``None`` and the caller asks the k-d
+    tree (far-away queries, sparse corners, large k).
     """
 
-    _SHIFT = 1 << 21
+    _SHIFT = _SHIFT
+    _RINGS = _RINGS
 
     def __init__(self, xy: np.ndarray, tree: cKDTree):
         n = len(xy)
@@ -415,17 +459,12 @@ class _Grid:
         cx = np.floor((x - self.x0) * self.inv).astype(np.int64)
         cy = np.floor((y - self.y0) * self.inv).astype(np.int64)
         self.nx, self.ny = int(cx.max()) + 1, int(cy.max()) + 1
-        offsets = np.array([dx * self._SHIFT + dy for dx in (-1, 0, 1) for dy in (-1, 0, 1)])
-        keys = ((cx * self._SHIFT + cy)[:, None] + offsets[None, :]).ravel()
-        owner = np.repeat(np.arange(n), offsets.size)
-        order = np.argsort(keys, kind="stable")
-        keys, owner = keys[order], owner[order]
         points = list(zip(x.tolist(), y.tolist(), range(n), strict=True))
-        self.flat = [points[i] for i in owner.tolist()]
-        uniq, starts = np.unique(keys, return_index=True)
-        ends = np.append(starts[1:], keys.size)
-        self.blocks = dict(zip(uniq.tolist(), zip(starts.tolist(), ends.tolist(), strict=True),
-                               strict=True))
+        own = cx * self._SHIFT + cy
+        self.cells = _groups(own, np.arange(n), points)
+        offsets = np.array([dx * self._SHIFT + dy for dx in (-1, 0, 1) for dy in (-1, 0, 1)])
+        keys = (own[:, None] + offsets[None, :]).ravel()
+        self.blocks = _groups(keys, np.repeat(np.arange(n), offsets.size), points)
 
     def query(self, qx: float, qy: float, k: int):
         fx = (qx - self.x0) * self.inv
@@ -433,26 +472,55 @@ class _Grid:
         if not (-1.0 <= fx <= self.nx and -1.0 <= fy <= self.ny):
             return None  # also catches NaN
         ix, iy = math.floor(fx), math.floor(fy)
-        span = self.blocks.get(ix * self._SHIFT + iy)
-        if span is None:
-            return None
-        reach = (min(fx - ix, ix + 1 - fx, fy - iy, iy + 1 - fy) + 1.0) * self.size
-        reach = reach * reach * (1.0 - 1e-9)
+        base = ix * self._SHIFT + iy
+        edge = min(fx - ix, ix + 1 - fx, fy - iy, iy + 1 - fy)
+        block = self.blocks.get(base)
         if k == 1:
             best, found = math.inf, -1
-            for px, py, i in self.flat[span[0]:span[1]]:
-                dx, dy = px - qx, py - qy
-                d = dx * dx + dy * dy
-                if d < best:
-                    best, found = d, i
-            if best > reach:
-                return None
-            return [math.sqrt(best)], [found]
-        cands = sorted([((px - qx) ** 2 + (py - qy) ** 2, i)
-                        for px, py, i in self.flat[span[0]:span[1]]])
-        if len(cands) < k or cands[k - 1][0] > reach:
+            if block is not None:
+                for px, py, i in block:
+                    dx, dy = px - qx, py - qy
+                    d = dx * dx + dy * dy
+                    if d < best:
+                        best, found = d, i
+                reach = (edge + 1.0) * self.size
+                if best <= reach * reach * (1.0 - 1e-9):
+                    return [math.sqrt(best)], [found]
+            cands = [(best, found)] if found >= 0 else []
+        else:
+            cands = [] if block is None else [((px - qx) ** 2 + (py - qy) ** 2, i)
+                                              for px, py, i in block]
+            found = self._proven(cands, k, edge + 1.0)
+            if found is not None:
+                return found
+        for r in (2, 3):
+            for offset in self._RINGS[r]:
+                cell = self.cells.get(base + offset)
+                if cell is not None:
+                    cands.extend(((px - qx) ** 2 + (py - qy) ** 2, i) for px, py, i in cell)
+            found = self._proven(cands, k, edge + r)
+            if found is not None:
+                return found
+        return None
+
+    def _proven(self, cands: list, k: int, reach_cells: float):
+        if len(cands) < k:
+            return None
+        cands.sort()
+        reach = reach_cells * self.size
+        if cands[k - 1][0] > reach * reach * (1.0 - 1e-9):
             return None
         return [math.sqrt(d) for d, _ in cands[:k]], [i for _, i in cands[:k]]
+
+
+def _groups(keys: np.ndarray, owner: np.ndarray, points: list) -> dict[int, tuple]:
+    """``{key: tuple of points}`` from parallel arrays of keys and point positions."""
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    flat = [points[i] for i in owner[order].tolist()]
+    uniq, starts = np.unique(keys, return_index=True)
+    bounds = np.append(starts, keys.size).tolist()
+    return {key: tuple(flat[bounds[j]:bounds[j + 1]]) for j, key in enumerate(uniq.tolist())}
 
 
 # -------------------------------------------------------------------- validation helpers

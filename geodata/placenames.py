@@ -33,6 +33,7 @@ from geodata.errors import GeocodingError
 __all__ = [
     "DEFAULT_DATA_DIR",
     "FORM_CONFIDENCE",
+    "LEVELS",
     "Place",
     "Gazetteer",
     "load_gazetteer",
@@ -47,9 +48,10 @@ DEFAULT_DATA_DIR = Path(__file__).parent / "data" / "beijing"
 _BEIJING_GCJ02 = (116.407394, 39.904211)
 #: Former district names (merged in 2010 / made districts in 2015) → today's district.
 _OLD_DISTRICTS = {"宣武区": "西城区", "崇文区": "东城区", "密云县": "密云区", "延庆县": "延庆区"}
-_LEVEL = {"district": 0, "street": 1, "community": 2, "poi": 3}
+LEVELS = {"district": 0, "street": 1, "community": 2, "poi": 3}
 #: Base confidence of each way a name can be written.
-FORM_CONFIDENCE = {"full": 0.95, "old": 0.9, "short": 0.85, "abbr": 0.8, "pinyin": 0.75}
+FORM_CONFIDENCE = {"name": 0.97, "full": 0.95, "old": 0.9, "short": 0.85, "abbr": 0.8,
+                   "pinyin": 0.75}
 
 
 @dataclass
@@ -192,7 +194,7 @@ class Gazetteer:
 
     def _add_forms(self) -> None:
         for d in self.districts:
-            d.forms.append((d.name, "full"))
+            d.forms.insert(0, (d.name, "name"))
             core = strip_admin_suffix(d.name)
             if core != d.name:
                 d.forms.append((core, "short"))
@@ -214,13 +216,13 @@ class Gazetteer:
                 if abbr:
                     s.forms.append((abbr, "abbr"))
                     s.forms.append((abbr + "街道", "full"))
-            s.forms.append((s.name, "full"))
+            s.forms.insert(0, (s.name, "name"))
         for c in self.communities:
             core = strip_admin_suffix(c.name)
             village = c.name.endswith(("村委会", "村民委员会")) or c.name.endswith("村")
             suffixes = ("村委会", "村民委员会", "村") if village else (
                 "社区居委会", "社区居民委员会", "社区", "居委会", "社区服务站")
-            c.forms.append((c.name, "full"))
+            c.forms.insert(0, (c.name, "name"))
             for suffix in suffixes:
                 c.forms.append((core + suffix, "full"))
             if len(core) >= 2:
@@ -228,7 +230,7 @@ class Gazetteer:
 
     def _pinyin_terms(self) -> list[tuple[str, Place]]:
         terms = [(form, p) for p in self.places for form, kind in p.forms if kind == "pinyin"
-                 and len(form) >= 5]
+                 and len(form) >= 4]
         return sorted(terms, key=lambda t: -len(t[0]))
 
     # .. lookups ..
@@ -282,14 +284,16 @@ def build_lexicon(places: Iterable[Place]
             bucket = terms.setdefault(form, [])
             if not any(p is place for p, _ in bucket):
                 bucket.append((place, kind))
-    # A short form naming places at several levels (街道 德胜 and a 德胜 community) keeps only
-    # the coarser level: claiming less is safer than guessing.
+    # A full name beats other places' short names (大榆树镇 the town, not the community whose
+    # short name is 大榆树镇); today's name beats a 2016 name. A short form naming places at
+    # several levels (六里桥 the street and the community) keeps both: the geocoder reads the
+    # first occurrence as the coarser place and a repeated one as the finer.
     for form, bucket in terms.items():
-        if len(bucket) > 1 and any(k == "full" for _, k in bucket):
-            bucket = terms[form] = [(p, k) for p, k in bucket if k != "old"]  # today's name wins
-        if len(bucket) > 1 and all(k in ("short", "abbr") for _, k in bucket):
-            top = min(_LEVEL[p.kind] for p, _ in bucket)
-            terms[form] = [(p, k) for p, k in bucket if _LEVEL[p.kind] == top]
+        if len(bucket) > 1 and any(k in ("name", "full") for _, k in bucket):
+            for better in ("name", "full"):  # the official name, then generated full forms
+                if any(k == better for _, k in bucket):
+                    terms[form] = [(p, k) for p, k in bucket if k == better]
+                    break
     prefix: dict[str, list[str]] = {}
     for form in terms:
         prefix.setdefault(form[:2], []).append(form)

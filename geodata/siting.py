@@ -18,7 +18,9 @@ Two modes:
   rows with the same candidate pattern are merged first (sum of weights), which shrinks the
   model a lot.
 * ``fast``: greedy by marginal gain, then pairwise swaps (one chosen site out, one other in)
-  while any swap improves the objective.
+  while any swap improves the objective, then a few rounds of iterated local search (drop a
+  few sites, refill greedily with some randomness, swap again; keep the best). Seeded, so
+  the same input gives the same answer.
 
 Whatever the mode, the chosen set is read from the solution (``x > 0.5``) and its coverage is
 recomputed from the matrix (:func:`evaluate`); a solver's own objective is never reported.
@@ -52,6 +54,7 @@ __all__ = [
     "solve_lscp",
     "greedy_mclp",
     "swap_improve",
+    "iterated_search",
     "candidate_sites",
     "site",
 ]
@@ -248,8 +251,8 @@ def solve_mclp(problem: SitingProblem, p: int, *, exact: bool = True, backup_wei
     elif exact:
         chosen, optimal = _exact_mclp(problem, int(p), backup_weight, time_limit)
     else:
-        chosen = greedy_mclp(problem, int(p), backup_weight=backup_weight)
-        chosen = swap_improve(problem, chosen, backup_weight=backup_weight)
+        chosen = iterated_search(problem, int(p), backup_weight=backup_weight,
+                                 time_limit=min(5.0, time_limit))
     return _solution(problem, chosen, "mclp", "exact" if exact else "fast", optimal,
                      _time.perf_counter() - started, backup_weight)
 
@@ -341,6 +344,39 @@ def solve_lscp(problem: SitingProblem, *, exact: bool = True, backup: bool = Fal
     if left.any():
         raise GeodataError("内部错误: 覆盖方案未满足约束 (set cover left demand uncovered)")
     return solution
+
+
+def iterated_search(problem: SitingProblem, p: int, *, backup_weight: float = 0.0,
+                    rounds: int = 30, seed: int = 0, time_limit: float = 5.0) -> list[int]:
+    """Greedy + swaps, then ``rounds`` of perturbation (drop ~p/4, refill, swap); best kept."""
+    rng = np.random.default_rng(seed)
+    w = problem.weights
+    at = problem._csc.T.tocsr().astype(float)
+    best = swap_improve(problem, greedy_mclp(problem, p, backup_weight=backup_weight),
+                        backup_weight=backup_weight, time_limit=time_limit)
+    best_value = _objective(w, problem.counts(best), backup_weight)
+    started = _time.perf_counter()
+    drop = max(1, min(3, (len(best) + 3) // 4))
+    for round_ in range(rounds):
+        if len(best) < 2 or _time.perf_counter() - started > time_limit:
+            break
+        chosen = [int(j) for j in rng.permutation(best)[:len(best) - drop]]
+        counts = problem.counts(chosen)
+        while len(chosen) < p:
+            gains = at @ _delta(w, counts, backup_weight)
+            gains[chosen] = -1.0
+            top = np.argsort(-gains)[:3]
+            k = int(rng.choice(top)) if round_ % 2 else int(top[0])
+            if gains[k] <= 0:
+                break
+            chosen.append(k)
+            counts = counts + problem._int[:, k].toarray().ravel()
+        chosen = swap_improve(problem, chosen, backup_weight=backup_weight,
+                              time_limit=time_limit)
+        value = _objective(w, problem.counts(chosen), backup_weight)
+        if value > best_value:
+            best, best_value = chosen, value
+    return best
 
 
 def _greedy_cover(problem: SitingProblem, need: np.ndarray) -> list[int]:
@@ -454,6 +490,8 @@ def site(store, *, district: str | None = None, street: str | None = None, polyg
     """
     if not lscp and add is None:
         raise ValidationError("需要 --add P (how many stations to add) unless --lscp is given")
+    if not lscp and (isinstance(add, bool) or not isinstance(add, (int, np.integer)) or add < 0):
+        raise ValidationError(f"--add 必须为非负整数 (p must be an integer ≥ 0), got {add!r}")
     if network is None:
         from geodata.network import default_network
 

@@ -335,6 +335,14 @@ def test_the_same_place_in_any_datum_gives_the_same_answer(beijing, datum):
                                    [r.distance_m for r in want], atol=1e-3)
 
 
+def test_project_converts_the_datum_before_projecting(beijing):
+    _, index, _ = beijing
+    want = TO_4548.transform(116.3975, 39.9087)
+    for datum in ("wgs84", "gcj02", "bd09"):
+        lon, lat = convert(116.3975, 39.9087, src="wgs84", dst=datum)
+        np.testing.assert_allclose(index.project(lon, lat, crs=datum), want, atol=1e-3)
+
+
 def test_empty_index_answers_empty():
     index = StationIndex([])
     assert len(index) == 0 and index.xy.shape == (0, 2)

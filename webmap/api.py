@@ -327,8 +327,10 @@ def nearest(args):
 @spec.route(bp, "/coverage", summary="Coverage of demand by open stations", tags=["planning"],
             params=[
                 DISTRICT, STREET,
-                Param("radius", "number", default=1000.0, minimum=1, maximum=50_000,
+                Param("radius", "number", minimum=1, maximum=50_000,
                       description="Service radius in metres (default 1000)."),
+                Param("minutes", "number", minimum=1, maximum=180,
+                      description="Walking minutes instead of a radius."),
                 Param("min_stations", "integer", default=2, minimum=1, maximum=50,
                       description="交叉覆盖: count demand within reach of at least this many "
                                   "stations (default 2)."),
@@ -340,9 +342,13 @@ def coverage(args):
     """The same body as ``nuanxin coverage --json``."""
     from webmap.planning import coverage_payload
 
+    if args["radius"] is not None and args["minutes"] is not None:
+        raise ValidationError("radius 和 minutes 只能给一个 (give radius or minutes, not both)",
+                              detail={"param": "minutes", "reason": "conflicts with radius"})
     return jsonify(coverage_payload(get_store(), district=args["district"],
                                     street=args["street"], radius=args["radius"],
-                                    min_stations=args["min_stations"], at=args["at"]))
+                                    minutes=args["minutes"], min_stations=args["min_stations"],
+                                    at=args["at"]))
 
 
 # -- reports ---------------------------------------------------------------------------------

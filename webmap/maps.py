@@ -137,8 +137,8 @@ def base_map(*, tiles: str = "none", center: tuple[float, float], zoom: int = 15
     lon, lat = _to_datum(center[0], center[1], provider.datum)
     klass = LeanMap if lean else folium.Map
     m = klass(location=[lat, lon], zoom_start=zoom, tiles=None, control_scale=True,
-              max_zoom=provider.max_zoom, min_zoom=3, height=height,
-              prefer_canvas=False)  # folium's location is [lat, lon]
+              height=height, prefer_canvas=False,  # folium's location is [lat, lon]
+              **{"maxZoom": provider.max_zoom, "minZoom": 3})  # the map's own limits
     if map_id:
         m._name, m._id = "map", map_id
     for url in provider.tile_urls(key=tianditu_key):
@@ -173,6 +173,19 @@ def add_underlay(m: folium.Map, underlay: dict, *, labels: bool = True) -> foliu
     return m
 
 
+# The same plain bubble for client-side clusters as for the server's counted cells.
+_CLUSTER_ICON = """
+function (cluster) {
+    var n = cluster.getChildCount();
+    var size = n < 10 ? 34 : n < 100 ? 42 : n < 1000 ? 50 : 58;
+    var span = document.createElement("span");
+    span.className = "nx-bubble-n";
+    span.textContent = String(n);
+    return L.divIcon({className: "nx-bubble", html: span, iconSize: [size, size]});
+}
+"""
+
+
 def worker_map(*, tiles: str, center: tuple[float, float], zoom: int = 15,
                tianditu_key: str = "") -> tuple[folium.Map, folium.plugins.MarkerCluster]:
     """The worker page's map: basemap and an empty marker cluster the page fills by view.
@@ -181,7 +194,7 @@ def worker_map(*, tiles: str, center: tuple[float, float], zoom: int = 15,
     """
     m = base_map(tiles=tiles, center=center, zoom=zoom, tianditu_key=tianditu_key, lean=True)
     cluster = folium.plugins.MarkerCluster(
-        name="驿站", control=False,
+        name="驿站", control=False, icon_create_function=_CLUSTER_ICON,
         options={"showCoverageOnHover": False, "maxClusterRadius": 50,
                  "spiderfyOnMaxZoom": True, "disableClusteringAtZoom": 18,
                  "chunkedLoading": True})

@@ -42,24 +42,25 @@ def _cached(key: tuple, compute):
 
 
 def coverage_result(store: Store, *, district: str | None = None, street: str | None = None,
-                    radius: float | None = 1000.0, min_stations: int = 2,
-                    at: datetime | None = None):
-    """:func:`geodata.coverage.area_coverage` for an area (a ``CoverageResult``)."""
+                    radius: float | None = None, minutes: float | None = None,
+                    min_stations: int = 2, at: datetime | None = None):
+    """:func:`geodata.coverage.area_coverage` for an area (a ``CoverageResult``), called as
+    ``nuanxin coverage`` calls it (no radius and no minutes = the default 1,000 m)."""
     from geodata.coverage import area_coverage
 
-    key = _key(store, "coverage", district, street, radius, min_stations,
+    key = _key(store, "coverage", district, street, radius, minutes, min_stations,
                at.isoformat() if at else None)
     return _cached(key, lambda: area_coverage(
         store, district=district or None, street=street or None, radius_m=radius,
-        min_stations=min_stations, at=at))
+        minutes=minutes, min_stations=min_stations, at=at))
 
 
 def coverage_payload(store: Store, *, district: str | None = None, street: str | None = None,
-                     radius: float | None = 1000.0, min_stations: int = 2,
-                     at: datetime | None = None) -> dict:
+                     radius: float | None = None, minutes: float | None = None,
+                     min_stations: int = 2, at: datetime | None = None) -> dict:
     """The body of ``nuanxin coverage --json`` (``CoverageResult.as_dict()``)."""
     return coverage_result(store, district=district, street=street, radius=radius,
-                           min_stations=min_stations, at=at).as_dict()
+                           minutes=minutes, min_stations=min_stations, at=at).as_dict()
 
 
 def site_payload(store: Store, *, district: str | None = None, street: str | None = None,

@@ -141,16 +141,14 @@ def dashboard():
     store = get_store()
     cat = get_catalogue(store)
     by_status = {s: int((cat.status == s).sum()) for s in STATUSES}
-    stages: dict[str, int] = {}
-    try:
-        from stations.candidates import list_candidates
+    from stations.candidates import STAGE_LABELS_ZH, list_candidates
 
-        for c in list_candidates(store):
-            stages[c.stage] = stages.get(c.stage, 0) + 1
-    except NuanxinError:
-        stages = {}
+    stages: dict[str, int] = {}
+    for c in list_candidates(store):
+        stages[c.stage] = stages.get(c.stage, 0) + 1
     return render_template("union/dashboard.html", total=len(cat), by_status=by_status,
-                           stages=stages, reports_new=feedback.count_reports(store, status="new"),
+                           stages=stages, stage_labels=STAGE_LABELS_ZH,
+                           reports_new=feedback.count_reports(store, status="new"),
                            sample=int(sum(1 for s in cat.stations if s.sample)))
 
 

@@ -1,0 +1,265 @@
+"""The union's workflow: every legal path, illegal steps refused, the audit log, opening."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from stations import lifecycle
+from stations.amenities import parse_amenity_list
+from stations.candidates import Candidate, add_candidates, get_candidate
+from stations.errors import NotFoundError, TransitionError, ValidationError
+from stations.records import Station
+from stations.schema import lifecycle_events_table, stations_table
+
+ACTOR = "广外街道工会 王"
+
+
+def new_candidate(store, **changes) -> int:
+    values = dict(name="红莲南里社区党群服务中心", address="北京市西城区广安门外街道红莲南里社区",
+                  lon=116.3292, lat=39.8787, geocode_precision="input", area_m2=20, floor=1,
+                  street_facing=True, amenities=parse_amenity_list("热水,座椅,微波炉"),
+                  opening_hours="Mo-Fr 09:00-17:00", access="open", district="西城区",
+                  street="广安门外街道")
+    values.update(changes)
+    (cid,) = add_candidates(store, [Candidate(**values)])
+    return cid
+
+
+def to_agreed(store, cid, *, result="pass"):
+    lifecycle.screen_result(store, cid, actor=ACTOR, result=result, score=70)
+    lifecycle.visit(store, cid, actor=ACTOR, notes="一层临街，可放 3 把椅子")
+    lifecycle.agree(store, cid, actor=ACTOR)
+
+
+def events(store):
+    with store.engine.connect() as conn:
+        return conn.execute(sa.select(lifecycle_events_table).order_by(
+            lifecycle_events_table.c.id)).mappings().all()
+
+
+# -- legal paths ------------------------------------------------------------------------------
+def test_full_path_to_opening_then_suspend_reopen_close(store):
+    cid = new_candidate(store)
+    lifecycle.screen_result(store, cid, actor=ACTOR, result="pass", score=80,
+                            reasons=[{"rule": "area", "outcome": "pass", "detail": "x"}])
+    visited = lifecycle.visit(store, cid, actor=ACTOR, notes="现场核实", lon=116.33, lat=39.879,
+                              photos=["photos/a.jpg"])
+    assert (visited.lon, visited.lat, visited.geocode_precision) == (116.33, 39.879, "field")
+    assert visited.extra["visits"][0]["photos"] == ["photos/a.jpg"]
+    lifecycle.agree(store, cid, actor=ACTOR, note="同意建站")
+    station = lifecycle.open_station(store, cid, actor=ACTOR, street_code="110102020",
+                                     district_code="110102")
+    assert station.code == f"NX-110102020-{station.id:05d}"
+    assert station.candidate_id == cid and station.status == "open"
+    assert (station.lon, station.lat) == (116.33, 39.879)
+    assert get_candidate(store, cid).station_id == station.id
+    assert lifecycle.suspend(store, cid, actor=ACTOR, reason="装修").status == "suspended"
+    assert get_candidate(store, cid).stage == "suspended"
+    assert lifecycle.reopen(store, cid, actor=ACTOR).status == "open"
+    closed = lifecycle.close(store, cid, actor=ACTOR, reason="承建单位搬迁")
+    assert closed.status == "closed" and closed.status_reason == "承建单位搬迁"
+    log = lifecycle.history(store, cid)
+    assert [(e["from"], e["to"]) for e in log] == [
+        ("candidate", "screened"), ("screened", "visited"), ("visited", "agreed"),
+        ("agreed", "opened"), ("opened", "suspended"), ("suspended", "opened"),
+        ("opened", "closed")]
+    assert all(e["actor"] == ACTOR and e["at"] for e in log)
+    assert "装修" in log[4]["note"] and station.code in log[3]["note"]
+    assert log[3]["station_id"] == station.id
+
+
+@pytest.mark.parametrize("steps", [
+    [], ["screen"], ["screen", "visit"], ["screen", "visit", "agree"],
+], ids=["from-candidate", "from-screened", "from-visited", "from-agreed"])
+def test_decline_at_any_step_before_opening(store, steps):
+    cid = new_candidate(store)
+    for step in steps:
+        {"screen": lambda: lifecycle.screen_result(store, cid, actor=ACTOR, result="pass"),
+         "visit": lambda: lifecycle.visit(store, cid, actor=ACTOR, notes="走访"),
+         "agree": lambda: lifecycle.agree(store, cid, actor=ACTOR)}[step]()
+    declined = lifecycle.decline(store, cid, actor=ACTOR, reason="单位不同意")
+    assert declined.stage == "declined"
+    last = lifecycle.history(store, cid)[-1]
+    assert (last["to"], last["note"]) == ("declined", "单位不同意")
+    assert lifecycle.allowed_actions("declined") == []
+
+
+def test_repeated_visits_and_rescreening_stay_in_place(store):
+    cid = new_candidate(store)
+    lifecycle.screen_result(store, cid, actor=ACTOR, result="unknown")
+    lifecycle.screen_result(store, cid, actor=ACTOR, result="unknown")  # no change, no event
+    lifecycle.screen_result(store, cid, actor=ACTOR, result="pass")
+    lifecycle.visit(store, cid, actor=ACTOR, notes="第一次")
+    lifecycle.visit(store, cid, actor=ACTOR, notes="第二次")
+    lifecycle.screen_result(store, cid, actor=ACTOR, result="pass")  # visited stays visited
+    c = get_candidate(store, cid)
+    assert c.stage == "visited" and len(c.extra["visits"]) == 2
+    assert [(e["from"], e["to"]) for e in lifecycle.history(store, cid)] == [
+        ("candidate", "screened"), ("screened", "screened"), ("screened", "visited"),
+        ("visited", "visited")]
+
+
+# -- illegal steps -------------------------------------------------------------------------------
+def _do(store, cid, action):
+    calls = {
+        "visit": lambda: lifecycle.visit(store, cid, actor=ACTOR, notes="n"),
+        "agree": lambda: lifecycle.agree(store, cid, actor=ACTOR),
+        "open": lambda: lifecycle.open_station(store, cid, actor=ACTOR),
+        "suspend": lambda: lifecycle.suspend(store, cid, actor=ACTOR, reason="r"),
+        "reopen": lambda: lifecycle.reopen(store, cid, actor=ACTOR),
+        "close": lambda: lifecycle.close(store, cid, actor=ACTOR, reason="r"),
+        "decline": lambda: lifecycle.decline(store, cid, actor=ACTOR, reason="r"),
+    }
+    return calls[action]()
+
+
+def _reach(store, cid, stage):
+    path = {"candidate": [], "screened": ["screen"], "visited": ["screen", "visit"],
+            "agreed": ["screen", "visit", "agree"], "opened": ["screen", "visit", "agree", "open"],
+            "suspended": ["screen", "visit", "agree", "open", "suspend"],
+            "closed": ["screen", "visit", "agree", "open", "close"], "declined": ["decline"]}
+    for step in path[stage]:
+        if step == "screen":
+            lifecycle.screen_result(store, cid, actor=ACTOR, result="pass")
+        else:
+            _do(store, cid, step)
+
+
+ILLEGAL = [
+    ("candidate", "visit"), ("candidate", "agree"), ("candidate", "open"),
+    ("candidate", "suspend"), ("screened", "agree"), ("screened", "open"),
+    ("visited", "open"), ("visited", "close"), ("agreed", "visit"), ("agreed", "suspend"),
+    ("opened", "decline"), ("opened", "agree"), ("opened", "reopen"), ("suspended", "suspend"),
+    ("closed", "reopen"), ("closed", "suspend"), ("closed", "decline"), ("declined", "visit"),
+    ("declined", "agree"), ("declined", "decline"),
+]
+
+
+@pytest.mark.parametrize("stage, action", ILLEGAL, ids=[f"{s}-{a}" for s, a in ILLEGAL])
+def test_illegal_transitions_are_refused_and_leave_no_trace(store, stage, action):
+    cid = new_candidate(store)
+    _reach(store, cid, stage)
+    before = len(events(store))
+    with store.engine.connect() as conn:
+        stations_before = conn.execute(sa.select(sa.func.count()).select_from(
+            stations_table)).scalar()
+    with pytest.raises(TransitionError, match=rf"cannot {action}: {stage} → ") as info:
+        _do(store, cid, action)
+    assert "允许的操作" in info.value.message
+    assert info.value.detail["from"] == stage
+    assert info.value.detail["allowed"] == lifecycle.allowed_actions(stage, result="pass")
+    assert get_candidate(store, cid).stage == stage
+    assert len(events(store)) == before
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(
+            stations_table)).scalar() == stations_before
+
+
+def test_a_failed_screening_blocks_the_visit_until_rescreened(store):
+    cid = new_candidate(store)
+    lifecycle.screen_result(store, cid, actor=ACTOR, result="fail")
+    assert lifecycle.allowed_actions("screened", result="fail") == ["screen", "decline"]
+    with pytest.raises(TransitionError, match="筛选未通过"):
+        lifecycle.visit(store, cid, actor=ACTOR, notes="n")
+    lifecycle.screen_result(store, cid, actor=ACTOR, result="unknown")
+    assert lifecycle.visit(store, cid, actor=ACTOR, notes="n").stage == "visited"
+
+
+def test_opening_needs_a_precise_position(store):
+    cid = new_candidate(store, lon=116.3339, lat=39.8780, geocode_precision="street")
+    to_agreed(store, cid)
+    with pytest.raises(TransitionError, match="没有准确位置"):
+        lifecycle.open_station(store, cid, actor=ACTOR)
+    # a pin corrected on a (second) visit is precise: but agreed cannot go back to visited,
+    # so record the pin before agreeing
+    cid2 = new_candidate(store, name="另一家", lon=None, lat=None, geocode_precision="none")
+    lifecycle.screen_result(store, cid2, actor=ACTOR, result="pass")
+    lifecycle.visit(store, cid2, actor=ACTOR, notes="定位", lon=116.331, lat=39.881)
+    lifecycle.agree(store, cid2, actor=ACTOR)
+    assert lifecycle.open_station(store, cid2, actor=ACTOR).lon == 116.331
+
+
+def test_a_taken_station_code_is_refused_atomically(store):
+    (sid,) = store.add_stations([Station(name="已有", lon=116.3, lat=39.9, code="GW-01")])
+    cid = new_candidate(store)
+    to_agreed(store, cid)
+    before = len(events(store))
+    with pytest.raises(ValidationError, match="GW-01"):
+        lifecycle.open_station(store, cid, actor=ACTOR, code="GW-01")
+    assert get_candidate(store, cid).stage == "agreed" and len(events(store)) == before
+    assert store.count_stations() == 1
+    station = lifecycle.open_station(store, cid, actor=ACTOR, code="GW-02")
+    assert station.code == "GW-02"
+
+
+def test_opening_rolls_back_when_the_event_cannot_be_written(store, monkeypatch):
+    cid = new_candidate(store)
+    to_agreed(store, cid)
+
+    def broken(conn, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(lifecycle, "_record", broken)
+    with pytest.raises(RuntimeError):
+        lifecycle.open_station(store, cid, actor=ACTOR)
+    assert store.count_stations() == 0
+    assert get_candidate(store, cid).stage == "agreed"
+
+
+def test_opened_station_is_found_by_the_nearest_index(store):
+    from geodata.index import get_index
+
+    cid = new_candidate(store)
+    to_agreed(store, cid)
+    station = lifecycle.open_station(store, cid, actor=ACTOR)
+    found = get_index(store).nearest(116.3292, 39.8787, k=1)
+    assert found[0].station.id == station.id and found[0].station.code == station.code
+    assert found[0].distance_m < 0.01
+    lifecycle.suspend(store, cid, actor=ACTOR, reason="暂停")
+    assert all(r.station.id != station.id for r in get_index(store).nearest(116.3292, 39.8787))
+
+
+def test_station_without_candidate_can_be_suspended_and_closed_by_station_id(store):
+    (sid,) = store.add_stations([Station(name="导入站点", lon=116.3, lat=39.9)])
+    assert lifecycle.suspend(store, station_id=sid, actor=ACTOR, reason="检修").status == \
+        "suspended"
+    assert lifecycle.close(store, station_id=sid, actor=ACTOR, reason="撤除").status == "closed"
+    log = lifecycle.history(store, station_id=sid)
+    assert [(e["from"], e["to"], e["candidate_id"]) for e in log] == [
+        ("opened", "suspended", None), ("suspended", "closed", None)]
+    with pytest.raises(TransitionError):
+        lifecycle.reopen(store, station_id=sid, actor=ACTOR)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda s, c: lifecycle.decline(s, c, actor=ACTOR, reason="  "), "reason"),
+    (lambda s, c: lifecycle.visit(s, c, actor=ACTOR, notes=""), "notes"),
+    (lambda s, c: lifecycle.agree(s, c, actor=""), "actor"),
+    (lambda s, c: lifecycle.screen_result(s, c, actor=ACTOR, result="maybe"), "result"),
+    (lambda s, c: lifecycle.visit(s, c, actor=ACTOR, notes="n", lon=116.3), "lon and lat"),
+    (lambda s, c: lifecycle.suspend(s, actor=ACTOR, reason="r"), "candidate_id or station_id"),
+], ids=["no-reason", "no-notes", "no-actor", "bad-result", "half-pin", "no-id"])
+def test_bad_arguments_are_user_errors(store, call, match):
+    cid = new_candidate(store)
+    lifecycle.screen_result(store, cid, actor=ACTOR, result="pass")
+    with pytest.raises(ValidationError, match=match):
+        call(store, cid)
+
+
+def test_unknown_candidate_is_not_found(store):
+    with pytest.raises(NotFoundError):
+        lifecycle.agree(store, 999, actor=ACTOR)
+    with pytest.raises(NotFoundError):
+        lifecycle.history(store, 999)
+
+
+def test_allowed_actions_follow_the_table():
+    assert lifecycle.allowed_actions("candidate") == ["screen", "decline"]
+    assert lifecycle.allowed_actions("screened") == ["screen", "visit", "decline"]
+    assert lifecycle.allowed_actions("agreed") == ["open", "decline"]
+    assert lifecycle.allowed_actions("opened") == ["suspend", "close"]
+    assert lifecycle.allowed_actions("suspended") == ["reopen", "close"]
+    assert lifecycle.allowed_actions("closed") == []
+    with pytest.raises(ValidationError):
+        lifecycle.allowed_actions("launched")

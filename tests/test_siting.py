@@ -1,0 +1,192 @@
+"""Siting: exact mode reaches the brute-force optimum, fast mode gets close, sets are verified."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from geodata.coverage import StationArrays, compute_coverage
+from geodata.demand import DemandSet
+from geodata.projection import from_metric
+from geodata.siting import SitingProblem, coverage_matrix, evaluate, site, solve_lscp, solve_mclp
+from stations.candidates import Candidate, add_candidates
+from stations.errors import ValidationError
+from stations.records import Station
+
+CRS = "EPSG:4548"
+
+
+def _instance(rng, n, m, k_existing=2, radius=250.0):
+    d = rng.uniform(0, 1000, (n, 2))
+    c = rng.uniform(0, 1000, (m, 2))
+    s = rng.uniform(0, 1000, (k_existing, 2))
+    w = rng.integers(0, 10, n).astype(float)
+    existing = np.asarray(coverage_matrix(d, s, radius).sum(axis=1)).ravel()
+    return SitingProblem(w, coverage_matrix(d, c, radius), existing=existing)
+
+
+def _value(problem, chosen, backup_weight=0.0):
+    counts = problem.counts(chosen)
+    w = problem.weights
+    return w[counts >= 1].sum() + backup_weight * w[counts >= 2].sum()
+
+
+def test_coverage_matrix_equals_brute_force():
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        d = rng.integers(0, 30, (60, 2)).astype(float)  # ties at the radius
+        c = rng.integers(0, 30, (9, 2)).astype(float)
+        r = float(rng.integers(1, 12))
+        dist = np.sqrt((d[:, None, 0] - c[None, :, 0]) ** 2 + (d[:, None, 1] - c[None, :, 1]) ** 2)
+        np.testing.assert_array_equal(coverage_matrix(d, c, r).toarray(), dist <= r)
+
+
+@pytest.mark.parametrize("backup_weight", [0.0, 0.5, 1.0], ids=["plain", "backup-half",
+                                                                "backup-full"])
+def test_exact_mclp_reaches_the_brute_force_optimum(backup_weight):
+    rng = np.random.default_rng(int(backup_weight * 10) + 1)
+    for case in range(25):
+        m = int(rng.integers(1, 9))
+        problem = _instance(rng, int(rng.integers(5, 70)), m)
+        p = int(rng.integers(1, m + 1))
+        best = max(_value(problem, combo, backup_weight) for k in range(p + 1)
+                   for combo in itertools.combinations(range(m), k))
+        exact = solve_mclp(problem, p, exact=True, backup_weight=backup_weight)
+        assert exact.optimal is True
+        assert len(exact.chosen) <= p
+        assert _value(problem, exact.chosen, backup_weight) == pytest.approx(best), case
+        assert exact.objective == pytest.approx(best)
+        fast = solve_mclp(problem, p, exact=False, backup_weight=backup_weight)
+        assert _value(problem, fast.chosen, backup_weight) <= best + 1e-9
+
+
+@pytest.mark.parametrize("backup", [False, True], ids=["single", "backup"])
+def test_exact_lscp_is_the_smallest_cover(backup):
+    rng = np.random.default_rng(17 + backup)
+    for case in range(25):
+        m = int(rng.integers(1, 9))
+        problem = _instance(rng, int(rng.integers(5, 60)), m)
+        target = 2 if backup else 1
+        need = np.minimum(np.maximum(target - problem.existing, 0),
+                          np.diff(problem.matrix.indptr))
+        need[problem.weights <= 0] = 0
+
+        def feasible(combo):
+            return np.all(problem.counts(combo) - problem.existing >= need)
+
+        smallest = next(k for k in range(m + 1)
+                        if any(feasible(c) for c in itertools.combinations(range(m), k)))
+        exact = solve_lscp(problem, exact=True, backup=backup)
+        assert len(exact.chosen) == smallest, case
+        assert feasible(exact.chosen)
+        fast = solve_lscp(problem, exact=False, backup=backup)
+        assert feasible(fast.chosen) and len(fast.chosen) >= smallest
+
+
+def test_fast_mode_is_close_to_the_optimum():
+    rng = np.random.default_rng(99)
+    ratios = []
+    for _ in range(6):
+        centres = rng.uniform(0, 6000, (15, 2))
+        d = centres[rng.integers(0, 15, 1500)] + rng.normal(0, 500, (1500, 2))
+        c = rng.uniform(0, 6000, (120, 2))
+        problem = SitingProblem(rng.integers(1, 30, 1500).astype(float),
+                                coverage_matrix(d, c, 500.0))
+        exact = solve_mclp(problem, 10, exact=True)
+        fast = solve_mclp(problem, 10, exact=False)
+        ratios.append(fast.after["covered"] / exact.after["covered"])
+    assert min(ratios) >= 0.99, ratios
+    assert max(ratios) <= 1.0 + 1e-12
+
+
+def test_gains_add_up_and_shrink_and_existing_coverage_is_not_a_gain():
+    rng = np.random.default_rng(8)
+    problem = _instance(rng, 400, 30, k_existing=4, radius=200.0)
+    sol = solve_mclp(problem, 6, exact=True)
+    assert sum(sol.gains) == pytest.approx(sol.after["covered"] - sol.before["covered"])
+    assert all(a >= b - 1e-9 for a, b in zip(sol.gains, sol.gains[1:], strict=False))
+    assert all(g > 0 for g in sol.gains)
+    assert sol.before == evaluate(problem, [])
+    # a candidate that only reaches demand the existing stations already cover gains nothing
+    covered = problem.existing > 0
+    col = sparse.csr_matrix(covered.reshape(-1, 1))
+    padded = SitingProblem(problem.weights, sparse.hstack([problem.matrix, col]),
+                           existing=problem.existing)
+    assert padded.n_sites - 1 not in solve_mclp(padded, 6, exact=True).chosen
+
+
+def test_nothing_to_gain_means_nothing_chosen():
+    problem = SitingProblem([1.0, 2.0], sparse.csr_matrix(np.array([[1, 0], [0, 1]], bool)),
+                            existing=[1, 1])
+    assert solve_mclp(problem, 2, exact=True).chosen == []
+    assert solve_lscp(problem, exact=True).chosen == []
+    with pytest.raises(ValidationError):
+        solve_mclp(problem, -1)
+
+
+# ----------------------------------------------------------------------------- the store face
+def _place(store):
+    """Stations and candidates on a metric grid west of Guang'anmen (EPSG:4548)."""
+    def ll(x, y):
+        lon, lat = from_metric(440_000 + x, 4_414_000 + y, CRS)
+        return float(lon), float(lat)
+
+    store.add_stations([Station(name="既有驿站", lon=ll(0, 0)[0], lat=ll(0, 0)[1],
+                                opening_hours="24/7")])
+    spots = {"东侧候选": (1500, 0), "北侧候选": (0, 1500), "未通过": (1500, 1500),
+             "已建站": (3000, 0), "未定位": None, "东北候选": (1500, 1400)}
+    cands = []
+    for name, xy in spots.items():
+        lon, lat = ll(*xy) if xy else (None, None)
+        result = {"未通过": "fail"}.get(name, "pass")
+        cands.append(Candidate(name=name, lon=lon, lat=lat, screening_result=result,
+                               stage="opened" if name == "已建站" else "screened",
+                               geocode_precision="input" if xy else "none"))
+    add_candidates(store, cands)
+    demand = [(0, 200, 5), (1500, 200, 7), (200, 1500, 3), (1500, 1450, 9), (3000, 100, 50)]
+    path_rows = [{"lon": ll(x, y)[0], "lat": ll(x, y)[1], "weight": w} for x, y, w in demand]
+    return ll, path_rows
+
+
+def _import(store, tmp_path, rows):
+    import csv
+
+    from geodata.demand import import_demand
+
+    with open(tmp_path / "d.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, ["lon", "lat", "weight"])
+        writer.writeheader()
+        writer.writerows(rows)
+    import_demand(store, tmp_path / "d.csv")
+
+
+@pytest.mark.parametrize("exact", [True, False], ids=["exact", "fast"])
+def test_site_chooses_only_passed_candidates_and_verifies_coverage(store, tmp_path, exact):
+    from shapely.geometry import box
+
+    ll, rows = _place(store)
+    _import(store, tmp_path, rows)
+    area = box(*ll(-1000, -1000), *ll(4000, 3000))
+    body = site(store, polygon=area, radius_m=500, add=2, exact=exact)
+    names = [c["name"] for c in body["chosen"]]
+    assert set(names) <= {"东侧候选", "北侧候选", "东北候选"}
+    assert names[0] == "东北候选" and len(names) == 2  # 9 people, then 7
+    assert body["covered_before"] == 5 and body["covered_after"] == 21
+    assert body["candidates_excluded"] == {"not_passed": 1, "already_station": 1,
+                                           "no_location": 1, "outside_area": 0}
+    for key in ("id", "name", "lon", "lat", "gain"):
+        assert all(key in c for c in body["chosen"])
+    assert [c["gain"] for c in body["chosen"]] == [9, 7]
+    # independent check: stations + chosen sites through the coverage engine
+    demand = DemandSet(lon=[r["lon"] for r in rows], lat=[r["lat"] for r in rows],
+                       weight=[r["weight"] for r in rows])
+    lon = [ll(0, 0)[0]] + [c["lon"] for c in body["chosen"]]
+    lat = [ll(0, 0)[1]] + [c["lat"] for c in body["chosen"]]
+    check = compute_coverage(demand, StationArrays.from_arrays(lon, lat), radius_m=500)
+    assert check.demand_covered == pytest.approx(body["covered_after"], abs=1e-3)
+    lscp = site(store, polygon=area, radius_m=500, lscp=True, exact=exact)
+    assert len(lscp["chosen"]) == 3 and lscp["covered_after"] == 24
+    assert lscp["uncoverable_weight"] == 50

@@ -1,0 +1,293 @@
+"""Union dashboard, continued: the candidate pipeline and the coverage map.
+
+Thin views over engineer C's workflow (:mod:`geodata.candidates` import/screen/template,
+:mod:`stations.lifecycle` steps) and engineer D's planning engine (:mod:`geodata.coverage`,
+:mod:`geodata.siting`, :mod:`geodata.planmap`, :mod:`geodata.reports`). Registered on the
+``union`` blueprint (login required, CSRF on every POST).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+
+from geodata.datums import convert, normalise_datum
+from stations.errors import NotFoundError, NuanxinError, ValidationError
+from webmap import maps, planning
+from webmap.app import get_store
+from webmap.security import csp_nonce
+from webmap.union import bp, current_user, send_temp
+
+__all__ = ["STEP_FIELDS"]
+
+#: What each lifecycle step asks for on the form (besides the actor, who is the logged-in user).
+STEP_FIELDS = {
+    "screen": (), "visit": ("notes", "lon", "lat", "crs"), "agree": ("note",),
+    "open": ("note", "code"), "decline": ("reason",), "suspend": ("reason",),
+    "reopen": ("reason",), "close": ("reason",),
+}
+_UPLOAD_TYPES = (".csv", ".xlsx")
+
+
+# -- candidates ------------------------------------------------------------------------------
+@bp.get("/candidates")
+def candidates():
+    """The candidate pipeline: every candidate with its stage, screening result and reasons."""
+    from stations.candidates import STAGE_LABELS_ZH, STAGES, list_candidates
+    from stations.lifecycle import allowed_actions
+
+    stage = request.args.get("stage", "")
+    if stage and stage not in STAGES:
+        raise ValidationError(f"stage 无效 {stage!r}; use one of {', '.join(STAGES)}")
+    rows = list_candidates(get_store(), stage=stage or None)
+    order = {"pass": 0, "unknown": 1, "fail": 2, None: 3}
+    rows.sort(key=lambda c: (order.get(c.screening_result, 3), -(c.screening_score or 0), c.id))
+    counts: dict[str, int] = {}
+    for c in list_candidates(get_store()):
+        counts[c.stage] = counts.get(c.stage, 0) + 1
+    return render_template("union/candidates.html", rows=rows, stage=stage, stages=STAGES,
+                           stage_labels=STAGE_LABELS_ZH, counts=counts,
+                           allowed=lambda c: allowed_actions(c.stage, result=c.screening_result))
+
+
+@bp.get("/candidates/<int:candidate_id>")
+def candidate(candidate_id: int):
+    """One candidate: data, screening reasons, audit log and the allowed steps."""
+    from stations.candidates import LOCATION_SOURCE_LABELS_ZH, STAGE_LABELS_ZH, get_candidate
+    from stations.lifecycle import ACTION_LABELS_ZH, allowed_actions, history
+
+    store = get_store()
+    c = get_candidate(store, candidate_id)
+    actions = allowed_actions(c.stage, result=c.screening_result)
+    if "screen" not in actions:
+        actions = ["screen"] + actions  # re-screening is always possible (recorded in place)
+    return render_template(
+        "union/candidate.html", c=c, actions=actions, action_labels=ACTION_LABELS_ZH,
+        stage_labels=STAGE_LABELS_ZH, step_fields=STEP_FIELDS,
+        location_labels=LOCATION_SOURCE_LABELS_ZH, history=history(store, candidate_id))
+
+
+def _float_or_none(text: str, what: str) -> float | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ValidationError(f"{what} 不是数字 (not a number): {text!r}") from None
+
+
+def _run_step(store, c, action: str, form, actor: str) -> str:
+    from geodata.candidates import area_codes, screen_candidates
+    from stations import lifecycle
+
+    if action == "screen":
+        result = screen_candidates(store, ids=[c.id], actor=actor)[0]["result"]
+        label = {"pass": "符合", "fail": "不符合", "unknown": "待确认"}[result]
+        return f"筛选结果：{label}"
+    if action == "visit":
+        lon = _float_or_none(form.get("lon"), "经度 lon")
+        lat = _float_or_none(form.get("lat"), "纬度 lat")
+        if lon is not None and lat is not None:
+            datum = normalise_datum(form.get("crs") or "wgs84")
+            lon, lat = (float(v) for v in convert(lon, lat, src=datum, dst="wgs84"))
+        lifecycle.visit(store, c.id, actor=actor, notes=form.get("notes", ""), lon=lon, lat=lat)
+        return "已记录走访。"
+    if action == "agree":
+        lifecycle.agree(store, c.id, actor=actor, note=form.get("note", ""))
+        return "已记录：单位同意建站。"
+    if action == "open":
+        district_code, street_code = area_codes(c.district, c.street)
+        station = lifecycle.open_station(store, c.id, actor=actor, note=form.get("note", ""),
+                                         code=(form.get("code") or "").strip() or None,
+                                         district_code=district_code, street_code=street_code)
+        return f"已建站：{station.name}（编码 {station.code}）。"
+    if action == "decline":
+        lifecycle.decline(store, c.id, actor=actor, reason=form.get("reason", ""))
+        return "已放弃。"
+    steps = {"suspend": lifecycle.suspend, "reopen": lifecycle.reopen, "close": lifecycle.close}
+    if action in steps:
+        steps[action](store, c.id, actor=actor, reason=form.get("reason", ""))
+        return f"已{lifecycle.ACTION_LABELS_ZH[action]}。"
+    raise ValidationError(f"未知操作 {action!r} (unknown step); use one of "
+                          + ", ".join(STEP_FIELDS))
+
+
+@bp.post("/candidates/<int:candidate_id>/step")
+def candidate_step(candidate_id: int):
+    """Run one lifecycle step on a candidate (refused steps come back as a message)."""
+    from stations.candidates import get_candidate
+
+    store = get_store()
+    c = get_candidate(store, candidate_id)
+    try:
+        message = _run_step(store, c, request.form.get("action", ""), request.form,
+                            current_user()["username"])
+    except NotFoundError:
+        raise
+    except NuanxinError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(message, "ok")
+    return redirect(url_for("union.candidate", candidate_id=candidate_id))
+
+
+@bp.post("/candidates/screen")
+def candidates_screen():
+    """Screen every candidate against the standard."""
+    from geodata.candidates import screen_candidates
+
+    try:
+        results = screen_candidates(get_store(), actor=current_user()["username"])
+    except NuanxinError as exc:
+        flash(exc.message, "error")
+    else:
+        tally = {r: sum(1 for x in results if x["result"] == r) for r in ("pass", "unknown",
+                                                                           "fail")}
+        flash(f"已筛选 {len(results)} 个候选单位：符合 {tally['pass']}，待确认 {tally['unknown']}，"
+              f"不符合 {tally['fail']}。", "ok")
+    return redirect(url_for("union.candidates"))
+
+
+@bp.post("/candidates/import")
+def candidates_import():
+    """Import the union's candidate sheet (CSV/XLSX); shows every rejected row."""
+    from geodata.candidates import import_candidates
+
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ValidationError("请选择要导入的表格文件 (choose a .csv or .xlsx file)")
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in _UPLOAD_TYPES:
+        raise ValidationError(f"只支持 .csv 和 .xlsx (unsupported file type {suffix or '-'})")
+    crs = normalise_datum(request.form.get("crs") or "wgs84")
+    with tempfile.TemporaryDirectory(prefix="nuanxin-upload-") as folder:
+        path = Path(folder) / f"candidates{suffix}"
+        upload.save(path)
+        try:
+            report = import_candidates(get_store(), path, crs=crs, progress=False)
+        except NuanxinError as exc:
+            flash(f"导入失败：{exc.message}", "error")
+            return redirect(url_for("union.candidates"))
+    flash(f"导入 {report.imported} 行，拒绝 {len(report.rejected)} 行。", "ok" if report.imported
+          else "error")
+    return render_template("union/import_report.html", report=report.as_dict(),
+                           filename=upload.filename)
+
+
+@bp.get("/candidates/template.xlsx")
+def candidates_template():
+    """The candidate sheet template (columns + one example row)."""
+    from geodata.candidates import write_template
+
+    return send_temp(write_template, "nuanxin-candidates-template.xlsx",
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+# -- coverage --------------------------------------------------------------------------------
+def _coverage_args(args) -> dict:
+    def number(name, default, cast, lo, hi):
+        raw = (args.get(name) or "").strip()
+        if not raw:
+            return default
+        try:
+            value = cast(raw)
+        except ValueError:
+            raise ValidationError(f"{name} 不是数字 (not a number): {raw!r}") from None
+        if not lo <= value <= hi:
+            raise ValidationError(f"{name} 超出范围 (must be between {lo} and {hi}): {raw}")
+        return value
+
+    at_text = (args.get("at") or "").strip()
+    at = None
+    if at_text:
+        from geodata.index import parse_open_at
+
+        at = parse_open_at(at_text)
+    user = current_user() or {}
+    district = args.get("district")
+    if district is None:
+        district = user.get("district") or ""
+    return {"district": district.strip(), "street": (args.get("street") or "").strip(),
+            "radius": number("radius", 1000.0, float, 50, 20_000),
+            "min_stations": number("min_stations", 2, int, 1, 20),
+            "add": number("add", 0, int, 0, 50), "at": at, "at_text": at_text}
+
+
+@bp.get("/coverage")
+def coverage():
+    """Coverage of demand (uncovered demand, service areas, recommended sites) with numbers."""
+    from geodata.areas import load_districts
+    from geodata.planmap import planning_map
+
+    store = get_store()
+    form = _coverage_args(request.args)
+    result = body = sites = parts = None
+    try:
+        result = planning.coverage_result(store, district=form["district"],
+                                          street=form["street"], radius=form["radius"],
+                                          min_stations=form["min_stations"], at=form["at"])
+        body = result.as_dict(max_points=0)
+        if form["add"]:
+            sites = planning.site_payload(store, district=form["district"],
+                                          street=form["street"], radius=form["radius"],
+                                          add=form["add"])
+    except NotFoundError:
+        raise
+    except NuanxinError as exc:
+        flash(exc.message, "error")
+    if result is not None:
+        tiles = current_app.config["TILES"]
+        m = maps.base_map(tiles=tiles, center=current_app.config["MAP_CENTER"], zoom=13,
+                          tianditu_key=current_app.config["TIANDITU_KEY"], lean=False)
+        planning_map(to_tiles=maps.tile_datum(tiles), m=m, coverage=result, siting=sites,
+                     max_points=1500)
+        parts = maps.map_parts(m, nonce=csp_nonce())
+    districts = sorted(load_districts()["name"].tolist())
+    query = {k: v for k, v in request.args.items() if v}
+    return render_template("union/coverage.html", form=form, body=body, sites=sites, map=parts,
+                           districts=districts, query=query, result=result)
+
+
+@bp.get("/coverage/report.xlsx")
+def coverage_report():
+    """The Excel report of the coverage (and sites) on the page (``geodata.reports``)."""
+    from geodata.reports import write_excel_report
+
+    store = get_store()
+    form = _coverage_args(request.args)
+    result = planning.coverage_result(store, district=form["district"], street=form["street"],
+                                      radius=form["radius"], min_stations=form["min_stations"],
+                                      at=form["at"])
+    sites = planning.site_payload(store, district=form["district"], street=form["street"],
+                                  radius=form["radius"], add=form["add"]) if form["add"] else None
+    stamp = datetime.now().strftime("%Y%m%d-%H%M")
+    return send_temp(lambda p: write_excel_report(p, coverage=result, siting=sites),
+                     f"nuanxin-coverage-{stamp}.xlsx",
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.get("/coverage/<kind>.geojson")
+def coverage_geojson(kind: str):
+    """Coverage (``coverage.geojson``) or recommended sites (``sites.geojson``) as GeoJSON."""
+    from geodata.reports import coverage_geojson as to_geojson
+    from geodata.reports import siting_geojson, write_geojson
+
+    store = get_store()
+    form = _coverage_args(request.args)
+    if kind == "coverage":
+        result = planning.coverage_result(store, district=form["district"],
+                                          street=form["street"], radius=form["radius"],
+                                          min_stations=form["min_stations"], at=form["at"])
+        collection = to_geojson(result)
+    elif kind == "sites":
+        payload = planning.site_payload(store, district=form["district"], street=form["street"],
+                                        radius=form["radius"], add=form["add"] or 3)
+        collection = siting_geojson(payload)
+    else:
+        raise NotFoundError(f"没有 {kind}.geojson (use coverage or sites)")
+    return send_temp(lambda p: write_geojson(p, collection), f"nuanxin-{kind}.geojson",
+                     "application/geo+json")
