@@ -40,6 +40,7 @@ from geodata.tables import read_rows
 from stations.candidates import (
     Candidate,
     add_candidates,
+    candidate_column,
     duplicate_key,
     list_candidates,
     normalise_name,
@@ -150,9 +151,13 @@ def import_candidates(store, path: str | Path, *, crs: str = "wgs84", geocoder=N
     report = CandidateImportReport(total=len(rows))
     good: list[tuple[int, Candidate]] = []
     for number, row in rows:
+        geometry_error = row.pop("_geometry_error", None)
         candidate, errors = validate_candidate_row(row, row_number=number)
+        if geometry_error:
+            errors.append(RowError(f"几何类型不是点 (a candidate must be a Point; "
+                                   f"{geometry_error})", row=number, column="geometry"))
         datum = default_datum
-        raw_crs = row.get("crs", row.get("坐标系"))
+        raw_crs = next((v for k, v in row.items() if candidate_column(k) == "crs"), None)
         if raw_crs not in (None, "") and str(raw_crs).strip():
             try:
                 datum = normalise_datum(str(raw_crs))

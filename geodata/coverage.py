@@ -1,8 +1,9 @@
 """Coverage: which demand is within reach of a station, and by how many (交叉覆盖).
 
-The core works on plain arrays (:func:`coverage_arrays`: metric coordinates in, per-point
-station count and nearest distance out) with a :class:`scipy.spatial.cKDTree` over the
-stations; :func:`compute_coverage` adds time of day, areas and groups on top, and
+The core works on plain arrays (:func:`geodata.reach.coverage_arrays`, re-exported here:
+metric coordinates in, per-point station count and nearest distance out, KD-tree plus a
+raster pre-pass for city-sized grids); :func:`compute_coverage` adds time of day, areas and
+groups on top, and
 :func:`area_coverage` reads everything from a store for a district, a street or any polygon.
 
 Distances
@@ -36,11 +37,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from geodata.demand import GROUP_LABELS_ZH, DemandSet, default_crs, demand_for_area
 from geodata.index import DETOUR_FACTOR, METHOD_NETWORK, METHOD_STRAIGHT, WALK_SPEED_KMH
 from geodata.projection import from_metric, to_metric
+from geodata.reach import CoverageArrays, coverage_arrays
 from stations.errors import ValidationError
 from stations.hours import TZ, HoursError, OpeningHours
 
@@ -131,84 +132,6 @@ def _positive(value) -> bool:
         return math.isfinite(float(value)) and float(value) > 0
     except (TypeError, ValueError):
         return False
-
-
-# ----------------------------------------------------------------------------- core
-@dataclass
-class CoverageArrays:
-    """Per demand point: stations within reach (capped), nearest distance, nearest station."""
-
-    count: np.ndarray
-    nearest_m: np.ndarray
-    nearest_idx: np.ndarray
-
-
-def coverage_arrays(demand_xy: np.ndarray, station_xy: np.ndarray, radius_m: float, *,
-                    min_stations: int = 2, demand_class: np.ndarray | None = None,
-                    class_masks: Sequence[np.ndarray] | None = None, network=None,
-                    workers: int = -1) -> CoverageArrays:
-    """Count stations within ``radius_m`` of each demand point (metric coordinates).
-
-    Parameters
-    ----------
-    demand_xy, station_xy : array, shape (n, 2) / (m, 2)
-        Metric coordinates (same CRS).
-    radius_m : float
-        Reach; a station at exactly ``radius_m`` counts.
-    min_stations : int
-        Counting stops at ``max(1, min_stations)`` (that is all 交叉覆盖 needs).
-    demand_class, class_masks : optional
-        Eligibility: demand point ``i`` may only use stations where
-        ``class_masks[demand_class[i]]`` is true (time of day, shifts).
-    network : WalkingNetwork, optional
-        Measure along this network (same metric CRS as the coordinates) instead of straight.
-
-    Returns
-    -------
-    CoverageArrays
-        ``count`` (int, capped), ``nearest_m`` (``inf`` with no eligible station),
-        ``nearest_idx`` (index into ``station_xy``, ``-1`` when none).
-    """
-    demand_xy = np.asarray(demand_xy, dtype=float).reshape(-1, 2)
-    station_xy = np.asarray(station_xy, dtype=float).reshape(-1, 2)
-    n = demand_xy.shape[0]
-    cap = max(1, int(min_stations))
-    count = np.zeros(n, dtype=np.int64)
-    nearest = np.full(n, np.inf)
-    nearest_idx = np.full(n, -1, dtype=np.int64)
-    if class_masks is None:
-        class_masks = [np.ones(station_xy.shape[0], dtype=bool)]
-        demand_class = None
-    upper = radius_m * (1 + 1e-9) + 1e-9  # cKDTree's bound is strict; we filter <= below
-    for k, mask in enumerate(class_masks):
-        sel = slice(None) if demand_class is None else np.nonzero(demand_class == k)[0]
-        pts = demand_xy[sel]
-        st = np.nonzero(np.asarray(mask, dtype=bool))[0]
-        if st.size == 0 or pts.shape[0] == 0:
-            continue
-        sxy = station_xy[st]
-        if network is not None:
-            d, j = network.nearest_distances(pts[:, 0], pts[:, 1], sxy[:, 0], sxy[:, 1])
-            ok = j >= 0
-            idx = np.full(j.shape, -1, dtype=np.int64)
-            idx[ok] = st[j[ok]]
-            c = (d <= radius_m).astype(np.int64)
-            if cap > 1 and st.size > 1:
-                cov = np.nonzero(c)[0]
-                c[cov] = network.count_within(pts[cov, 0], pts[cov, 1], sxy[:, 0], sxy[:, 1],
-                                              radius_m, cap=cap)
-        else:
-            tree = cKDTree(sxy)
-            d, j = tree.query(pts, k=1, workers=workers)
-            idx = st[j]
-            c = (d <= radius_m).astype(np.int64)
-            if cap > 1 and st.size > 1:
-                cov = np.nonzero(c)[0]
-                dk, _ = tree.query(pts[cov], k=min(cap, st.size), distance_upper_bound=upper,
-                                   workers=workers)
-                c[cov] = (dk <= radius_m).sum(axis=1)
-        count[sel], nearest[sel], nearest_idx[sel] = c, d, idx
-    return CoverageArrays(np.minimum(count, cap), nearest, nearest_idx)
 
 
 # ----------------------------------------------------------------------------- time of day

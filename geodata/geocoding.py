@@ -34,7 +34,7 @@ import re
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 
@@ -94,22 +94,27 @@ class GeocodeResult:
 
     def as_dict(self) -> dict:
         """JSON form (INTERFACE.md keys first: query, lon, lat, precision, matched, confidence)."""
-        out = asdict(self)
-        out["confidence"] = round(float(self.confidence), 3)
-        if self.lon is not None:
-            out["lon"], out["lat"] = round(self.lon, 7), round(self.lat, 7)
-        return out
+        lon = None if self.lon is None else round(self.lon, 7)
+        lat = None if self.lat is None else round(self.lat, 7)
+        return {"query": self.query, "lon": lon, "lat": lat, "precision": self.precision,
+                "matched": self.matched, "confidence": round(float(self.confidence), 3),
+                "district": self.district, "district_code": self.district_code,
+                "street": self.street, "street_code": self.street_code,
+                "community": self.community, "source": self.source}
 
     @classmethod
     def from_dict(cls, data: dict, *, query: str | None = None) -> GeocodeResult:
         """Rebuild from :meth:`as_dict` output (e.g. the cache)."""
-        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        known = {k: data[k] for k in _RESULT_FIELDS if k in data}
         if query is not None:
             known["query"] = query
         return cls(**known)
 
 
 # -- the geocoder ----------------------------------------------------------------------------------
+_RESULT_FIELDS = tuple(f.name for f in fields(GeocodeResult))
+
+
 class Geocoder:
     """The offline geocoder (see the module docstring).
 

@@ -356,7 +356,7 @@ def decline(store, candidate_id: int, *, actor: str, reason: str, conn=None) -> 
 
 def history(store, candidate_id: int | None = None, *, station_id: int | None = None
             ) -> list[dict]:
-    """The audit log of a candidate (or a station), oldest first.
+    """The audit log of a candidate (or of a station, with its candidate's steps), oldest first.
 
     Returns
     -------
@@ -369,8 +369,12 @@ def history(store, candidate_id: int | None = None, *, station_id: int | None = 
         get_candidate(store, candidate_id)  # NotFoundError for unknown ids
         query = query.where(t.c.candidate_id == int(candidate_id))
     elif station_id is not None:
-        store.get_station(station_id)
-        query = query.where(t.c.station_id == int(station_id))
+        station = store.get_station(station_id)
+        if station.candidate_id is not None:  # the workflow that led to the station, too
+            query = query.where(sa.or_(t.c.station_id == int(station_id),
+                                       t.c.candidate_id == station.candidate_id))
+        else:
+            query = query.where(t.c.station_id == int(station_id))
     with store.engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return [{"id": r["id"], "candidate_id": r["candidate_id"], "station_id": r["station_id"],

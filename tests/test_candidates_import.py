@@ -278,3 +278,23 @@ def test_template_refuses_other_formats(tmp_path):
 def test_row_error_shape():
     assert RowError("x", row=3, column="lon").as_dict() == {"row": 3, "column": "lon",
                                                              "reason": "x"}
+
+
+def test_geojson_candidates_and_per_row_datum_header_in_english(store, tmp_path):
+    import json
+
+    red = community("红莲南里社区居委会")
+    glon, glat = wgs84_to_gcj02(red.lon, red.lat)
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "点", "datum": "gcj02"},
+         "geometry": {"type": "Point", "coordinates": [glon, glat]}},
+        {"type": "Feature", "properties": {"name": "线", "address": "西城区广外"},
+         "geometry": {"type": "LineString", "coordinates": [[116.3, 39.8], [116.4, 39.9]]}},
+    ]}
+    path = tmp_path / "c.geojson"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    report = import_candidates(store, path, progress=False)
+    assert report.imported == 1
+    assert [(r["row"], r["column"]) for r in report.rejected] == [(2, "geometry")]
+    (c,) = list_candidates(store)
+    assert c.lon == pytest.approx(red.lon, abs=2e-7)

@@ -65,6 +65,40 @@ def test_counts_equal_brute_force_on_random_data():
         np.testing.assert_array_equal(got.nearest_m, nearest, err_msg=f"case {case}")
 
 
+@pytest.mark.parametrize("integer", [False, True], ids=["float", "integer-ties"])
+def test_raster_prepass_gives_exactly_the_per_point_counts(integer):
+    from geodata.reach import capped_counts
+
+    rng = np.random.default_rng(31 + integer)
+    for case in range(40):
+        n, m = int(rng.integers(1, 3000)), int(rng.integers(1, 60))
+        scale = 60 if integer else 5000.0
+        demand = rng.integers(0, scale, (n, 2)).astype(float) if integer else rng.uniform(
+            0, scale, (n, 2))
+        stations = rng.integers(0, scale, (m, 2)).astype(float) if integer else rng.uniform(
+            0, scale, (m, 2))
+        radius = float(rng.integers(2, 25)) if integer else float(rng.uniform(100, 1500))
+        cap = int(rng.integers(1, 4))
+        count, _ = _brute(demand, stations, radius)
+        got = capped_counts(demand, stations, radius, cap, raster=True)
+        np.testing.assert_array_equal(got, np.minimum(count, cap), err_msg=f"case {case}")
+
+
+def test_large_inputs_take_the_raster_path_and_stay_exact():
+    from geodata import reach
+
+    rng = np.random.default_rng(8)
+    demand = rng.uniform(0, 20_000, (60_000, 2))
+    stations = rng.uniform(0, 20_000, (400, 2))
+    assert reach._raster_cell(60_000, 400, 1000.0, demand) is not None
+    got = coverage_arrays(demand, stations, 1000.0, min_stations=3)
+    count = np.zeros(len(demand), dtype=np.int64)
+    for chunk in range(0, len(demand), 10_000):
+        part, _ = _brute(demand[chunk:chunk + 10_000], stations, 1000.0)
+        count[chunk:chunk + 10_000] = part
+    np.testing.assert_array_equal(got.count, np.minimum(count, 3))
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30)), max_size=40),
        st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30)), max_size=12),

@@ -67,6 +67,7 @@ def test_full_path_to_opening_then_suspend_reopen_close(store):
     assert all(e["actor"] == ACTOR and e["at"] for e in log)
     assert "装修" in log[4]["note"] and station.code in log[3]["note"]
     assert log[3]["station_id"] == station.id
+    assert lifecycle.history(store, station_id=station.id) == log  # the station's whole story
 
 
 @pytest.mark.parametrize("steps", [
@@ -263,3 +264,37 @@ def test_allowed_actions_follow_the_table():
     assert lifecycle.allowed_actions("closed") == []
     with pytest.raises(ValidationError):
         lifecycle.allowed_actions("launched")
+
+
+@pytest.mark.postgis
+def test_import_screen_and_open_on_postgis(pg_fresh_url):
+    from geodata.candidates import import_candidates, screen_candidates
+    from geodata.demo import DEMO_DIR
+    from stations.schema import geocode_cache_table
+    from stations.store import Store
+
+    store = Store(pg_fresh_url)
+    store.init()
+    try:
+        report = import_candidates(store, DEMO_DIR / "demo_candidates.csv", crs="gcj02",
+                                   progress=False)
+        assert report.imported > 0 and report.rejected == []
+        with store.engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(
+                geocode_cache_table)).scalar() == sum(report.geocoded.values())
+        again = import_candidates(store, DEMO_DIR / "demo_candidates.csv", crs="gcj02",
+                                  progress=False)
+        assert again.imported == 0 and len(again.duplicates) == report.imported
+        results = screen_candidates(store)
+        assert len(results) == report.imported
+        cid = new_candidate(store)
+        to_agreed(store, cid)
+        station = lifecycle.open_station(store, cid, actor=ACTOR)
+        with store.engine.connect() as conn:
+            sql = sa.text("SELECT ST_X(geom), ST_Y(geom) FROM stations WHERE id = :i")
+            x, y = conn.execute(sql, {"i": station.id}).one()
+        assert (x, y) == (116.3292, 39.8787)
+        assert [e["to"] for e in lifecycle.history(store, cid)][-1] == "opened"
+        assert lifecycle.history(store, station_id=station.id) == lifecycle.history(store, cid)
+    finally:
+        store.dispose()

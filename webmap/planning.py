@@ -19,6 +19,9 @@ __all__ = ["coverage_result", "coverage_payload", "site_payload", "TTL_SECONDS"]
 TTL_SECONDS = 120.0
 _cache: OrderedDict[tuple, tuple[float, object]] = OrderedDict()
 _lock = threading.Lock()
+#: One heavy computation at a time (the others wait): a burst of requests must not starve
+#: the worker page on a small server.
+_compute = threading.BoundedSemaphore(1)
 
 
 def _key(store: Store, *parts) -> tuple:
@@ -33,7 +36,12 @@ def _cached(key: tuple, compute):
         if hit is not None and now - hit[0] < TTL_SECONDS:
             _cache.move_to_end(key)
             return hit[1]
-    value = compute()
+    with _compute:
+        with _lock:
+            hit = _cache.get(key)  # computed by the request we waited for?
+            if hit is not None and time.monotonic() - hit[0] < TTL_SECONDS:
+                return hit[1]
+        value = compute()
     with _lock:
         _cache[key] = (now, value)
         while len(_cache) > 12:

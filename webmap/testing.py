@@ -23,6 +23,8 @@ __all__ = [
     "LiveServer",
     "live_server",
     "synthetic_stations",
+    "csrf_token_from",
+    "login",
 ]
 
 CHROMIUM = "/usr/bin/chromium"
@@ -97,3 +99,21 @@ def synthetic_stations(n: int, *, seed: int = 7, bbox=(115.95, 39.65, 116.75, 40
                     access=str(access[i]), opening_hours=_HOURS[int(hours[i])],
                     sample=sample)
             for i in range(n)]
+
+
+def csrf_token_from(html: str) -> str:
+    """The CSRF token of the first form in a page."""
+    import re
+
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    if not m:
+        raise AssertionError("no csrf_token in the page")
+    return m.group(1)
+
+
+def login(client, username: str, password: str):
+    """Log a Flask test client in through the real login form (with its CSRF token)."""
+    page = client.get("/union/login")
+    token = csrf_token_from(page.get_data(as_text=True))
+    return client.post("/union/login", data={"username": username, "password": password,
+                                             "csrf_token": token, "next": ""})

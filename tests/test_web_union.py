@@ -1,0 +1,228 @@
+"""The union dashboard: login, CSRF, station editing and status, reports, pipeline, coverage."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from geodata.demo import load_demo
+from stations.candidates import get_candidate, list_candidates
+from stations.lifecycle import history
+from webmap import feedback
+from webmap.app import create_app
+from webmap.testing import csrf_token_from, login
+from webmap.users import add_user, set_password
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def demo(store):
+    load_demo(store)
+    add_user(store, "guangwai", PASSWORD, district="西城区")
+    return store
+
+
+@pytest.fixture
+def app(demo):
+    return create_app({"TESTING": True, "TILES": "none"})
+
+
+@pytest.fixture
+def client(app):
+    c = app.test_client()
+    assert login(c, "guangwai", PASSWORD).status_code == 302
+    return c
+
+
+def _token(client, url: str) -> str:
+    return csrf_token_from(client.get(url).get_data(as_text=True))
+
+
+@pytest.mark.parametrize("url", ["/union/", "/union/stations", "/union/stations/1",
+                                 "/union/candidates", "/union/coverage", "/union/reports",
+                                 "/union/download/stations.xlsx"])
+def test_every_dashboard_page_needs_a_login(app, url):
+    response = app.test_client().get(url)
+    assert response.status_code == 302 and "/union/login" in response.headers["Location"]
+
+
+def test_posts_without_login_are_refused(app):
+    response = app.test_client().post("/union/stations/1/status", data={"action": "close"})
+    assert response.status_code in (400, 401)  # no CSRF token, and nobody logged in
+
+
+def test_login_sets_a_hardened_session_cookie(app):
+    c = app.test_client()
+    response = login(c, "guangwai", PASSWORD)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert c.get("/union/").status_code == 200
+
+
+def test_secure_cookie_when_configured(demo):
+    app = create_app({"TESTING": True, "TILES": "none", "SESSION_COOKIE_SECURE": True})
+    cookie = login(app.test_client(), "guangwai", PASSWORD).headers["Set-Cookie"]
+    assert "Secure" in cookie
+
+
+def test_wrong_password_and_lockout(demo):
+    app = create_app({"TESTING": True, "TILES": "none", "LOGIN_MAX_FAILURES": 3})
+    c = app.test_client()
+    for _ in range(3):
+        assert login(c, "guangwai", "wrong password!!").status_code == 401
+    assert login(c, "guangwai", PASSWORD).status_code == 429  # locked for a while
+    assert c.get("/union/").status_code == 302
+
+
+def test_login_requires_the_csrf_token(app):
+    response = app.test_client().post("/union/login", data={"username": "guangwai",
+                                                            "password": PASSWORD})
+    assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True)
+
+
+def test_password_change_logs_out_other_sessions(client, demo):
+    assert client.get("/union/").status_code == 200
+    set_password(demo, "guangwai", "another long password")
+    assert client.get("/union/").status_code == 302
+
+
+def test_logout(client):
+    token = _token(client, "/union/")
+    assert client.post("/union/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/union/").status_code == 302
+
+
+def test_station_table_filters_and_pages(client, demo):
+    html = client.get("/union/stations?district=西城区&status=open").get_data(as_text=True)
+    open_xicheng = [s for s in demo.list_stations(status="open", district="西城区")]
+    assert f"站点（{len(open_xicheng)}）" in html
+    html = client.get("/union/stations?q=鸭子桥").get_data(as_text=True)
+    assert "鸭子桥社区暖心驿站" in html and "站点（1）" in html
+    assert client.get("/union/stations?status=bogus").status_code == 400
+
+
+def test_station_edit_validates_like_an_import(client, demo):
+    s = demo.list_stations()[0]
+    url = f"/union/stations/{s.id}"
+    form = {"csrf_token": _token(client, url), "name": "新名字 <b>x</b>", "address": s.address,
+            "host_type": "bank", "district": s.district, "street": s.street, "lon": str(s.lon),
+            "lat": str(s.lat), "access": "open", "opening_hours": "周一至周五 8:00-18:00",
+            "area_m2": "20", "capacity": "", "contact_name": "", "contact_phone": "",
+            "notes": "", "verified_on": "2025-02-01", "amenity_toilet": "no",
+            "amenity_hot_water": "yes"}
+    assert client.post(url, data=form).status_code == 302
+    after = demo.get_station(s.id)
+    assert (after.name, after.host_type, after.access) == ("新名字 <b>x</b>", "bank", "open")
+    assert after.amenities["toilet"] == "no" and after.amenities["microwave"] == "unknown"
+    assert after.code == s.code and after.status == s.status
+    page = client.get(url).get_data(as_text=True)
+    assert "新名字 &lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
+    bad = dict(form, lat="95", csrf_token=_token(client, url))
+    response = client.post(url, data=bad)
+    assert response.status_code == 200 and "lat" in response.get_data(as_text=True)
+    assert demo.get_station(s.id).lat == s.lat
+
+
+def test_status_change_needs_a_reason_and_is_audited(client, demo):
+    s = demo.list_stations(status="open")[0]
+    url = f"/union/stations/{s.id}"
+    client.post(url + "/status", data={"csrf_token": _token(client, url), "action": "suspend",
+                                       "reason": ""})
+    assert demo.get_station(s.id).status == "open"  # refused: no reason
+    client.post(url + "/status", data={"csrf_token": _token(client, url), "action": "suspend",
+                                       "reason": "装修"})
+    after = demo.get_station(s.id)
+    assert (after.status, after.status_reason) == ("suspended", "装修")
+    log = history(demo, station_id=s.id)
+    assert log[-1]["actor"] == "guangwai" and log[-1]["to"] == "suspended"
+
+
+def test_reports_flow_from_station_page_to_dashboard(app, client, demo):
+    public = app.test_client()
+    s = demo.list_stations()[0]
+    page = public.get(f"/stations/{s.id}").get_data(as_text=True)
+    response = public.post(f"/stations/{s.id}/report", data={
+        "csrf_token": csrf_token_from(page), "kind": "registration", "note": "要下载 App"})
+    assert response.status_code == 302
+    assert "谢谢" in public.get(f"/stations/{s.id}").get_data(as_text=True)
+    html = client.get("/union/reports").get_data(as_text=True)
+    assert "要下载 App" in html and "要扫码/注册才能进" in html
+    report = feedback.list_reports(demo)[0]
+    client.post(f"/union/reports/{report['id']}", data={
+        "csrf_token": _token(client, "/union/reports"), "status": "handled"})
+    assert feedback.list_reports(demo)[0]["status"] == "handled"
+
+
+def test_candidate_pipeline_screen_visit_agree_open(client, demo):
+    token = _token(client, "/union/candidates")
+    assert client.post("/union/candidates/screen", data={"csrf_token": token}).status_code == 302
+    passed = [c for c in list_candidates(demo) if c.screening_result == "pass"
+              and c.precisely_located]
+    assert passed, "the demo has candidates that pass"
+    c = passed[0]
+    page = client.get("/union/candidates").get_data(as_text=True)
+    assert c.name in page and "符合" in page
+    url = f"/union/candidates/{c.id}"
+    for action, extra in (("visit", {"notes": "实地走访：一层临街，有热水"}), ("agree", {}),
+                          ("open", {"code": "GW-TEST-01"})):
+        response = client.post(url + "/step", data={"csrf_token": _token(client, url),
+                                                     "action": action, **extra})
+        assert response.status_code == 302
+    after = get_candidate(demo, c.id)
+    assert after.stage == "opened" and after.station_id is not None
+    assert demo.get_station(after.station_id).code == "GW-TEST-01"
+    assert [h["actor"] for h in history(demo, c.id)][-3:] == ["guangwai"] * 3
+
+
+def test_refused_step_is_a_message_not_an_error(client, demo):
+    c = list_candidates(demo)[0]
+    url = f"/union/candidates/{c.id}"
+    response = client.post(url + "/step", data={"csrf_token": _token(client, url),
+                                                "action": "open"}, follow_redirects=True)
+    assert response.status_code == 200 and "不能从" in response.get_data(as_text=True)
+
+
+def test_candidate_import_reports_bad_rows(client, demo):
+    sheet = "名称,地址,经度,纬度\n好单位,北京市西城区广安门外大街1号,116.34,39.88\n,没有名字的行,,\n"
+    data = {"csrf_token": _token(client, "/union/candidates"), "crs": "wgs84",
+            "file": (io.BytesIO(sheet.encode("utf-8")), "sheet.csv")}
+    response = client.post("/union/candidates/import", data=data,
+                           content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "导入 <b>1</b> 行" in html
+    assert "名称" in html or "name" in html
+
+
+def test_coverage_page_shows_numbers_and_a_map(client):
+    html = client.get("/union/coverage?district=西城区&radius=1000&add=2").get_data(as_text=True)
+    assert 'id="covered-share"' in html and "L.map(" in html and "推荐新站点" in html
+
+
+def test_coverage_page_reports_bad_input_as_a_message(client):
+    response = client.get("/union/coverage?district=火星区")
+    assert response.status_code == 200 and "火星区" in response.get_data(as_text=True)
+    assert client.get("/union/coverage?radius=abc").status_code == 400
+
+
+@pytest.mark.parametrize("url, magic", [
+    ("/union/download/stations.xlsx", b"PK"), ("/union/download/stations.csv", None),
+    ("/union/coverage/report.xlsx?district=西城区&add=1", b"PK"),
+    ("/union/candidates/template.xlsx", b"PK"),
+])
+def test_downloads(client, url, magic):
+    response = client.get(url)
+    assert response.status_code == 200 and "attachment" in response.headers[
+        "Content-Disposition"]
+    if magic:
+        assert response.data.startswith(magic)
+
+
+@pytest.mark.parametrize("url", ["/union/download/stations.geojson",
+                                 "/union/coverage/coverage.geojson?district=西城区",
+                                 "/union/coverage/sites.geojson?district=西城区&add=2"])
+def test_geojson_downloads(client, url):
+    body = json.loads(client.get(url).data)
+    assert body["type"] == "FeatureCollection" and body["features"]
