@@ -88,10 +88,16 @@ demonstration, marked `sample` / `示例 = 是` in every row; the UI labels them
   street-office point.
 - `demo_candidates.csv` lists every 2016 community of 广安门外街道 (30; the real screening covered
   35 community unions) plus 15 enterprises and other hosts. Community rows carry the GCJ-02
-  centre point when one is known, others are address-only; a few enterprises sit at the GCJ-02
-  point of the community (or street office) they are named after. Some rows have gaps (blank
-  area, unknown street-facing) and some clearly fail the standard (second floor, basement,
-  8 m², app registration).
+  centre point when one is known, others are address-only (the import geocodes them); a few
+  enterprises sit at the GCJ-02 point of the community (or street office) they are named after
+  and five at invented GCJ-02 points near the edges of the street (marked 坐标为示例点位), where
+  they reach communities no open station covers. It tells the origin story (in reality 26 hosts
+  met the conditions): against the default standard (`stations/standard.toml`) **26 rows pass**
+  (full core kit and toilet listed, ground floor and street-facing, ≥ 12 m², ≥ 8 hours on ≥ 5
+  days, direct entry, inside 广安门外街道), **11 fail** for one stated reason each (second floor,
+  basement, not street-facing, 8–10 m², app registration, split hours of 6–7 hours a day) and
+  **8 are unknown** (blank area or floor, facilities not surveyed, toilet or hours not filled
+  in). `nuanxin site` picks among the passing rows that are not yet stations.
 - `demo_demand.csv` uses community points as a stand-in for where outdoor workers are; real
   demand (depots, courier stations, taxi ranks) should replace it.
 """

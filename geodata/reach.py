@@ -5,9 +5,10 @@ The array core of :mod:`geodata.coverage`, on metric coordinates:
 * small inputs: a :class:`scipy.spatial.cKDTree` over the stations, one ``k = cap`` query
   per demand point bounded by the radius;
 * large inputs (city grids): a raster pre-pass. Each station "stamps" two counts into the
-  cells of a square raster laid over the demand: cells whose *every* point is within the
-  radius (centre distance ≤ r − h, ``h`` = half the cell diagonal) and cells that *some*
-  point may be within the radius (centre distance ≤ r + h). A demand point whose cell has
+  cells of a square raster laid over the demand (row runs in a difference raster, then one
+  cumulative sum): cells whose *every* point is within the radius (centre distance ≤ r − h,
+  ``h`` = half the cell diagonal) and cells that *some* point may be within the radius
+  (centre distance ≤ r + h). A demand point whose cell has
   ``inner ≥ cap`` or ``inner == outer`` is decided from its cell alone (triangle
   inequality); only the others go to the KD-tree. A 1e-6 m margin keeps floating-point
   rounding on the safe side, so the answer is exactly the per-point one (tests compare with
@@ -28,7 +29,6 @@ __all__ = ["CoverageArrays", "coverage_arrays", "capped_counts"]
 
 _EPS = 1e-6  # metres of safety margin in the raster pre-pass
 _RASTER_MIN_POINTS = 50_000
-_BATCH = 2048
 
 
 class CoverageArrays:
@@ -68,6 +68,31 @@ def _kdtree_counts(tree: cKDTree, pts: np.ndarray, radius: float, cap: int,
     return (d.reshape(pts.shape[0], k) <= radius).sum(axis=1)
 
 
+def _stamp(sx, sy, radius_sq, x0, y0, cell, nx, ny, w) -> np.ndarray:
+    """How many stations have each raster cell's centre within ``sqrt(radius_sq)``.
+
+    Row by row a disk covers a contiguous run of cells, so each station adds +1/-1 at the
+    ends of its runs in a difference raster and one cumulative sum finishes the count.
+    """
+    counts = np.zeros(ny * nx, dtype=np.int64)
+    if radius_sq <= 0 or sx.size == 0:
+        return counts
+    iy = np.floor((sy - np.sqrt(radius_sq) - y0) / cell).astype(np.int64)[:, None] + np.arange(w)
+    dy = y0 + (iy + 0.5) * cell - sy[:, None]
+    left = radius_sq - dy * dy
+    ok = (left >= 0) & (iy >= 0) & (iy < ny)
+    half = np.sqrt(np.where(ok, left, 0.0))
+    lo = np.ceil((sx[:, None] - half - x0) / cell - 0.5).astype(np.int64)
+    hi = np.floor((sx[:, None] + half - x0) / cell - 0.5).astype(np.int64)
+    lo, hi = np.maximum(lo, 0), np.minimum(hi, nx - 1)
+    ok &= lo <= hi
+    row = iy[ok] * (nx + 1)
+    size = ny * (nx + 1)
+    diff = (np.bincount(row + lo[ok], minlength=size)
+            - np.bincount(row + hi[ok] + 1, minlength=size))
+    return np.cumsum(diff.reshape(ny, nx + 1), axis=1)[:, :nx].ravel()
+
+
 def _raster_counts(tree: cKDTree, pts: np.ndarray, sxy: np.ndarray, radius: float, cap: int,
                    cell: float, workers: int) -> np.ndarray:
     px, py = np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1])
@@ -75,34 +100,23 @@ def _raster_counts(tree: cKDTree, pts: np.ndarray, sxy: np.ndarray, radius: floa
     nx = int((px.max() - x0) / cell) + 1
     ny = int((py.max() - y0) / cell) + 1
     h = cell / np.sqrt(2.0)
-    reach_out = (radius + h + _EPS) ** 2
-    reach_in = (radius - h - _EPS) ** 2 if radius - h - _EPS > 0 else -1.0
-    w = int(np.ceil(2 * (radius + h) / cell)) + 2
-    off = np.arange(w)
     sx, sy = sxy[:, 0], sxy[:, 1]
     near = ((sx >= x0 - radius - h) & (sx <= x0 + nx * cell + radius + h)
             & (sy >= y0 - radius - h) & (sy <= y0 + ny * cell + radius + h))
     sx, sy = sx[near], sy[near]
-    outer_keys, inner_keys = [], []
-    for a in range(0, sx.size, _BATCH):
-        bx, by = sx[a:a + _BATCH], sy[a:a + _BATCH]
-        ix = np.floor((bx - radius - h - x0) / cell).astype(np.int64)[:, None] + off
-        iy = np.floor((by - radius - h - y0) / cell).astype(np.int64)[:, None] + off
-        dx = x0 + (ix + 0.5) * cell - bx[:, None]
-        dy = y0 + (iy + 0.5) * cell - by[:, None]
-        d2 = dx[:, :, None] ** 2 + dy[:, None, :] ** 2
-        valid = ((ix >= 0) & (ix < nx))[:, :, None] & ((iy >= 0) & (iy < ny))[:, None, :]
-        key = ix[:, :, None] * ny + iy[:, None, :]
-        outer_keys.append(key[valid & (d2 <= reach_out)])
-        inner_keys.append(key[valid & (d2 <= reach_in)])
-    size = nx * ny
-    outer = np.minimum(np.bincount(np.concatenate(outer_keys), minlength=size), cap)
-    inner = np.minimum(np.bincount(np.concatenate(inner_keys), minlength=size), cap)
-    kx = np.minimum(((px - x0) * (1.0 / cell)).astype(np.int64), nx - 1)
-    ky = np.minimum(((py - y0) * (1.0 / cell)).astype(np.int64), ny - 1)
-    key = kx * ny + ky
+    w = int(np.ceil(2 * (radius + h) / cell)) + 3
+    outer = np.minimum(_stamp(sx, sy, (radius + h + _EPS) ** 2, x0, y0, cell, nx, ny, w), cap)
+    inner_r = radius - h - _EPS
+    inner = np.minimum(_stamp(sx, sy, inner_r ** 2 if inner_r > 0 else -1.0, x0, y0, cell,
+                              nx, ny, w), cap)
+    index = np.int32 if nx * ny < 2**31 - 1 else np.int64
+    kx = np.minimum(((px - x0) * (1.0 / cell)).astype(index), nx - 1)
+    key = np.minimum(((py - y0) * (1.0 / cell)).astype(index), ny - 1)
+    key *= nx
+    key += kx
     count = inner[key]
-    todo = np.flatnonzero((count < cap) & (count != outer[key]))
+    open_ = np.flatnonzero(count < cap)
+    todo = open_[outer[key[open_]] != count[open_]]
     if todo.size:
         count[todo] = _kdtree_counts(tree, pts[todo], radius, cap, workers)
     return count
@@ -114,8 +128,9 @@ def _raster_cell(n: int, m: int, radius: float, pts: np.ndarray) -> float | None
         return None
     cell = radius / 6.0
     w = 2 * (radius + cell) / cell + 2
-    span = np.ptp(pts, axis=0)
-    cells = (span[0] / cell + 1) * (span[1] / cell + 1)
+    span_x = float(pts[:, 0].max() - pts[:, 0].min())
+    span_y = float(pts[:, 1].max() - pts[:, 1].min())
+    cells = (span_x / cell + 1) * (span_y / cell + 1)
     if m * w * w > 8 * n or cells > 8 * n + 1_000_000:
         return None
     return cell
@@ -173,11 +188,13 @@ def coverage_arrays(demand_xy: np.ndarray, station_xy: np.ndarray, radius_m: flo
         demand_class = None
     parts = []
     for k, mask in enumerate(class_masks):
-        sel = np.arange(n) if demand_class is None else np.nonzero(demand_class == k)[0]
+        whole = demand_class is None  # one class over every point: no copies
+        sel = slice(None) if whole else np.nonzero(demand_class == k)[0]
         st = np.nonzero(np.asarray(mask, dtype=bool))[0]
-        if st.size == 0 or sel.size == 0:
+        if st.size == 0 or n == 0 or (not whole and sel.size == 0):
             continue
-        pts, sxy = demand_xy[sel], station_xy[st]
+        pts = demand_xy if whole else demand_xy[sel]
+        sxy = station_xy if st.size == station_xy.shape[0] else station_xy[st]
         if network is not None:
             d, j = network.nearest_distances(pts[:, 0], pts[:, 1], sxy[:, 0], sxy[:, 1])
             c = (d <= radius_m).astype(np.int64)
@@ -191,7 +208,10 @@ def coverage_arrays(demand_xy: np.ndarray, station_xy: np.ndarray, radius_m: flo
             c = capped_counts(pts, sxy, radius_m, cap, tree=tree, workers=workers,
                               raster=raster)
             parts.append((sel, st, tree, None, None))
-        count[sel] = c
+        if whole:
+            count = c
+        else:
+            count[sel] = c
 
     def resolve():
         nearest = np.full(n, np.inf)
@@ -200,9 +220,9 @@ def coverage_arrays(demand_xy: np.ndarray, station_xy: np.ndarray, radius_m: flo
             if tree is not None:
                 d, j = tree.query(demand_xy[sel], k=1, workers=workers)
             ok = (j >= 0) & (j < st.size)
-            idx = np.full(sel.size, -1, dtype=np.int64)
+            idx = np.full(j.shape, -1, dtype=np.int64)
             idx[ok] = st[j[ok]]
             nearest[sel], nearest_idx[sel] = d, idx
         return nearest, nearest_idx
 
-    return CoverageArrays(np.minimum(count, cap), resolver=resolve)
+    return CoverageArrays(count, resolver=resolve)

@@ -347,8 +347,12 @@ def solve_lscp(problem: SitingProblem, *, exact: bool = True, backup: bool = Fal
 
 
 def iterated_search(problem: SitingProblem, p: int, *, backup_weight: float = 0.0,
-                    rounds: int = 30, seed: int = 0, time_limit: float = 5.0) -> list[int]:
-    """Greedy + swaps, then ``rounds`` of perturbation (drop ~p/4, refill, swap); best kept."""
+                    rounds: int = 30, patience: int = 8, seed: int = 0,
+                    time_limit: float = 5.0) -> list[int]:
+    """Greedy + swaps, then up to ``rounds`` of perturbation (drop a few, refill, swap).
+
+    The best set is kept; the search stops after ``patience`` rounds without improvement.
+    """
     rng = np.random.default_rng(seed)
     w = problem.weights
     at = problem._csc.T.tocsr().astype(float)
@@ -357,9 +361,11 @@ def iterated_search(problem: SitingProblem, p: int, *, backup_weight: float = 0.
     best_value = _objective(w, problem.counts(best), backup_weight)
     started = _time.perf_counter()
     drop = max(1, min(3, (len(best) + 3) // 4))
+    stale = 0
     for round_ in range(rounds):
-        if len(best) < 2 or _time.perf_counter() - started > time_limit:
+        if len(best) < 2 or stale >= patience or _time.perf_counter() - started > time_limit:
             break
+        stale += 1
         chosen = [int(j) for j in rng.permutation(best)[:len(best) - drop]]
         counts = problem.counts(chosen)
         while len(chosen) < p:
@@ -375,7 +381,7 @@ def iterated_search(problem: SitingProblem, p: int, *, backup_weight: float = 0.
                               time_limit=time_limit)
         value = _objective(w, problem.counts(chosen), backup_weight)
         if value > best_value:
-            best, best_value = chosen, value
+            best, best_value, stale = chosen, value, 0
     return best
 
 

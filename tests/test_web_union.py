@@ -159,12 +159,15 @@ def test_reports_flow_from_station_page_to_dashboard(app, client, demo):
 def test_candidate_pipeline_screen_visit_agree_open(client, demo):
     token = _token(client, "/union/candidates")
     assert client.post("/union/candidates/screen", data={"csrf_token": token}).status_code == 302
-    passed = [c for c in list_candidates(demo) if c.screening_result == "pass"
-              and c.precisely_located]
-    assert passed, "the demo has candidates that pass"
-    c = passed[0]
+    results = {c.screening_result for c in list_candidates(demo)}
+    assert results <= {"pass", "fail", "unknown"} and None not in results
+    # a failed screening blocks the visit; pass or "to be confirmed" may go on
+    ready = [c for c in list_candidates(demo) if c.screening_result != "fail"
+             and c.precisely_located]
+    assert ready, "the demo has candidates that may be visited"
+    c = ready[0]
     page = client.get("/union/candidates").get_data(as_text=True)
-    assert c.name in page and "符合" in page
+    assert c.name in page and ("符合" in page or "待确认" in page)
     url = f"/union/candidates/{c.id}"
     for action, extra in (("visit", {"notes": "实地走访：一层临街，有热水"}), ("agree", {}),
                           ("open", {"code": "GW-TEST-01"})):
@@ -225,4 +228,24 @@ def test_downloads(client, url, magic):
                                  "/union/coverage/sites.geojson?district=西城区&add=2"])
 def test_geojson_downloads(client, url):
     body = json.loads(client.get(url).data)
-    assert body["type"] == "FeatureCollection" and body["features"]
+    assert body["type"] == "FeatureCollection"
+    if "sites" not in url:  # sites need candidates that passed screening
+        assert body["features"]
+
+
+def test_recommended_sites_come_from_candidates_that_passed(client, demo):
+    from stations.candidates import update_candidate
+    from stations.lifecycle import screen_result
+
+    # move four candidates to the north of 西城区, far from the demo stations in 广安门外
+    located = [c for c in list_candidates(demo) if c.precisely_located][:4]
+    for i, c in enumerate(located):
+        c.lon, c.lat = 116.360 + 0.01 * i, 39.935
+        update_candidate(demo, c)
+        screen_result(demo, c.id, actor="test", result="pass", score=1.0)
+    html = client.get("/union/coverage?district=西城区&radius=500&add=2").get_data(as_text=True)
+    chosen = [c for c in located if f"/union/candidates/{c.id}" in html]
+    assert 1 <= len(chosen) <= 2
+    body = json.loads(client.get("/union/coverage/sites.geojson?district=西城区&radius=500&add=2")
+                      .data)
+    assert {f["properties"]["id"] for f in body["features"]} == {c.id for c in chosen}

@@ -195,8 +195,8 @@ def worker_map(*, tiles: str, center: tuple[float, float], zoom: int = 15,
     m = base_map(tiles=tiles, center=center, zoom=zoom, tianditu_key=tianditu_key, lean=True)
     cluster = folium.plugins.MarkerCluster(
         name="驿站", control=False, icon_create_function=_CLUSTER_ICON,
-        options={"showCoverageOnHover": False, "maxClusterRadius": 50,
-                 "spiderfyOnMaxZoom": True, "disableClusteringAtZoom": 18,
+        options={"showCoverageOnHover": False, "maxClusterRadius": 40,
+                 "spiderfyOnMaxZoom": True, "disableClusteringAtZoom": 16,
                  "chunkedLoading": True})
     cluster.add_to(m)
     return m, cluster

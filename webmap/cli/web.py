@@ -1,3 +1,142 @@
-"""CLI commands of this topic (registered on :data:`webmap.cli.main`)."""
+"""Web commands: ``nuanxin serve`` (waitress, never the Flask dev server) and ``nuanxin users``."""
 
 from __future__ import annotations
+
+import sys
+
+import click
+
+from webmap.cli import emit_json, main
+
+__all__ = []
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="监听地址 (address to listen on; 0.0.0.0 for every interface)")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535),
+              help="端口 (port)")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="工作线程数 (worker threads)")
+def serve_cmd(host: str, port: int, threads: int) -> None:
+    """启动网站 (serve the web app with waitress, a production WSGI server).
+
+    Configuration comes from NUANXIN_* variables (see .env.example). Behind a reverse proxy
+    that terminates HTTPS, set NUANXIN_ENV=production, NUANXIN_SECRET_KEY and
+    NUANXIN_SESSION_COOKIE_SECURE=true.
+    """
+    from waitress import serve
+
+    from webmap.app import create_app
+
+    app = create_app()
+    store = app.extensions["nuanxin.store"]
+    click.echo(f"暖心驿站 serving on http://{host}:{port}/  (tiles: {app.config['TILES']}, "
+               f"mode: {app.config['ENV']}, store: {_safe_url(store.url)}, "
+               f"{store.count_stations()} stations)", err=True)
+    serve(app, host=host, port=port, threads=threads, ident="nuanxin",
+          clear_untrusted_proxy_headers=True)
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - only for display
+        return "(unparsable URL)"
+
+
+@main.group("users")
+def users_group() -> None:
+    """工会工作台账号 (union dashboard accounts): add, list, passwd, remove."""
+
+
+def _read_password(password_stdin: bool, *, confirm: bool = True) -> str:
+    if password_stdin:
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    return click.prompt("密码 (password)", hide_input=True, confirmation_prompt=confirm)
+
+
+def _store():
+    from stations.store import open_store
+
+    return open_store()
+
+
+@users_group.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "staff"]), default="staff",
+              show_default=True)
+@click.option("--district", default="", help="所属区 (the union's district)")
+@click.option("--street", default="", help="所属街道 (the union's street)")
+@click.option("--password-stdin", is_flag=True,
+              help="从标准输入读取密码 (read the password from the first line of stdin)")
+def users_add(username: str, role: str, district: str, street: str,
+              password_stdin: bool) -> None:
+    """新建账号 (create an account; the password is prompted for, or read from stdin)."""
+    from webmap.users import add_user
+
+    password = _read_password(password_stdin)
+    store = _store()
+    try:
+        user = add_user(store, username, password, role=role, district=district, street=street)
+    finally:
+        store.dispose()
+    click.echo(f"已创建用户 {user['username']} ({user['role']})")
+
+
+@users_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+def users_list(as_json: bool) -> None:
+    """列出账号 (list accounts; no password hashes)."""
+    from webmap.users import list_users
+
+    store = _store()
+    try:
+        rows = list_users(store)
+    finally:
+        store.dispose()
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("还没有账号 (no accounts); create one with `nuanxin users add NAME`")
+    for row in rows:
+        area = " ".join(x for x in (row["district"], row["street"]) if x)
+        click.echo(f"{row['username']}\t{row['role']}\t{area}\t{row['created_at']}")
+
+
+@users_group.command("passwd")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="从标准输入读取新密码")
+def users_passwd(username: str, password_stdin: bool) -> None:
+    """修改密码 (set a new password; logs out the user's other sessions)."""
+    from webmap.users import set_password
+
+    password = _read_password(password_stdin)
+    store = _store()
+    try:
+        set_password(store, username, password)
+    finally:
+        store.dispose()
+    click.echo(f"已修改 {username} 的密码")
+
+
+@users_group.command("remove")
+@click.argument("username")
+@click.option("--yes", is_flag=True, help="不再确认 (do not ask)")
+def users_remove(username: str, yes: bool) -> None:
+    """删除账号 (delete an account)."""
+    from webmap.users import remove_user
+
+    if not yes:
+        click.confirm(f"删除用户 {username}?", abort=True)
+    store = _store()
+    try:
+        remove_user(store, username)
+    finally:
+        store.dispose()
+    click.echo(f"已删除用户 {username}")

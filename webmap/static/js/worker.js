@@ -320,6 +320,6 @@
   });
   loadStations();
   loadUnderlay();
-  window.nuanxin = {map: map, cluster: cluster, setPosition: setPosition, datum: datum,
+  window.nuanxin = {map: map, cluster: cluster, me: me, setPosition: setPosition, datum: datum,
     reload: loadStations};
 })();
