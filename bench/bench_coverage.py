@@ -6,8 +6,9 @@
   grid cells with a density falling off from the centre (half-density distance 8 km) and
   jittered by up to 50 m, seeded.
 * ours: :func:`geodata.coverage.coverage_arrays` (raster pre-pass + cKDTree) on metric
-  coordinates, min_stations = 2, best of 3; ``ours_end_to_end_s`` adds projecting both
-  layers from WGS84 and the weighted sums. The nearest distances (for the farthest point)
+  coordinates, min_stations = 2, best of 5 (the baseline: best of 2, the machine is
+  shared); ``ours_end_to_end_s`` adds projecting both layers from WGS84 and the weighted
+  sums. The nearest distances (for the farthest point)
   are lazy and timed apart (``nearest_for_farthest_s``): the baseline computes none.
 * baseline: ``geopandas.sjoin(demand, stations, predicate="dwithin", distance=1000)`` on
   the same metric points, then counting matches per demand cell — the usual GeoPandas way;
@@ -91,13 +92,16 @@ def run() -> list[dict]:
     grid, _, station_xy, grid_s = _data()
     slon, slat = from_metric(station_xy[:, 0], station_xy[:, 1], BEIJING_CRS)
     _ours(grid, slon, slat)  # warm-up (pyproj, thread pool)
-    runs = [_ours(grid, slon, slat) for _ in range(3)]
+    runs = [_ours(grid, slon, slat) for _ in range(5)]
     arrays, core, total, covered, multi = min(runs, key=lambda r: r[1])
     core, total = min(r[1] for r in runs), min(r[2] for r in runs)
     started = time.perf_counter()
     farthest = float(np.max(arrays.nearest_m))
     nearest_s = time.perf_counter() - started
-    base_count, base_s, base_project, pairs = _baseline(grid, (slon, slat))
+    base_runs = [_baseline(grid, (slon, slat)) for _ in range(2)]
+    base_count, _, _, pairs = base_runs[0]
+    base_s = min(r[1] for r in base_runs)
+    base_project = min(r[2] for r in base_runs)
     agree = bool(np.array_equal(np.minimum(base_count, 2), arrays.count))
     n = grid.lon.size
     return [{

@@ -104,7 +104,9 @@ def _baseline_page(stations, folder: Path) -> Path:
     from webmap import vendor
 
     vendor.install()
-    m = folium.Map(location=[39.8793, 116.3400], zoom_start=15, tiles=None)  # [lat, lon]
+    # no tiles (never fetched here); MarkerCluster then needs the map's own maxZoom
+    m = folium.Map(location=[39.8793, 116.3400], zoom_start=15, tiles=None,  # [lat, lon]
+                   **{"maxZoom": 19})
     cluster = folium.plugins.MarkerCluster().add_to(m)
     for s in stations:
         folium.Marker([s.lat, s.lon], popup=folium.Popup(html.escape(s.name)),

@@ -3,8 +3,8 @@
 The core works on plain arrays (:func:`geodata.reach.coverage_arrays`, re-exported here:
 metric coordinates in, per-point station count and nearest distance out, KD-tree plus a
 raster pre-pass for city-sized grids); :func:`compute_coverage` adds time of day, areas and
-groups on top, and
-:func:`area_coverage` reads everything from a store for a district, a street or any polygon.
+groups on top, and :func:`area_coverage` reads everything from a store for a district, a
+street or any polygon.
 
 Distances
 ---------
@@ -69,7 +69,7 @@ _M_PER_MIN = WALK_SPEED_KMH * 1000 / 60
 # ----------------------------------------------------------------------------- inputs
 @dataclass
 class StationArrays:
-    """Stations as arrays: ids, names, WGS84 lon/lat and parsed opening hours."""
+    """Stations as arrays: ids, names, WGS84 lon/lat and opening-hours text."""
 
     ids: np.ndarray
     names: np.ndarray
@@ -245,34 +245,44 @@ def resolve_area(*, district: str | None = None, street: str | None = None,
 
 
 def _assign_areas(demand: DemandSet, spec: AreaSpec) -> np.ndarray:
-    """Index into ``spec.sub_names`` per demand point (-1 when in none)."""
+    """Index into ``spec.sub_names`` per demand point (-1 when in none).
+
+    An explicit street (district) name on a point wins over the approximate polygons; the
+    others go to the first polygon holding them (bounding-box filter, then a prepared
+    point-in-polygon test).
+    """
     import shapely
 
     n = len(demand)
     out = np.full(n, -1, dtype=np.int64)
     if not spec.sub_names or n == 0:
         return out
-    names = demand.street if spec.sub_level == "street" else demand.district
-    lookup = {(nm, d): i for i, (nm, d) in enumerate(zip(spec.sub_names, spec.sub_districts,
-                                                         strict=True))}
-    by_name: dict = {}
-    for i, nm in enumerate(spec.sub_names):
-        by_name.setdefault(nm, []).append(i)
-    for i in range(n):  # an explicit name on the point wins over the approximate polygons
-        nm = names[i]
-        if nm and nm in by_name:
-            hits = by_name[nm]
+    names = np.asarray(demand.street if spec.sub_level == "street" else demand.district,
+                       dtype=object)
+    named = np.flatnonzero(names != "")
+    if named.size:
+        by_name: dict = {}
+        for i, nm in enumerate(spec.sub_names):
+            by_name.setdefault(nm, []).append(i)
+        for i in named.tolist():
+            hits = by_name.get(names[i], ())
             if len(hits) == 1:
                 out[i] = hits[0]
-            else:
-                out[i] = lookup.get((nm, demand.district[i]), -1)
-    todo = np.nonzero(out < 0)[0]
-    if todo.size:
-        tree = shapely.STRtree(np.asarray(spec.sub_geoms, dtype=object))
-        pi, ai = tree.query(shapely.points(demand.lon[todo], demand.lat[todo]),
-                            predicate="intersects")
-        first = np.unique(pi, return_index=True)[1]
-        out[todo[pi[first]]] = ai[first]
+            elif len(hits) > 1:  # same street name in two districts
+                out[i] = next((h for h in hits if spec.sub_districts[h] == demand.district[i]),
+                              -1)
+    for i, geom in enumerate(spec.sub_geoms):
+        todo = np.flatnonzero(out < 0)
+        if not todo.size:
+            break
+        minx, miny, maxx, maxy = geom.bounds
+        lon, lat = demand.lon[todo], demand.lat[todo]
+        box = (lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy)
+        if not box.any():
+            continue
+        shapely.prepare(geom)
+        hit = shapely.intersects_xy(geom, lon[box], lat[box])
+        out[todo[box][hit]] = i
     return out
 
 

@@ -129,7 +129,8 @@ def planning_layers(*, to_tiles: str = "wgs84", stations=None, coverage=None,
         for r, lon, lat in zip(rows, x, y, strict=True):
             folium.Circle(_ll(lon, lat), radius=float(radius_m), color=_COLORS["service"],
                           weight=1, fill=True, fill_opacity=0.08,
-                          tooltip=folium.Tooltip(f"{_esc(r.get('name'))} {radius_m:.0f} 米服务半径"),
+                          tooltip=folium.Tooltip(
+                              f"{_esc(r.get('name'))} {radius_m:.0f} 米服务半径"),
                           ).add_to(service)
     groups.append(service)
 

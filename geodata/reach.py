@@ -71,10 +71,13 @@ def _kdtree_counts(tree: cKDTree, pts: np.ndarray, radius: float, cap: int,
 def _stamp(sx, sy, radius_sq, x0, y0, cell, nx, ny, w) -> np.ndarray:
     """How many stations have each raster cell's centre within ``sqrt(radius_sq)``.
 
+    Returns a flat row-major ``(ny, nx + 1)`` raster (cell ``(ix, iy)`` at
+    ``iy * (nx + 1) + ix``).
+
     Row by row a disk covers a contiguous run of cells, so each station adds +1/-1 at the
     ends of its runs in a difference raster and one cumulative sum finishes the count.
     """
-    counts = np.zeros(ny * nx, dtype=np.int64)
+    counts = np.zeros(ny * (nx + 1), dtype=np.int64)
     if radius_sq <= 0 or sx.size == 0:
         return counts
     iy = np.floor((sy - np.sqrt(radius_sq) - y0) / cell).astype(np.int64)[:, None] + np.arange(w)
@@ -90,7 +93,8 @@ def _stamp(sx, sy, radius_sq, x0, y0, cell, nx, ny, w) -> np.ndarray:
     size = ny * (nx + 1)
     diff = (np.bincount(row + lo[ok], minlength=size)
             - np.bincount(row + hi[ok] + 1, minlength=size))
-    return np.cumsum(diff.reshape(ny, nx + 1), axis=1)[:, :nx].ravel()
+    # row-major (ny, nx + 1): the last column of each row is the run ends' spill, always 0
+    return np.cumsum(diff.reshape(ny, nx + 1), axis=1).ravel()
 
 
 def _raster_counts(tree: cKDTree, pts: np.ndarray, sxy: np.ndarray, radius: float, cap: int,
@@ -105,16 +109,18 @@ def _raster_counts(tree: cKDTree, pts: np.ndarray, sxy: np.ndarray, radius: floa
             & (sy >= y0 - radius - h) & (sy <= y0 + ny * cell + radius + h))
     sx, sy = sx[near], sy[near]
     w = int(np.ceil(2 * (radius + h) / cell)) + 3
-    outer = np.minimum(_stamp(sx, sy, (radius + h + _EPS) ** 2, x0, y0, cell, nx, ny, w), cap)
+    small = np.int8 if cap < 127 else np.int64  # capped counts: small rasters, fast lookups
+    outer = np.minimum(_stamp(sx, sy, (radius + h + _EPS) ** 2, x0, y0, cell, nx, ny, w),
+                       cap).astype(small)
     inner_r = radius - h - _EPS
     inner = np.minimum(_stamp(sx, sy, inner_r ** 2 if inner_r > 0 else -1.0, x0, y0, cell,
-                              nx, ny, w), cap)
-    index = np.int32 if nx * ny < 2**31 - 1 else np.int64
+                              nx, ny, w), cap).astype(small)
+    index = np.int32 if (nx + 1) * ny < 2**31 - 1 else np.int64
     kx = np.minimum(((px - x0) * (1.0 / cell)).astype(index), nx - 1)
     key = np.minimum(((py - y0) * (1.0 / cell)).astype(index), ny - 1)
-    key *= nx
+    key *= nx + 1  # the stamped rasters carry one spill column per row
     key += kx
-    count = inner[key]
+    count = inner[key].astype(np.int64)
     open_ = np.flatnonzero(count < cap)
     todo = open_[outer[key[open_]] != count[open_]]
     if todo.size:

@@ -26,6 +26,7 @@ from webmap.testing import chromium_available, launch_chromium, live_server, syn
 pytestmark = pytest.mark.browser
 
 XSS = "<img src=x onerror=alert(1)>"
+BACKTICK = "驿站`+alert(2)+`${alert(3)}"  # breaks out of a JS template literal if unescaped
 XSS_AT = (116.3662, 39.8951)  # WGS84; nothing else within 500 m
 HOME = (116.3400, 39.8793)  # WGS84, 广安门外
 PHONE = {"width": 390, "height": 844}
@@ -37,6 +38,8 @@ def _stations() -> list[Station]:
     rows.append(Station(name=XSS, lon=XSS_AT[0], lat=XSS_AT[1], code="XSS-1",
                         address=XSS + " 地址", opening_hours="24/7", access="open",
                         amenities={"hot_water": "yes", "toilet": "yes"}))
+    rows.append(Station(name=BACKTICK, lon=116.372, lat=39.925, code="XSS-2", district="西城区",
+                        address="`${alert(4)}`", opening_hours="24/7"))
     return rows
 
 
@@ -244,6 +247,26 @@ def test_station_named_like_markup_is_shown_as_text_and_runs_nothing(site, page_
         assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
     assert not guard.dialogs
     assert not [u for u in guard.requests if urlsplit(u).path.endswith("/x")]
+
+
+def test_hostile_names_on_the_union_coverage_map_run_nothing(site, page_for):
+    from webmap.users import add_user
+
+    server, store = site
+    add_user(store, "browser-test", "a long password 123")
+    page, guard = page_for(server, viewport={"width": 1280, "height": 900})
+    page.goto(server.url + "/union/login")
+    page.fill("input[name=username]", "browser-test")
+    page.fill("input[name=password]", "a long password 123")
+    page.click("form button[type=submit]")
+    page.goto(server.url + "/union/coverage?district=西城区&radius=800")
+    page.wait_for_selector(".coverage-map .leaflet-interactive")
+    page.goto(server.url + "/union/stations?q=驿站")
+    assert BACKTICK in page.inner_text("table")
+    page.goto(server.url + "/union/stations?q=" + "%3Cimg")
+    assert XSS in page.inner_text("table")
+    assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+    assert not guard.dialogs
 
 
 def test_datum_js_matches_the_python_formulas(site, page_for):

@@ -74,7 +74,7 @@ def test_exact_lscp_is_the_smallest_cover(backup):
                           np.diff(problem.matrix.indptr))
         need[problem.weights <= 0] = 0
 
-        def feasible(combo):
+        def feasible(combo, problem=problem, need=need):
             return np.all(problem.counts(combo) - problem.existing >= need)
 
         smallest = next(k for k in range(m + 1)

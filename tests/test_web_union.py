@@ -189,7 +189,8 @@ def test_refused_step_is_a_message_not_an_error(client, demo):
 
 
 def test_candidate_import_reports_bad_rows(client, demo):
-    sheet = "名称,地址,经度,纬度\n好单位,北京市西城区广安门外大街1号,116.34,39.88\n,没有名字的行,,\n"
+    sheet = ("名称,地址,经度,纬度\n好单位,北京市西城区广安门外大街1号,116.34,39.88\n"
+             ",没有名字的行,,\n")
     data = {"csrf_token": _token(client, "/union/candidates"), "crs": "wgs84",
             "file": (io.BytesIO(sheet.encode("utf-8")), "sheet.csv")}
     response = client.post("/union/candidates/import", data=data,

@@ -20,7 +20,7 @@ from stations.hours import TZ
 from stations.records import ACCESS_MODES, STATUSES
 from webmap import feedback
 from webmap.app import get_store
-from webmap.catalogue import MAP_FIELDS, get_catalogue, grid_clusters, station_feature
+from webmap.catalogue import MAP_FIELDS, get_catalogue, grid_clusters, hours_of, station_feature
 from webmap.params import ApiSpec, Param
 from webmap.security import RateLimiter
 
@@ -273,8 +273,6 @@ def _index_for(store, *, access: tuple[str, ...], always_open: bool | None):
     """B1's cached index, narrowed (and cached) for the map's access/24-hour chips."""
     from geodata.index import StationIndex, get_index
 
-    from webmap.catalogue import hours_of
-
     base = get_index(store)
     if not access and always_open is None:
         return base
@@ -308,7 +306,8 @@ def _index_for(store, *, access: tuple[str, ...], always_open: bool | None):
     Param("radius", "number", minimum=0, maximum=200_000,
           description="Straight-line limit in metres."),
     ACCESS, ALWAYS_OPEN,
-], responses=_resp("Same body as `nuanxin nearest --json`", {"$ref": "#/components/schemas/Nearest"}))
+], responses=_resp("Same body as `nuanxin nearest --json`",
+                   {"$ref": "#/components/schemas/Nearest"}))
 def nearest(args):
     """The same body as ``nuanxin nearest --json`` (:func:`geodata.index.nearest_payload`)."""
     from geodata.index import nearest_payload, parse_open_at

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import numpy as np
 
@@ -42,12 +43,21 @@ MAP_FIELDS = ("id", "name", "address", "access", "sample", "status", "open_now",
 _STATE_CODE = {"yes": 1, "no": 0, "unknown": -1}
 
 
-def hours_of(station: Station) -> OpeningHours:
-    """The parsed opening hours of a station (unreadable text counts as unknown)."""
+@lru_cache(maxsize=8192)
+def _parse_hours(text: str) -> OpeningHours:
     try:
-        return OpeningHours.parse(station.opening_hours or None)
+        return OpeningHours.parse(text or None)
     except ValueError:
         return OpeningHours(known=False)
+
+
+def hours_of(station: Station) -> OpeningHours:
+    """The parsed opening hours of a station (unreadable text counts as unknown).
+
+    Parsed once per distinct text (hosts share a handful of patterns; the value is
+    immutable, so sharing it is safe).
+    """
+    return _parse_hours(station.opening_hours or "")
 
 
 @dataclass

@@ -27,6 +27,7 @@ __all__ = [
     "TILE_PROVIDERS",
     "tile_datum",
     "LeanMap",
+    "PopupMap",
     "base_map",
     "add_underlay",
     "worker_map",
@@ -109,6 +110,19 @@ class LeanMap(folium.Map):
     default_css = vendor.LEAN_CSS
 
 
+class PopupMap(folium.Map):
+    """Leaflet plus jQuery: what folium's ``Popup`` needs, without Bootstrap's global CSS.
+
+    The planning maps (:mod:`geodata.planmap`) use popups, circles, GeoJSON and a layer
+    control; none of them needs Bootstrap or the icon fonts, and Bootstrap's class names
+    (``.card``, ``.btn``...) would restyle the dashboard around the map.
+    """
+
+    default_js = vendor.LEAN_JS + [("jquery", vendor.local_url(
+        "https://code.jquery.com/jquery-3.7.1.min.js"))]
+    default_css = vendor.LEAN_CSS
+
+
 def _to_datum(lon: float, lat: float, datum: str) -> tuple[float, float]:
     if datum == "wgs84":
         return float(lon), float(lat)
@@ -117,7 +131,7 @@ def _to_datum(lon: float, lat: float, datum: str) -> tuple[float, float]:
 
 
 def base_map(*, tiles: str = "none", center: tuple[float, float], zoom: int = 15,
-             tianditu_key: str = "", lean: bool = True, height: str = "100%",
+             tianditu_key: str = "", lean: bool | str = True, height: str = "100%",
              map_id: str | None = None) -> folium.Map:
     """An empty map with the configured basemap.
 
@@ -129,13 +143,14 @@ def base_map(*, tiles: str = "none", center: tuple[float, float], zoom: int = 15
     zoom : int
     tianditu_key : str
         Browser key for Tianditu (it ends up in the page, as browser keys do).
-    lean : bool
-        Leaflet only (:class:`LeanMap`) or folium's full asset set.
+    lean : bool or "popups"
+        ``True``: Leaflet only (:class:`LeanMap`); ``"popups"``: plus jQuery for folium
+        popups (:class:`PopupMap`); ``False``: folium's full asset set.
     """
     vendor.install()
     provider = TILE_PROVIDERS[tiles]
     lon, lat = _to_datum(center[0], center[1], provider.datum)
-    klass = LeanMap if lean else folium.Map
+    klass = PopupMap if lean == "popups" else LeanMap if lean else folium.Map
     m = klass(location=[lat, lon], zoom_start=zoom, tiles=None, control_scale=True,
               height=height, prefer_canvas=False,  # folium's location is [lat, lon]
               **{"maxZoom": provider.max_zoom, "minZoom": 3})  # the map's own limits

@@ -37,7 +37,7 @@ _UPLOAD_TYPES = (".csv", ".xlsx")
 def candidates():
     """The candidate pipeline: every candidate with its stage, screening result and reasons."""
     from stations.candidates import STAGE_LABELS_ZH, STAGES, list_candidates
-    from stations.lifecycle import allowed_actions
+    from stations.lifecycle import ACTION_LABELS_ZH, allowed_actions
 
     stage = request.args.get("stage", "")
     if stage and stage not in STAGES:
@@ -50,7 +50,7 @@ def candidates():
         counts[c.stage] = counts.get(c.stage, 0) + 1
     return render_template("union/candidates.html", rows=rows, stage=stage, stages=STAGES,
                            stage_labels=STAGE_LABELS_ZH, counts=counts,
-                           allowed=lambda c: allowed_actions(c.stage, result=c.screening_result))
+                           action_labels=ACTION_LABELS_ZH, allowed=lambda c: allowed_actions(c.stage, result=c.screening_result))
 
 
 @bp.get("/candidates/<int:candidate_id>")
@@ -188,6 +188,38 @@ def candidates_template():
 
 
 # -- coverage --------------------------------------------------------------------------------
+_JS_TEMPLATE_CHARS = str.maketrans({"`": "ˋ", "$": "＄", "\\": "＼"})
+
+
+def _display_safe(text) -> str:
+    """Text for folium tooltips/popups, which folium wraps in JavaScript template literals:
+    HTML escaping (done by the map builder) does not neutralise `````, ``$`` and ``\\``
+    there, so they are swapped for look-alikes before drawing (the data is unchanged)."""
+    return "" if text is None else str(text).translate(_JS_TEMPLATE_CHARS)
+
+
+def _safe_layers(result, sites):
+    """Copies of a coverage result and a siting payload with display-safe names."""
+    import dataclasses
+
+    import numpy as np
+
+    def arr(values):
+        return np.array([_display_safe(v) for v in values], dtype=object)
+
+    st = dataclasses.replace(result.stations, names=arr(result.stations.names),
+                             hours_text=arr(result.stations.hours_text))
+    demand = result.demand
+    if getattr(demand, "name", None) is not None:
+        demand = dataclasses.replace(demand, name=arr(demand.name))
+    safe = dataclasses.replace(result, stations=st, demand=demand)
+    if sites:
+        sites = dict(sites, chosen=[dict(c, name=_display_safe(c.get("name")),
+                                         address=_display_safe(c.get("address")))
+                                    for c in sites.get("chosen", [])])
+    return safe, sites
+
+
 def _coverage_args(args) -> dict:
     def number(name, default, cast, lo, hi):
         raw = (args.get(name) or "").strip()
@@ -217,6 +249,25 @@ def _coverage_args(args) -> dict:
             "add": number("add", 0, int, 0, 50), "at": at, "at_text": at_text}
 
 
+def _underlay_for(m, result, datum: str) -> None:
+    """District/street outlines under the planning layers (the map works with no tiles)."""
+    import numpy as np
+
+    from webmap.underlay import underlay_geojson
+
+    lon = np.concatenate([result.demand.lon, result.stations.lon])
+    lat = np.concatenate([result.demand.lat, result.stations.lat])
+    if lon.size == 0:
+        return
+    pad = 0.01
+    bbox = (float(lon.min()) - pad, float(lat.min()) - pad, float(lon.max()) + pad,
+            float(lat.max()) + pad)
+    span = max(bbox[2] - bbox[0], bbox[3] - bbox[1])
+    zoom = 15 if span < 0.05 else 13 if span < 0.3 else 11
+    maps.add_underlay(m, underlay_geojson(bbox, zoom=zoom, datum=datum),
+                      labels=zoom < 15)
+
+
 @bp.get("/coverage")
 def coverage():
     """Coverage of demand (uncovered demand, service areas, recommended sites) with numbers."""
@@ -242,9 +293,11 @@ def coverage():
     if result is not None:
         tiles = current_app.config["TILES"]
         m = maps.base_map(tiles=tiles, center=current_app.config["MAP_CENTER"], zoom=13,
-                          tianditu_key=current_app.config["TIANDITU_KEY"], lean=False)
-        planning_map(to_tiles=maps.tile_datum(tiles), m=m, coverage=result, siting=sites,
-                     max_points=1500)
+                          tianditu_key=current_app.config["TIANDITU_KEY"], lean="popups")
+        _underlay_for(m, result, maps.tile_datum(tiles))
+        safe_result, safe_sites = _safe_layers(result, sites)
+        planning_map(to_tiles=maps.tile_datum(tiles), m=m, coverage=safe_result,
+                     siting=safe_sites, max_points=1500)
         parts = maps.map_parts(m, nonce=csp_nonce())
     districts = sorted(load_districts()["name"].tolist())
     query = {k: v for k, v in request.args.items() if v}

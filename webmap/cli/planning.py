@@ -13,6 +13,9 @@ from webmap.cli import emit_json, main
 
 __all__ = []
 
+#: Uncovered demand points written to --geojson at most (the dissolved area is always whole).
+_GEOJSON_POINTS = 50_000
+
 
 def _number(text: str | None, option: str, *, integer: bool = False, minimum=None):
     """A CLI number (or ``None``), else a one-line user error naming the option."""
@@ -69,8 +72,8 @@ def demand_import_cmd(file: str, crs: str, replace: bool, as_json: bool) -> None
     if as_json:
         emit_json(report)
         return
-    click.echo(f"已导入 {report['imported']} 个需求点 (imported)，拒绝 {len(report['rejected'])} 行 "
-               "(rejected)。")
+    click.echo(f"已导入 {report['imported']} 个需求点 (imported)，"
+               f"拒绝 {len(report['rejected'])} 行 (rejected)。")
     for bad in report["rejected"]:
         column = f" [{bad['column']}]" if bad.get("column") else ""
         click.echo(f"  第 {bad['row']} 行{column}: {bad['reason']}")
@@ -114,13 +117,13 @@ def coverage_cmd(district, street, radius, minutes, min_stations, at, network_pa
     if report_path:
         write_excel_report(report_path, coverage=result)
     if geojson_path:
-        write_geojson(geojson_path, coverage_geojson(result))
+        write_geojson(geojson_path, coverage_geojson(result, max_points=_GEOJSON_POINTS))
     body = result.as_dict()
     if as_json:
         emit_json(body)
         return
     area = (body["area"] or {}).get("name") or "全部"
-    click.echo(f"{area}: 需求 {body['demand_total']:g} (来源 {body['demand_source']}, "
+    click.echo(f"{area}: 需求 {body['demand_total']:,.10g} (来源 {body['demand_source']}, "
                f"{body['demand_points']} 点), 半径 {body['radius_m']:g} m ({body['method']})")
     click.echo(f"  覆盖率 {_pct(body['covered_share'])}，≥{body['min_stations']} 站交叉覆盖率 "
                f"{_pct(body['multi_covered_share'])}，未覆盖 {body['uncovered']} 点")
