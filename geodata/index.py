@@ -42,6 +42,7 @@ go through :meth:`StationIndex.nearest_bulk` (one vectorised tree query per chun
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -609,14 +610,25 @@ _CACHE: dict[tuple, tuple[int, StationIndex]] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def get_index(store, *, statuses: Sequence[str] | None = ("open",), network=None,
+_ENV_NETWORK = object()
+
+
+def get_index(store, *, statuses: Sequence[str] | None = ("open",), network=_ENV_NETWORK,
               detour_factor: float = DETOUR_FACTOR) -> StationIndex:
     """The index over ``store``'s stations with the given statuses, rebuilt on change.
 
     Cached by (store URL, statuses, network, detour factor) and the store's
     ``stations_version``: any station write through the store makes the next call rebuild.
-    ``statuses=None`` means every status.
+    ``statuses=None`` means every status. By default the walking network named by
+    ``NUANXIN_NETWORK`` is used when that variable is set (:func:`geodata.network.default_network`);
+    pass ``network=None`` for straight-line × detour distances regardless.
     """
+    if network is _ENV_NETWORK:
+        network = None
+        if os.environ.get("NUANXIN_NETWORK"):
+            from geodata.network import default_network  # heavy (osmnx): only when configured
+
+            network = default_network()
     if statuses is None:
         wanted = STATUSES
     else:

@@ -295,3 +295,28 @@ def test_synthetic_grid_network_matches_scipy_distances():
     full = dijkstra(grid.graph, indices=src)
     np.testing.assert_allclose(dist, full.min(axis=0), atol=1e-9)
     np.testing.assert_array_equal(full[nearest, ij], full.min(axis=0))
+
+
+def test_the_nearest_command_walks_the_configured_network(store, monkeypatch):
+    """With NUANXIN_NETWORK set, `nuanxin nearest` ranks by walking distance and says so."""
+    import json
+
+    from click.testing import CliRunner
+
+    from geodata.index import clear_index_cache
+    from stations.records import Station
+    from webmap.cli import main
+
+    store.add_stations([Station(name="北岸驿站", lon=116.3500, lat=39.8826),
+                        Station(name="南岸驿站", lon=116.3418, lat=39.8772)])
+    query = ["nearest", "--lon", "116.3500", "--lat", "39.8772", "-k", "2", "--json"]
+    clear_index_cache()
+    plain = json.loads(CliRunner().invoke(main, query).output)
+    assert plain["method"] == "straight_line_x_detour"
+    assert [r["name"] for r in plain["results"]] == ["北岸驿站", "南岸驿站"]
+    monkeypatch.setenv("NUANXIN_NETWORK", str(OSM))
+    clear_index_cache()
+    walked = json.loads(CliRunner().invoke(main, query).output)
+    assert walked["method"] == "network"
+    assert {r["method"] for r in walked["results"]} == {"network"}
+    assert [r["name"] for r in walked["results"]] == ["南岸驿站", "北岸驿站"]
