@@ -50,7 +50,8 @@ def candidates():
         counts[c.stage] = counts.get(c.stage, 0) + 1
     return render_template("union/candidates.html", rows=rows, stage=stage, stages=STAGES,
                            stage_labels=STAGE_LABELS_ZH, counts=counts,
-                           action_labels=ACTION_LABELS_ZH, allowed=lambda c: allowed_actions(c.stage, result=c.screening_result))
+                           action_labels=ACTION_LABELS_ZH,
+                           allowed=lambda c: allowed_actions(c.stage, result=c.screening_result))
 
 
 @bp.get("/candidates/<int:candidate_id>")

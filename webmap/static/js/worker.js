@@ -239,6 +239,9 @@
         icon: L.divIcon({className: "nx-rank", html: el("span", null, i + 1), iconSize: [24, 24],
           iconAnchor: [-4, 28]})}));
     });
+    var bounds = L.latLngBounds(body.results.map(function (r) { return latLng(toMap(r.lon, r.lat)); }));
+    if (position) { bounds.extend(latLng(toMap(position.lon, position.lat))); }
+    map.fitBounds(bounds, {padding: [36, 36], maxZoom: 17});  // the worker and the nearest 5
     say("已找到离你最近的 " + body.results.length + " 个驿站。");
     document.dispatchEvent(new CustomEvent("nx:nearest", {detail: body}));
   }
