@@ -43,8 +43,17 @@ def _geom_to(geom, datum: str):
     return shapely.transform(geom, lambda xy: np.column_stack(_to(xy[:, 0], xy[:, 1], datum)))
 
 
+_TEMPLATE_LITERAL_ENTITIES = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
+
+
 def _esc(value) -> str:
-    return html.escape("" if value is None else str(value))
+    """HTML-escape user text for folium popups/tooltips.
+
+    Folium wraps tooltip and popup HTML in JavaScript template literals, where a backtick,
+    ``${`` or a backslash would end or escape the literal: those become HTML entities too,
+    which the browser shows as the same characters.
+    """
+    return html.escape("" if value is None else str(value)).translate(_TEMPLATE_LITERAL_ENTITIES)
 
 
 def _station_rows(stations) -> list[dict]:

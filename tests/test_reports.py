@@ -104,6 +104,17 @@ def test_planning_map_draws_in_the_tile_datum_and_escapes_text(result):
     assert names == ["服务范围", "驿站", "未覆盖需求", "推荐新站点"]
 
 
+def test_planning_map_text_cannot_break_out_of_folium_template_literals():
+    """Folium puts popup/tooltip HTML inside JS template literals: ` ${ and \\ are entities."""
+    slon, slat = from_metric([440_500], [4_414_500], CRS)
+    hostile = "x`);alert(1);//${alert(2)}\\"
+    stations = StationArrays.from_arrays(slon, slat, ids=[1], names=[hostile], hours=["24/7"])
+    html = planning_map(stations=stations, radius_m=500).get_root().render()
+    assert "alert(1)" in html  # the name is drawn...
+    assert "`);alert" not in html and "${alert" not in html  # ...but cannot end the literal
+    assert "x&#96;);alert(1);//&#36;{alert(2)}&#92;<" in html
+
+
 def test_isochrones_replace_service_circles():
     from pathlib import Path
 

@@ -189,38 +189,6 @@ def candidates_template():
 
 
 # -- coverage --------------------------------------------------------------------------------
-_JS_TEMPLATE_CHARS = str.maketrans({"`": "ˋ", "$": "＄", "\\": "＼"})
-
-
-def _display_safe(text) -> str:
-    """Text for folium tooltips/popups, which folium wraps in JavaScript template literals:
-    HTML escaping (done by the map builder) does not neutralise `````, ``$`` and ``\\``
-    there, so they are swapped for look-alikes before drawing (the data is unchanged)."""
-    return "" if text is None else str(text).translate(_JS_TEMPLATE_CHARS)
-
-
-def _safe_layers(result, sites):
-    """Copies of a coverage result and a siting payload with display-safe names."""
-    import dataclasses
-
-    import numpy as np
-
-    def arr(values):
-        return np.array([_display_safe(v) for v in values], dtype=object)
-
-    st = dataclasses.replace(result.stations, names=arr(result.stations.names),
-                             hours_text=arr(result.stations.hours_text))
-    demand = result.demand
-    if getattr(demand, "name", None) is not None:
-        demand = dataclasses.replace(demand, name=arr(demand.name))
-    safe = dataclasses.replace(result, stations=st, demand=demand)
-    if sites:
-        sites = dict(sites, chosen=[dict(c, name=_display_safe(c.get("name")),
-                                         address=_display_safe(c.get("address")))
-                                    for c in sites.get("chosen", [])])
-    return safe, sites
-
-
 def _coverage_args(args) -> dict:
     def number(name, default, cast, lo, hi):
         raw = (args.get(name) or "").strip()
@@ -296,9 +264,8 @@ def coverage():
         m = maps.base_map(tiles=tiles, center=current_app.config["MAP_CENTER"], zoom=13,
                           tianditu_key=current_app.config["TIANDITU_KEY"], lean="popups")
         _underlay_for(m, result, maps.tile_datum(tiles))
-        safe_result, safe_sites = _safe_layers(result, sites)
-        planning_map(to_tiles=maps.tile_datum(tiles), m=m, coverage=safe_result,
-                     siting=safe_sites, max_points=1500)
+        planning_map(to_tiles=maps.tile_datum(tiles), m=m, coverage=result,
+                     siting=sites, max_points=1500)
         parts = maps.map_parts(m, nonce=csp_nonce())
     districts = sorted(load_districts()["name"].tolist())
     query = {k: v for k, v in request.args.items() if v}
