@@ -26,6 +26,7 @@ geocoder answers last.
 
 from __future__ import annotations
 
+import abc
 import json
 import os
 import sys
@@ -78,7 +79,7 @@ def _level(level: str, table: Sequence[tuple[str, str]]) -> str:
     return "city"
 
 
-class OnlineGeocoder:
+class OnlineGeocoder(abc.ABC):
     """Base of the adapters: HTTP, JSON, memory cache, batch with progress bar.
 
     Parameters
@@ -97,11 +98,13 @@ class OnlineGeocoder:
         self.timeout = timeout
         self._memory: dict[str, GeocodeResult] = {}
 
-    def _request(self, address: str) -> tuple[str, dict]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _request(self, address: str) -> tuple[str, dict]:
+        """The request URL and headers for one address."""
 
-    def _parse(self, query: str, payload) -> GeocodeResult:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _parse(self, query: str, payload) -> GeocodeResult:
+        """The service's decoded JSON answer → a WGS84 :class:`GeocodeResult`."""
 
     def geocode(self, address: str) -> GeocodeResult:
         """Geocode one address through the service (raises GeocodingError on failure)."""
