@@ -401,13 +401,15 @@ def load_demo(store, *, data_dir: str | Path | None = None) -> dict[str, int]:
     """Load the shipped demo into ``store`` (idempotent: re-loading updates, never duplicates).
 
     Stations are imported by code (:func:`geodata.io.import_stations`), so a second load
-    updates the same records; the proxy demand points replace earlier demo demand.
+    updates the same records; the proxy demand points replace earlier demo demand; the
+    candidate hosts (union sheet) are imported once and screened.
 
     Returns
     -------
     dict
-        ``{"stations": n, "demand": m}``.
+        ``{"stations": n, "demand": m, "candidates": c}``.
     """
+    from geodata.candidates import load_demo_candidates
     from geodata.demand import import_demand
     from geodata.io import import_stations
 
@@ -422,8 +424,6 @@ def load_demo(store, *, data_dir: str | Path | None = None) -> dict[str, int]:
     if demand["rejected"]:
         raise GeodataError(f"示例需求数据有误 (shipped demo demand rejected): {demand['rejected']}")
     # Candidate hosts (union sheet, coordinates in GCJ-02): imported and screened.
-    from geodata.candidates import load_demo_candidates
-
     candidates = load_demo_candidates(store, folder / "demo_candidates.csv")
     return {"stations": report.imported, "demand": demand["imported"], "candidates": candidates}
 

@@ -234,7 +234,8 @@ def init_cmd(demo: bool, if_empty: bool, reset: bool) -> None:
 
     figures = load_demo(store)
     click.echo(f"已载入北京示例数据 [示例数据] (demo loaded): {figures['stations']} 个站点 "
-               f"(stations), {figures['demand']} 个需求点 (demand points)")
+               f"(stations), {figures['candidates']} 个候选承建单位 (candidates, screened), "
+               f"{figures['demand']} 个需求点 (demand points)")
 
 
 @main.group("stations")
