@@ -152,7 +152,8 @@ def empty_amenities() -> dict[str, str]:
     return {key: UNKNOWN for key in AMENITIES}
 
 
-def parse_amenity_list(text: str | Iterable[str] | None, *, absent: str = UNKNOWN) -> dict[str, str]:
+def parse_amenity_list(text: str | Iterable[str] | None, *,
+                       absent: str = UNKNOWN) -> dict[str, str]:
     """Read a list such as ``热水,微波炉、手机充电`` into a full tri-state mapping.
 
     Listed amenities become ``yes``; the others get ``absent`` (``unknown`` by default:
@@ -178,8 +179,9 @@ def parse_amenity_list(text: str | Iterable[str] | None, *, absent: str = UNKNOW
     return result
 
 
-def normalise_amenities(value: Mapping[str, object] | Iterable[str] | str | None) -> dict[str, str]:
-    """Accept a mapping ``{key: tri-state}``, a list of keys, or list text; return a full mapping."""
+def normalise_amenities(
+        value: Mapping[str, object] | Iterable[str] | str | None) -> dict[str, str]:
+    """A mapping ``{key: tri-state}``, a list of keys, or list text → a full mapping."""
     if value is None:
         return empty_amenities()
     if isinstance(value, Mapping):

@@ -244,7 +244,7 @@ class Store:
                       bbox: tuple[float, float, float, float] | None = None,
                       ids: Sequence[int] | None = None,
                       conn: Connection | None = None) -> list[Station]:
-        """Stations ordered by id, optionally filtered (``bbox`` = minlon, minlat, maxlon, maxlat)."""
+        """Stations ordered by id, filtered (``bbox``: minlon, minlat, maxlon, maxlat)."""
         query = sa.select(stations_table).order_by(stations_table.c.id)
         if status is not None:
             wanted = [status] if isinstance(status, str) else list(status)
