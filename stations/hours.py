@@ -461,6 +461,17 @@ class _Rule:
     mode: str | None  # None (hours), "off" or "same" (PH as on a normal day)
 
 
+_DAY_KINDS = frozenset({"satsun", "cnday", "osmday", "every", "workday", "weekend", "ph"})
+_SEP_RANK = {"": 0, "space": 1, "join": 2, "clause": 3}  # what separates two tokens
+
+
+def _sep_class(skipped: str) -> str:
+    """``clause`` for a comma (，), ``join`` for a list joiner (、和及/…), else ``space``."""
+    if "," in skipped:
+        return "clause"
+    return "join" if any(c in "、/和及与&+" for c in skipped) else "space"
+
+
 def _normalise_text(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_DASHES).lower().strip()
 
@@ -475,6 +486,10 @@ class _Parser:
         self.hours: list[tuple[int, int]] = []
         self.mode: str | None = None
         self.last_sel: frozenset[int] | None = None
+        self.sep = ""  # strongest separator skipped since the last token (see _SEP_RANK)
+        # Day tokens read since leading hours without days ("9:00-17:00 周一至周五，…") were
+        # flushed as a rule: (separator before, days, start, end) each; see split_trail.
+        self.trail: list[tuple[str, set[int], int, int]] | None = None
 
     def fail(self, reason: str) -> HoursError:
         return HoursError(f"无法识别的开放时间: {self.text!r} — {reason}; {_HINT}",
@@ -497,11 +512,24 @@ class _Parser:
         return self.build()
 
     def token(self, kind: str, m: re.Match) -> None:
+        if kind == "skip":
+            self.sep = max(self.sep, _sep_class(m.group()), key=_SEP_RANK.__getitem__)
+            return
+        sep, self.sep = self.sep, ""
+        if self.trail and kind in ("range", "allday", "off", "same"):
+            self.split_trail()
+        elif self.trail and kind == "phoff" and self.trail[0][0] != "clause":
+            # "9:00-17:00 周一至周五 除节假日外": the days can only be those of the hours
+            self.retarget({d for _, days, _, _ in self.trail for d in days})
+            self.sel, self.trail = None, None
+        if kind not in _DAY_KINDS and kind != "lpar":
+            self.trail = None
         if kind == "semi" or kind == "rpar":
             self.flush(retarget=True)
         elif kind == "lpar":
             if self.hours or self.mode:
                 self.flush()
+            self.sep = "clause"
         elif kind in ("range", "allday", "247"):
             if self.mode or kind == "247":
                 self.flush()
@@ -512,13 +540,19 @@ class _Parser:
             if self.hours:
                 raise self.fail(f"{m.group()!r} follows opening times in the same rule")
             self.mode = kind
-        elif kind != "skip":
+        elif kind == "phoff":  # its own rule; days already read stay for the times to come
             if self.hours or self.mode:
                 self.flush()
-            self.sel = (self.sel or set()) | self.days(kind, m)
-            if kind == "phoff":
-                self.mode = "off"
+            self.rules.append(_Rule(frozenset({_PH}), True, False, [], "off"))
+        else:
+            days = self.days(kind, m)
+            if self.hours or self.mode:
                 self.flush()
+                if self.retargetable():
+                    self.trail = []
+            if self.trail is not None:
+                self.trail.append((sep, days, m.start(), m.end()))
+            self.sel = (self.sel or set()) | days
 
     def days(self, kind: str, m: re.Match) -> set[int]:
         if kind in ("cnday", "osmday"):
@@ -554,16 +588,55 @@ class _Parser:
             raise self.fail(f"{m.group()!r} starts and ends at the same time")
         return (s, e + _DAY) if e < s else (s, e)
 
+    def retargetable(self) -> bool:
+        """Whether the last rule is leading hours without days, which later days may claim."""
+        return bool(self.rules) and not self.rules[-1].explicit and not self.rules[-1].add
+
+    def retarget(self, days: Iterable[int]) -> None:
+        prev = self.rules[-1]
+        prev.days, prev.explicit = frozenset(days), True
+        self.last_sel = prev.days
+
+    def split_trail(self) -> None:
+        """Share days read after leading hours between those hours and the times that follow.
+
+        ``9:00-17:00 周一至周五，周六 9:00-12:00``: a day list directly after the hours is theirs
+        (trailing form) and the days after the comma lead the next times. One day list alone
+        (``8:00-20:00 周六 9:00-12:00``, ``8:00-20:00，周六、周日 9:00-12:00``) leads the next
+        times and the first hours cover the other days. A list whose split is a guess raises.
+        """
+        trail, self.trail = self.trail or [], None
+        groups = [[trail[0]]]
+        spaced = False  # two day names side by side with no comma or list joiner between
+        for tok in trail[1:]:
+            sep, days = tok[0], tok[1]
+            if sep == "clause" or (sep != "join" and _PH in days
+                                   and _PH not in groups[-1][-1][1]):
+                groups.append([tok])  # a comma, or weekdays then holidays: "周一至周五 节假日…"
+            else:
+                groups[-1].append(tok)
+                spaced = spaced or sep != "join"
+        direct = trail[0][0] != "clause"  # nothing but spaces between the hours and the days
+        if len(groups) == 1 and (not direct or not spaced):
+            return
+        if not direct or len(groups) > 2 or spaced:
+            where = self.norm[trail[0][2]:trail[-1][3]]
+            raise self.fail(
+                f"the days {where!r} between two sets of times are ambiguous: it is unclear "
+                "which belong to the times before and which to the times after; put the days "
+                "first ('周一至周五 9:00-17:00，周六 9:00-12:00') or end each clause with '；'")
+        first, second = ({d for tok in g for d in tok[1]} for g in groups)
+        self.retarget(first)
+        self.sel = second
+
     def flush(self, *, retarget: bool = False) -> None:
         sel, hours, mode = self.sel, self.hours, self.mode
-        self.sel, self.hours, self.mode = None, [], None
+        self.sel, self.hours, self.mode, self.trail = None, [], None, None
         if sel is None and not hours and mode is None:
             return
         if not hours and mode is None:  # days with no hours: "8:00-18:00（周一至周五）"?
-            prev = self.rules[-1] if self.rules else None
-            if retarget and prev is not None and not prev.explicit and not prev.add:
-                prev.days, prev.explicit = frozenset(sel), True
-                self.last_sel = prev.days
+            if retarget and self.retargetable():
+                self.retarget(sel)
                 return
             raise self.fail("days are given without opening times")
         if sel is None:

@@ -8,7 +8,6 @@ up with every station write so in-memory indexes know when to rebuild.
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
@@ -162,16 +161,36 @@ class Store:
         if conn is None:
             with self.transaction() as c:
                 return self.add_stations(stations, conn=c, upsert_by_code=upsert_by_code)
-        ids: list[int] = []
+        batch = list(stations)
         now = _now()
-        for station in stations:
+        by_code = self._ids_by_code(
+            [st.code for st in batch if st.code] if upsert_by_code else [], conn=conn)
+        wanted_ids = [st.id for st in batch if st.id is not None]
+        taken = self._existing_ids(wanted_ids, conn=conn)
+        # explicit ids that are free keep their value (lossless round trips)...
+        reserved: set[int] = set()
+        for st in batch:
+            if st.id is not None and st.id not in taken and st.id not in reserved and not (
+                    upsert_by_code and st.code and st.code in by_code):
+                reserved.add(st.id)
+        # ...and the others get fresh ids above everything in use, known before the insert,
+        # so generated codes are written in the same (bulk) insert.
+        next_id = max([self._max_id(conn=conn), *reserved, 0]) + 1
+        ids: list[int] = []
+        inserts: list[dict] = []
+        pending: dict[str, int] = {}  # code → position in ``inserts``
+        for station in batch:
             values = _station_values(station)
             values["amenities"] = {k: station.amenities.get(k, "unknown") for k in AMENITIES}
             values["updated_at"] = station.updated_at or now
-            existing = None
-            if station.code and upsert_by_code:
-                existing = conn.execute(sa.select(stations_table.c.id).where(
-                    stations_table.c.code == station.code)).scalar_one_or_none()
+            if station.code and upsert_by_code and station.code in pending:
+                # the same code twice in one batch: the later row wins, as an update would
+                first = inserts[pending[station.code]]
+                values.update(id=first["id"], code=first["code"], created_at=first["created_at"])
+                inserts[pending[station.code]] = values
+                ids.append(int(first["id"]))
+                continue
+            existing = by_code.get(station.code) if station.code and upsert_by_code else None
             if existing is not None:
                 values.pop("id", None)
                 values.pop("created_at", None)
@@ -180,26 +199,51 @@ class Store:
                 ids.append(existing)
                 continue
             values["created_at"] = station.created_at or now
-            if values.get("id") is not None and conn.execute(sa.select(stations_table.c.id).where(
-                    stations_table.c.id == values["id"])).scalar_one_or_none() is not None:
-                values.pop("id")
-            if values.get("id") is None:
-                values.pop("id", None)
-            needs_code = not values.get("code")
-            if needs_code:
-                values["code"] = "tmp-" + uuid.uuid4().hex
-            new_id = conn.execute(stations_table.insert().values(**values)).inserted_primary_key[0]
-            if needs_code:
+            if station.id is not None and station.id in reserved:
+                reserved.discard(station.id)  # a later duplicate of this id gets a fresh one
+            else:
+                values["id"] = next_id
+                next_id += 1
+            if not values.get("code"):
                 area = station.street_code or station.district_code or "11"
-                conn.execute(stations_table.update().where(stations_table.c.id == new_id)
-                             .values(code=f"NX-{area}-{new_id:05d}"))
-            ids.append(int(new_id))
+                values["code"] = f"NX-{area}-{values['id']:05d}"
+            if station.code and upsert_by_code:
+                pending[station.code] = len(inserts)
+            inserts.append(values)
+            ids.append(int(values["id"]))
+        for start in range(0, len(inserts), 1000):
+            conn.execute(stations_table.insert(), inserts[start:start + 1000])
         if self.is_postgis:
             conn.execute(sa.text(
                 "SELECT setval(pg_get_serial_sequence('stations', 'id'), "
                 "(SELECT COALESCE(MAX(id), 1) FROM stations))"))
         self.bump_version("stations_version", conn=conn)
         return ids
+
+    @staticmethod
+    def _ids_by_code(codes: Sequence[str], *, conn: Connection) -> dict[str, int]:
+        found: dict[str, int] = {}
+        unique = sorted(set(codes))
+        for start in range(0, len(unique), 500):
+            part = unique[start:start + 500]
+            rows = conn.execute(sa.select(stations_table.c.code, stations_table.c.id)
+                                .where(stations_table.c.code.in_(part)))
+            found.update({code: int(i) for code, i in rows})
+        return found
+
+    @staticmethod
+    def _existing_ids(ids: Sequence[int], *, conn: Connection) -> set[int]:
+        found: set[int] = set()
+        unique = sorted(set(ids))
+        for start in range(0, len(unique), 500):
+            part = unique[start:start + 500]
+            found.update(int(i) for i in conn.execute(
+                sa.select(stations_table.c.id).where(stations_table.c.id.in_(part))).scalars())
+        return found
+
+    @staticmethod
+    def _max_id(*, conn: Connection) -> int:
+        return int(conn.execute(sa.select(sa.func.max(stations_table.c.id))).scalar() or 0)
 
     def update_station(self, station: Station, *, conn: Connection | None = None) -> None:
         """Write every field of an existing station (by ``id``)."""

@@ -103,6 +103,23 @@ PARSE_CASES = [
     ("每天 8:00-20:00 节假日照常", "Mo-Su 08:00-20:00"),
     ("周一至周五 9:00-17:00，周末及节假日休息", "Mo-Fr 09:00-17:00; PH off"),
     ("法定节假日 10:00-14:00；周一至周五 9:00-17:00", "Mo-Fr 09:00-17:00; PH 10:00-14:00"),
+    ("周一至周五 除节假日外 9:00-17:00", "Mo-Fr 09:00-17:00; PH off"),
+    # Chinese: days after the hours they belong to, then another clause
+    ("9:00-17:00 周一至周五，周六 9:00-12:00，周日休息", "Mo-Fr 09:00-17:00; Sa 09:00-12:00"),
+    ("8:30-11:00、13:30-17:00 周一至周五，周六 9:00-12:00",
+     "Mo-Fr 08:30-11:00,13:30-17:00; Sa 09:00-12:00"),
+    ("9:00-17:00周一至周五,周六全天", "Mo-Fr 09:00-17:00; Sa 00:00-24:00"),
+    ("8:00-18:00 周一至周五，周末休息", "Mo-Fr 08:00-18:00"),
+    ("8:00-18:00 周一至周五 节假日休息", "Mo-Fr 08:00-18:00; PH off"),
+    ("8:00-18:00 周一至周五，节假日 10:00-14:00", "Mo-Fr 08:00-18:00; PH 10:00-14:00"),
+    ("9:00-17:00 周一至周五 除节假日外", "Mo-Fr 09:00-17:00; PH off"),
+    ("8:00-18:00 周一至周五（周六 9:00-12:00）", "Mo-Fr 08:00-18:00; Sa 09:00-12:00"),
+    ("09:00-17:00 Mo-Fr, Sa 09:00-12:00", "Mo-Fr 09:00-17:00; Sa 09:00-12:00"),
+    # ... but a single day list before further times leads them; the first hours cover the rest
+    ("8:00-20:00，周六 9:00-12:00", "Mo-Fr,Su 08:00-20:00; Sa 09:00-12:00"),
+    ("8:00-18:00 周末 10:00-16:00", "Mo-Fr 08:00-18:00; Sa,Su 10:00-16:00"),
+    ("8:00-18:00 周六、周日 10:00-16:00", "Mo-Fr 08:00-18:00; Sa,Su 10:00-16:00"),
+    ("8:00-18:00 周六休息", "Mo-Fr,Su 08:00-18:00"),
 ]
 
 
@@ -148,6 +165,12 @@ INVALID = [
     ("no days or times", "开放", "no days or times"),
     ("照常 on a weekday", "周六 照常", "only applies to public holidays"),
     ("words", "随时可来", "cannot read"),
+    # days between two sets of times where the split between them would be a guess
+    ("spaced days between times", "9:00-17:00 周一至周五 周六 9:00-12:00", "'周一至周五 周六'"),
+    ("spaced single days", "8:00-18:00 周六 周日 10:00-16:00", "between two sets of times"),
+    ("spaced days before off", "9:00-17:00 周一至周五 周末休息", "are ambiguous"),
+    ("three comma lists", "9:00-17:00 周一，周三，周五 10:00-12:00", "are ambiguous"),
+    ("lists after a comma", "8:00-20:00，周一至周五，周六 9:00-12:00", "are ambiguous"),
 ]
 
 
@@ -175,6 +198,25 @@ def test_structure_is_validated_on_construction():
         OpeningHours(week=(((600, 700),),) * 7, known=False)
     merged = OpeningHours(week=(((600, 700), (650, 800), (800, 900)),) + ((),) * 6)
     assert merged.week[0] == ((600, 900),)
+
+
+# A day list right after the hours belongs to them, also when another days+hours clause follows.
+# Expected: open at Mon 10:00, Sat 10:00, Sat 13:00, Sun 10:00.
+TRAILING_DAYS = [
+    ("9:00-17:00 周一至周五，周六 9:00-12:00", (True, True, False, False)),
+    ("8:30-17:30 周一至周五；周六 9:00-12:00", (True, True, False, False)),
+    ("9:00-17:00（周一至周五），周六9:00-12:00", (True, True, False, False)),
+    ("周一至周五 9:00-17:00，周六 9:00-12:00", (True, True, False, False)),
+    ("8:00-18:00（周一至周五）", (True, False, False, False)),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), TRAILING_DAYS, ids=[c[0] for c in TRAILING_DAYS])
+def test_days_after_hours_bind_to_them_before_the_next_clause(text, expected):
+    hours = parse(text)
+    samples = (at("Mo", "10:00"), at("Sa", "10:00"), at("Sa", "13:00"), at("Su", "10:00"))
+    assert tuple(hours.is_open(when) for when in samples) == expected
+    assert hours.ph is None
 
 
 # ----------------------------------------------------------------------------- is it open?

@@ -90,6 +90,28 @@ def test_add_keeps_a_free_id_and_replaces_a_taken_one(backend):
     assert later not in (40, other)
 
 
+def test_one_batch_with_repeated_codes_and_ids_behaves_like_one_row_at_a_time(backend):
+    backend.add_stations([_station(id=7, code="OLD", capacity=1)])
+    ids = backend.add_stations([
+        _station(code="NEW", capacity=1),             # fresh id
+        _station(id=7, code="X"),                      # id taken: a fresh one
+        _station(id=50, code="Y"),                     # id free: kept
+        _station(id=50, code="Z"),                     # same id again in the batch: fresh
+        _station(code="NEW", capacity=2, name="后来者"),  # same code again: the later row wins
+        _station(code="OLD", capacity=5),              # existing code: updated in place
+        _station(name="无编码驿站", street_code="110102020"),  # generated code
+    ])
+    assert ids[0] == ids[4] and ids[5] == 7 and ids[2] == 50
+    assert len(set(ids)) == 6 and 7 not in ids[1:5] and ids[3] != 50
+    assert backend.count_stations() == 6
+    assert (backend.get_station(ids[0]).name, backend.get_station(ids[0]).capacity) == (
+        "后来者", 2)
+    assert backend.get_station(7).capacity == 5
+    assert backend.get_station(ids[6]).code == f"NX-110102020-{ids[6]:05d}"
+    [after] = backend.add_stations([_station(code="LATER")])
+    assert after not in ids
+
+
 def test_get_unknown_id_raises_not_found(backend):
     with pytest.raises(NotFoundError, match="999"):
         backend.get_station(999)
