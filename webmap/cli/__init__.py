@@ -17,7 +17,7 @@ import click
 
 from stations.errors import NuanxinError
 
-__all__ = ["main", "emit_json", "fail"]
+__all__ = ["main", "emit_json", "fail", "crs_option", "json_option"]
 
 
 class _Group(click.Group):
@@ -32,6 +32,15 @@ class _Group(click.Group):
         except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
             click.echo(f"错误 (error): {exc.strerror}: {exc.filename}", err=True)
             ctx.exit(2)
+
+
+#: ``--crs``: the datum of coordinates given on the command line or in a file.
+crs_option = click.option(
+    "--crs", default="wgs84", show_default=True,
+    help="坐标系 (datum of the coordinates): wgs84 | gcj02 | bd09")
+
+#: ``--json``: print the machine-readable answer (INTERFACE.md keys).
+json_option = click.option("--json", "as_json", is_flag=True, help="输出 JSON (print JSON)")
 
 
 def emit_json(data: object) -> None:

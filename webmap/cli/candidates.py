@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from webmap.cli import emit_json, main
+from webmap.cli import crs_option, emit_json, json_option, main
 
 __all__: list[str] = []
 
@@ -47,9 +47,6 @@ def _store():
 
 actor_option = click.option(
     "--actor", default=None, help="操作人，写入审计日志 (who; default NUANXIN_ACTOR or login name)")
-json_option = click.option("--json", "as_json", is_flag=True, help="输出 JSON (print JSON)")
-
-
 def _candidate_json(candidate) -> dict:
     from stations.lifecycle import allowed_actions
 
@@ -65,8 +62,7 @@ def candidates_group() -> None:
 
 @candidates_group.command("import")
 @click.argument("file", type=click.Path(path_type=str))
-@click.option("--crs", default="wgs84", show_default=True,
-              help="坐标系 (datum of the sheet's coordinates): wgs84 | gcj02 | bd09")
+@crs_option
 @click.option("--progress/--no-progress", default=None,
               help="地理编码进度条 (progress bar on stderr; default when stderr is a terminal)")
 @json_option
@@ -167,7 +163,7 @@ def _point(lon: float | None, lat: float | None, crs: str):
 @click.option("--notes", required=True, help="走访记录 (field notes)")
 @click.option("--lon", type=float, default=None, help="校正后的经度 (corrected longitude)")
 @click.option("--lat", type=float, default=None, help="校正后的纬度 (corrected latitude)")
-@click.option("--crs", default="wgs84", show_default=True, help="wgs84 | gcj02 | bd09")
+@crs_option
 @click.option("--photo", "photos", multiple=True, help="照片文件或链接，可重复 (photo, repeatable)")
 @actor_option
 @json_option

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from webmap.cli import emit_json, main
+from webmap.cli import crs_option, emit_json, main
 
 __all__ = []
 
@@ -117,7 +117,7 @@ def _split_amenities(values: tuple[str, ...]) -> list[str]:
 @main.command("nearest")
 @click.option("--lon", required=True, help="经度 (longitude, decimal degrees)")
 @click.option("--lat", required=True, help="纬度 (latitude, decimal degrees)")
-@click.option("--crs", default="wgs84", show_default=True, help="wgs84 | gcj02 | bd09")
+@crs_option
 @click.option("-k", "k", default="5", show_default=True, help="how many stations")
 @click.option("--amenity", "amenities", multiple=True,
               help="required amenity, key or Chinese name (热水, 微波炉...); repeatable")
@@ -245,8 +245,7 @@ def stations_group() -> None:
 
 @stations_group.command("import")
 @click.argument("file", type=click.Path(path_type=str))
-@click.option("--crs", default="wgs84", show_default=True,
-              help="文件坐标系 (datum of the file's coordinates): wgs84 | gcj02 | bd09")
+@crs_option
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON (print the report as JSON).")
 def stations_import_cmd(file: str, crs: str, as_json: bool) -> None:
     """导入站点 (import stations from .geojson / .csv / .xlsx / .gpkg).

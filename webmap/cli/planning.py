@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from webmap.cli import emit_json, main
+from webmap.cli import crs_option, emit_json, main
 
 __all__ = []
 
@@ -55,8 +55,7 @@ def demand_group() -> None:
 
 @demand_group.command("import")
 @click.argument("file", type=click.Path(path_type=str))
-@click.option("--crs", default="wgs84", show_default=True,
-              help="文件坐标系 (datum of the file's coordinates): wgs84 | gcj02 | bd09")
+@crs_option
 @click.option("--replace", is_flag=True, help="先删除已有需求点 (delete existing demand first)")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def demand_import_cmd(file: str, crs: str, replace: bool, as_json: bool) -> None:
