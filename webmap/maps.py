@@ -118,8 +118,7 @@ class PopupMap(folium.Map):
     (``.card``, ``.btn``...) would restyle the dashboard around the map.
     """
 
-    default_js = vendor.LEAN_JS + [("jquery", vendor.local_url(
-        "https://code.jquery.com/jquery-3.7.1.min.js"))]
+    default_js = vendor.LEAN_JS + [vendor.JQUERY_JS]
     default_css = vendor.LEAN_CSS
 
 

@@ -72,6 +72,7 @@ CDN_TO_LOCAL: dict[str, str] = {
 #: The lean asset set of the worker page (Leaflet only; no jQuery/Bootstrap/Font Awesome).
 LEAN_JS = [("leaflet", _STATIC + "leaflet-1.9.3/leaflet.js")]
 LEAN_CSS = [("leaflet_css", _STATIC + "leaflet-1.9.3/leaflet.css")]
+JQUERY_JS = ("jquery", _STATIC + "jquery-3.7.1/jquery.min.js")
 
 
 class ExternalAssetError(RuntimeError):
