@@ -12,9 +12,15 @@ from geodata.cluster import coverage_dask, coverage_totals
 def client():
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                           dashboard_address=None)
-    client = Client(cluster)
+    for attempt in range(3):  # a loaded 2-core box can miss the scheduler's start-up timeout
+        try:
+            cluster = LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                   dashboard_address=None)
+            break
+        except RuntimeError:
+            if attempt == 2:
+                raise
+    client = Client(cluster, timeout="60s")
     yield client
     client.close()
     cluster.close()
