@@ -15,7 +15,7 @@ def client():
     for attempt in range(3):  # a loaded 2-core box can miss the scheduler's start-up timeout
         try:
             cluster = LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                   dashboard_address=None)
+                                   dashboard_address=":0")  # a free port: never clashes
             break
         except RuntimeError:
             if attempt == 2:
