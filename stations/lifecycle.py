@@ -274,6 +274,10 @@ def open_station(store, candidate_id: int, *, actor: str, note: str = "",
 
 def _station_step(store, action: str, status: str, *, candidate_id: int | None,
                   station_id: int | None, actor: str, reason: str, conn) -> Station:
+    if conn is None:
+        with store.transaction() as c:
+            return _station_step(store, action, status, candidate_id=candidate_id,
+                                 station_id=station_id, actor=actor, reason=reason, conn=c)
     actor = _require_text(actor, "操作人 actor")
     reason = _require_text(reason, "原因 reason") if action != "reopen" else (reason or "").strip()
     if (candidate_id is None) == (station_id is None):
@@ -306,10 +310,6 @@ def _station_step(store, action: str, status: str, *, candidate_id: int | None,
 def suspend(store, candidate_id: int | None = None, *, actor: str, reason: str,
             station_id: int | None = None, conn=None) -> Station:
     """Suspend an opened station (by candidate id, or ``station_id=``) with a reason."""
-    if conn is None:
-        with store.transaction() as c:
-            return suspend(store, candidate_id, actor=actor, reason=reason,
-                           station_id=station_id, conn=c)
     return _station_step(store, "suspend", "suspended", candidate_id=candidate_id,
                          station_id=station_id, actor=actor, reason=reason, conn=conn)
 
@@ -317,10 +317,6 @@ def suspend(store, candidate_id: int | None = None, *, actor: str, reason: str,
 def reopen(store, candidate_id: int | None = None, *, actor: str, reason: str = "",
            station_id: int | None = None, conn=None) -> Station:
     """Open a suspended station again."""
-    if conn is None:
-        with store.transaction() as c:
-            return reopen(store, candidate_id, actor=actor, reason=reason,
-                          station_id=station_id, conn=c)
     return _station_step(store, "reopen", "open", candidate_id=candidate_id,
                          station_id=station_id, actor=actor, reason=reason, conn=conn)
 
@@ -328,10 +324,6 @@ def reopen(store, candidate_id: int | None = None, *, actor: str, reason: str = 
 def close(store, candidate_id: int | None = None, *, actor: str, reason: str,
           station_id: int | None = None, conn=None) -> Station:
     """Close a station for good, with a reason (it stays in the store, status ``closed``)."""
-    if conn is None:
-        with store.transaction() as c:
-            return close(store, candidate_id, actor=actor, reason=reason,
-                         station_id=station_id, conn=c)
     return _station_step(store, "close", "closed", candidate_id=candidate_id,
                          station_id=station_id, actor=actor, reason=reason, conn=conn)
 
