@@ -113,6 +113,15 @@
     return box;
   }
 
+  var pendingPopup = null;  // {id, until}: a popup asked for by "在地图上看"
+
+  function openPendingPopup() {
+    if (!pendingPopup) { return; }
+    if (Date.now() > pendingPopup.until) { pendingPopup = null; return; }
+    var m = markerById[pendingPopup.id];
+    if (m) { cluster.zoomToShowLayer(m, function () { m.openPopup(); }); }
+  }
+
   function renderStations(body) {
     cluster.clearLayers();
     bubbles.clearLayers();
@@ -136,6 +145,7 @@
       markers.push(m);
     });
     cluster.addLayers(markers);
+    openPendingPopup();
     document.body.dataset.stationsMatched = body.numberMatched;
     document.body.dataset.stationsShown = markers.length;
     document.body.dataset.clustered = body.clustered ? "1" : "0";
@@ -225,9 +235,11 @@
       show.type = "button";
       var pos = latLng(toMap(r.lon, r.lat));
       show.addEventListener("click", function () {
+        // setView reloads the stations in view (moveend), which rebuilds the markers: ask for
+        // the popup now and again after that reload, so it is not lost with the old marker.
+        pendingPopup = {id: r.id, until: Date.now() + 5000};
         map.setView(pos, Math.max(map.getZoom(), 16));
-        var m = markerById[r.id];
-        if (m) { cluster.zoomToShowLayer(m, function () { m.openPopup(); }); }
+        openPendingPopup();
       });
       actions.appendChild(show);
       var a = el("a", "btn btn-small", "详情与导航 ›");
