@@ -42,6 +42,7 @@ __all__ = [
     "load_network",
     "default_network",
     "is_walkable",
+    "service_area_polygons",
     "NETWORK_ENV",
 ]
 
@@ -571,3 +572,26 @@ def default_network(path: str | Path | None = None) -> WalkingNetwork | None:
     if not p.exists():
         raise NetworkError(f"路网文件不存在 (network file not found): {p} (from {NETWORK_ENV})")
     return _cached(str(p.resolve()), p.stat().st_mtime)
+
+
+def _lonlat(stations) -> tuple[list[float], list[float]]:
+    """WGS84 lon/lat lists of Station records, dicts or a StationArrays."""
+    if stations is None:
+        return [], []
+    if hasattr(stations, "hours_text"):  # StationArrays
+        return [float(v) for v in stations.lon], [float(v) for v in stations.lat]
+    rows = [(s["lon"], s["lat"]) if isinstance(s, dict) else (s.lon, s.lat) for s in stations]
+    return [float(r[0]) for r in rows], [float(r[1]) for r in rows]
+
+
+def service_area_polygons(network, stations, radius_m: float, *, buffer_m: float = 25.0):
+    """WGS84 isochrone polygons of ``stations`` on a walking ``network`` (one per station)."""
+    import shapely
+
+    lon, lat = _lonlat(stations)
+    if not len(lon):
+        return []
+    x, y = network.to_metric(lon, lat)
+    polys = network.service_areas(x, y, radius_m, buffer_m=buffer_m)
+    return [shapely.transform(p, lambda xy: np.column_stack(
+        from_metric(xy[:, 0], xy[:, 1], network.crs))) for p in polys]

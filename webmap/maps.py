@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import html
 import re
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import branca.element
 import folium
 import folium.plugins
 
@@ -83,15 +86,21 @@ UNDERLAY_STYLE = {
 }
 
 
-def escape_text(text: object) -> str:
-    """User text made safe for folium's HTML-in-JavaScript slots.
+#: Characters that are not safe as-is in folium's HTML-in-JavaScript slots, as entities the
+#: browser shows as themselves: HTML (``& < > " '``, by :func:`html.escape`), JavaScript
+#: template literals (`````, ``$``, ``\\``) and template syntax (``{ } %`` and ``#``), so
+#: that no text can ever read as ``{{ }}``, ``{% %}`` or ``{# #}`` to a template engine.
+_TEXT_ENTITIES = str.maketrans({"\\": "&#92;", "`": "&#96;", "$": "&#36;", "{": "&#123;",
+                                "}": "&#125;", "%": "&#37;", "#": "&#35;"})
 
-    HTML-escaped, and also neutralises the characters that matter inside the JavaScript
-    template literals folium wraps tooltips and popups in (`````, ``$``, ``\\``), as entities
-    that display as themselves.
+
+def escape_text(text: object) -> str:
+    """User text made safe for folium's HTML-in-JavaScript slots (tooltips, popups, labels).
+
+    The one escape for every piece of user text that goes into a map: HTML-escaped, then the
+    template-literal and template-syntax characters become entities (``None`` → ``""``).
     """
-    out = html.escape(str(text), quote=True)
-    return out.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+    return html.escape("" if text is None else str(text), quote=True).translate(_TEXT_ENTITIES)
 
 
 def tile_datum(tiles: str) -> str:
@@ -113,7 +122,7 @@ class LeanMap(folium.Map):
 class PopupMap(folium.Map):
     """Leaflet plus jQuery: what folium's ``Popup`` needs, without Bootstrap's global CSS.
 
-    The planning maps (:mod:`geodata.planmap`) use popups, circles, GeoJSON and a layer
+    The planning maps (:mod:`webmap.planmap`) use popups, circles, GeoJSON and a layer
     control; none of them needs Bootstrap or the icon fonts, and Bootstrap's class names
     (``.card``, ``.btn``...) would restyle the dashboard around the map.
     """
@@ -238,19 +247,62 @@ def station_map(station: Station, *, tiles: str, underlay: dict | None = None,
 _SCRIPT_TAG = re.compile(r"<script(?=[\s>])", re.I)
 
 
+class _Text:
+    """Stands in for a Jinja template made from *rendered* output: renders to itself.
+
+    branca renders every element's macros once, then wraps the output in
+    ``Element(rendered)``, which compiles it as a new Jinja template and renders it a second
+    time with the page (``figure.header/html/script.render()``). Any ``{{ }}`` in user text
+    that survived the first (correctly escaped) pass would then run on the server. While
+    :func:`map_parts` renders, such elements hold a ``_Text`` instead: their content is data,
+    never template source.
+    """
+
+    __slots__ = ("source",)
+
+    def __init__(self, source: str, *_args, **_kwargs):
+        self.source = source
+
+    def render(self, *_args, **_kwargs) -> str:
+        return self.source
+
+
+_RENDER_LOCK = threading.RLock()
+
+
+@contextmanager
+def _rendered_text_is_data():
+    """During a render, ``branca.element.Element(text)`` keeps ``text`` literally.
+
+    Only :meth:`branca.element.Element.__init__` looks ``Template`` up in branca's module at
+    call time, and during a render it is only called with rendered output (folium and branca
+    build their real templates at import time, as class attributes).
+    """
+    with _RENDER_LOCK:
+        original = branca.element.Template
+        branca.element.Template = _Text
+        try:
+            yield
+        finally:
+            branca.element.Template = original
+
+
 def map_parts(m: folium.Map, *, nonce: str | None = None) -> dict[str, str]:
     """Render a map into ``{"header", "html", "script", "name"}`` for a page template.
 
-    Asset links are rewritten to ``/static/vendor/`` (:func:`webmap.vendor.rewrite_html`
-    raises if anything external is left). With ``nonce`` every ``<script>`` tag of the header
-    gets it (the page's Content-Security-Policy allows only nonce-carrying inline scripts).
+    Rendering happens once: rendered output is never compiled as a template again (see
+    :class:`_Text`), so user text cannot be template source. Asset links are rewritten to
+    ``/static/vendor/`` (:func:`webmap.vendor.rewrite_html` raises if anything external is
+    left). With ``nonce`` every ``<script>`` tag of the header gets it (the page's
+    Content-Security-Policy allows only nonce-carrying inline scripts).
     """
     vendor.install()
     root = m.get_root()
-    root.render()
-    header = vendor.rewrite_html(root.header.render())
-    body = vendor.rewrite_html(root.html.render())
-    script = vendor.rewrite_html(root.script.render())
+    with _rendered_text_is_data():
+        root.render()
+        header = vendor.rewrite_html(root.header.render())
+        body = vendor.rewrite_html(root.html.render())
+        script = vendor.rewrite_html(root.script.render())
     if nonce:
         header = _SCRIPT_TAG.sub(f'<script nonce="{html.escape(nonce)}"', header)
         body = _SCRIPT_TAG.sub(f'<script nonce="{html.escape(nonce)}"', body)

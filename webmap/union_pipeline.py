@@ -2,7 +2,7 @@
 
 Thin views over engineer C's workflow (:mod:`geodata.candidates` import/screen/template,
 :mod:`stations.lifecycle` steps) and engineer D's planning engine (:mod:`geodata.coverage`,
-:mod:`geodata.siting`, :mod:`geodata.planmap`, :mod:`geodata.reports`). Registered on the
+:mod:`geodata.siting`, :mod:`webmap.planmap`, :mod:`geodata.reports`). Registered on the
 ``union`` blueprint (login required, CSRF on every POST).
 """
 
@@ -241,7 +241,7 @@ def _underlay_for(m, result, datum: str) -> None:
 def coverage():
     """Coverage of demand (uncovered demand, service areas, recommended sites) with numbers."""
     from geodata.areas import load_districts
-    from geodata.planmap import planning_map
+    from webmap.planmap import planning_map
 
     store = get_store()
     form = _coverage_args(request.args)

@@ -1,25 +1,26 @@
 """Planning maps: stations, service areas, uncovered demand and recommended sites in Folium.
 
-Pure functions: they build Folium objects from results and know nothing of Flask (the web
-face renders them and vendors folium's assets). Every coordinate is converted from WGS84 to
-the datum of the tiles underneath (``to_tiles``: ``gcj02`` for Amap/Tencent tiles, ``wgs84``
-for OpenStreetMap/Tianditu) before drawing; every piece of user text in a popup or tooltip is
-HTML-escaped.
+Presentation: pure functions that build Folium objects from results and know nothing of
+Flask (the views render them with :func:`webmap.maps.map_parts`, which vendors folium's
+assets and renders once, so user text is never template source). Every coordinate is
+converted from WGS84 to the datum of the tiles underneath (``to_tiles``: ``gcj02`` for
+Amap/Tencent tiles, ``wgs84`` for OpenStreetMap/Tianditu) before drawing; every piece of user
+text in a popup or tooltip goes through :func:`webmap.maps.escape_text`.
 
 Folium wants ``[lat, lon]``: the swap happens in :func:`_ll` only.
 """
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Sequence
 
 import numpy as np
 
 from geodata.datums import convert, normalise_datum
+from webmap.maps import escape_text
 
-__all__ = ["planning_layers", "planning_map", "service_area_polygons"]
+__all__ = ["planning_layers", "planning_map"]
 
 _COLORS = {"station": "#1f6fb2", "service": "#1f6fb2", "uncovered": "#d7301f",
            "farthest": "#7a0177", "site": "#ff7f00"}
@@ -43,17 +44,7 @@ def _geom_to(geom, datum: str):
     return shapely.transform(geom, lambda xy: np.column_stack(_to(xy[:, 0], xy[:, 1], datum)))
 
 
-_TEMPLATE_LITERAL_ENTITIES = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
-
-
-def _esc(value) -> str:
-    """HTML-escape user text for folium popups/tooltips.
-
-    Folium wraps tooltip and popup HTML in JavaScript template literals, where a backtick,
-    ``${`` or a backslash would end or escape the literal: those become HTML entities too,
-    which the browser shows as the same characters.
-    """
-    return html.escape("" if value is None else str(value)).translate(_TEMPLATE_LITERAL_ENTITIES)
+_esc = escape_text  # the one escape for user text in maps (webmap.maps)
 
 
 def _station_rows(stations) -> list[dict]:
@@ -72,21 +63,6 @@ def _station_rows(stations) -> list[dict]:
             rows.append({"id": s.id, "name": s.name, "lon": s.lon, "lat": s.lat,
                          "opening_hours": getattr(s, "opening_hours", "")})
     return rows
-
-
-def service_area_polygons(network, stations, radius_m: float, *, buffer_m: float = 25.0):
-    """WGS84 isochrone polygons of ``stations`` on a walking ``network`` (one per station)."""
-    import shapely
-
-    from geodata.projection import from_metric
-
-    rows = _station_rows(stations)
-    if not rows:
-        return []
-    x, y = network.to_metric([r["lon"] for r in rows], [r["lat"] for r in rows])
-    polys = network.service_areas(x, y, radius_m, buffer_m=buffer_m)
-    return [shapely.transform(p, lambda xy: np.column_stack(
-        from_metric(xy[:, 0], xy[:, 1], network.crs))) for p in polys]
 
 
 def planning_layers(*, to_tiles: str = "wgs84", stations=None, coverage=None,
