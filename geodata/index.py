@@ -58,6 +58,7 @@ from geodata.projection import BEIJING_CRS, metric_crs_for, to_metric, transform
 from stations.amenities import AMENITIES, normalise_amenity
 from stations.errors import StoreError, ValidationError
 from stations.hours import TZ, HoursError, OpeningHours
+from stations.limits import TIME_TEXT_MAX, check_time
 from stations.records import STATUSES, Station
 
 __all__ = [
@@ -583,12 +584,18 @@ def parse_open_at(value: datetime | str | None) -> datetime:
     Raises
     ------
     ValidationError
-        When the text is not an ISO 8601 date-time.
+        When the text is not an ISO 8601 date-time (ASCII, at most
+        :data:`stations.limits.TIME_TEXT_MAX` characters) or lies outside the supported
+        years (:data:`stations.limits.YEAR_MIN`–:data:`~stations.limits.YEAR_MAX`).
     """
     if value is None:
         return datetime.now(TZ)
     if isinstance(value, str):
         text = value.strip()
+        if len(text) > TIME_TEXT_MAX or not text.isascii():
+            raise ValidationError(
+                f"时间格式无效 (open_at must be ISO 8601 like 2024-05-01T08:30), "
+                f"got {text[:40]!r}{'…' if len(text) > 40 else ''}")
         try:
             value = datetime.fromisoformat(text)
         except ValueError:
@@ -600,9 +607,13 @@ def parse_open_at(value: datetime | str | None) -> datetime:
                     f"got {text!r}") from None
     if not isinstance(value, datetime):
         raise ValidationError(f"open_at must be a datetime or ISO text, got {value!r}")
+    check_time(value, "open_at")
     if value.tzinfo is None or value.utcoffset() is None:
         return value.replace(tzinfo=TZ)
-    return value.astimezone(TZ)
+    try:
+        return value.astimezone(TZ)
+    except OverflowError:  # e.g. 1970-01-01T00:00+14:00 crosses no edge, but be safe
+        raise ValidationError(f"open_at 超出支持范围 (out of range): {value.isoformat()}") from None
 
 
 # -------------------------------------------------------------------- store cache

@@ -23,6 +23,31 @@ def require(condition: bool, what: str) -> None:
     pytest.skip(f"not available here (would fail under CI): {what}")
 
 
+@pytest.fixture(autouse=True)
+def no_500_answers(request):
+    """Fail any test whose request was answered 500 (an unexpected exception in a view).
+
+    The app answers such a bug with a logged 500 and the JSON error shape; here it is a red
+    test. A test that exercises that handler on purpose is marked ``allow_500``.
+    """
+    from webmap.errors import bug_answered
+
+    seen: list[BaseException] = []
+
+    def _record(_app, exc, **_kw):
+        seen.append(exc)
+
+    bug_answered.connect(_record)
+    try:
+        yield seen
+    finally:
+        bug_answered.disconnect(_record)
+    if seen and request.node.get_closest_marker("allow_500") is None:
+        first = seen[0]
+        pytest.fail(f"{len(seen)} request(s) answered 500; first: "
+                    f"{type(first).__name__}: {first}", pytrace=False)
+
+
 @pytest.fixture
 def store(tmp_path, monkeypatch) -> Store:
     """An initialised, empty SQLite store in a temporary folder (also set as the env default)."""

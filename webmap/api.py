@@ -17,6 +17,7 @@ from geodata.datums import convert, normalise_datum
 from stations.amenities import AMENITIES, AMENITY_LABELS_ZH, normalise_amenity
 from stations.errors import ValidationError
 from stations.hours import TZ
+from stations.limits import ID_MAX, ID_MIN
 from stations.records import ACCESS_MODES, STATUSES
 from webmap import feedback
 from webmap.app import get_store
@@ -116,7 +117,7 @@ ACCESS = Param("access", repeat=True, enum=ACCESS_MODES,
 ALWAYS_OPEN = Param("always_open", "boolean", description="true: only stations open 24/7.")
 DISTRICT = Param("district", max_length=64, description="District name (西城区 or 西城) or code.")
 STREET = Param("street", max_length=64, description="Street (街道) name.")
-STATION_ID = Param("station_id", "integer", where="path", minimum=1,
+STATION_ID = Param("station_id", "integer", where="path", minimum=ID_MIN, maximum=ID_MAX,
                    description="Station id.")
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -155,7 +156,11 @@ spec.components.update({
     "FeatureCollection": {"type": "object", "properties": {
         "type": {"type": "string", "enum": ["FeatureCollection"]},
         "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}},
-        "numberMatched": {"type": "integer"}, "numberReturned": {"type": "integer"},
+        "numberMatched": {"type": "integer", "description": "Stations matching the filters "
+                          "(from `after` on, when given)."},
+        "numberReturned": {"type": "integer"},
+        "next": {"type": "string", "nullable": True, "description": "URL of the next page "
+                 "(same filters, `after` moved on); null on the last page."},
         "clustered": {"type": "boolean"}, "crs": {"type": "string"}}},
     "Nearest": {"type": "object", "required": ["results"], "properties": {"results": {
         "type": "array", "items": {"type": "object", "required": [
@@ -181,6 +186,19 @@ spec.components.update({
 
 
 # -- /api/stations ---------------------------------------------------------------------------
+#: A page of ``/api/stations``: the default and the most features one answer carries.
+PAGE_DEFAULT = 1000
+PAGE_MAX = 5000
+
+
+def _next_link(after: int) -> str:
+    """This request's URL with ``after`` moved on (the other parameters unchanged)."""
+    from urllib.parse import urlencode
+
+    query = [(k, v) for k, v in request.args.items(multi=True) if k != "after"]
+    return request.base_url + "?" + urlencode(query + [("after", str(after))])
+
+
 @spec.route(bp, "/stations", summary="Stations as GeoJSON, filtered", tags=["stations"], params=[
     BBOX, AMENITY, OPEN_AT, DISTRICT, STREET, ACCESS, ALWAYS_OPEN,
     Param("status", repeat=True, enum=STATUSES + ("all",), default=["open"],
@@ -192,8 +210,13 @@ spec.components.update({
     Param("fields", default="all", max_length=300,
           description="`all` (default), `map` (the compact set the map uses: "
                       + ", ".join(MAP_FIELDS) + ") or a comma list of property names."),
-    Param("limit", "integer", minimum=1, maximum=100_000,
-          description="At most this many features (by id); `numberMatched` tells the total."),
+    Param("limit", "integer", minimum=1, maximum=PAGE_MAX,
+          description=f"At most this many features per page, in id order (default "
+                      f"{PAGE_DEFAULT}, at most {PAGE_MAX}); `numberMatched` tells the total "
+                      "and `next` links the following page (null on the last)."),
+    Param("after", "integer", minimum=0, maximum=ID_MAX,
+          description="Paging cursor: only stations with an id greater than this (the `next` "
+                      "link sets it)."),
     Param("cluster", "boolean", default=False,
           description="With `zoom`: when more than `limit` stations match, answer counted "
                       "grid cells (`cluster: true`, `count`) instead of every station."),
@@ -214,10 +237,14 @@ def stations(args):
         include_unknown=args["include_unknown"], open_at=args["open_at"],
         district=args["district"], street=args["street"], access=args["access"] or (),
         always_open=args["always_open"])
+    if args["after"] is not None and idx.size:
+        ids = np.fromiter((cat.stations[i].id for i in idx), dtype=np.int64, count=idx.size)
+        keep = ids > args["after"]
+        idx, full = idx[keep], full[keep]
     matched = int(idx.size)
     limit = args["limit"]
-    if limit is None and args["cluster"]:
-        limit = int(current_app.config["MAP_MAX_FEATURES"])
+    if limit is None:
+        limit = int(current_app.config["MAP_MAX_FEATURES"]) if args["cluster"] else PAGE_DEFAULT
     lon, lat = cat.lon[idx], cat.lat[idx]
     if datum != "wgs84" and idx.size:
         lon, lat = convert(lon, lat, src="wgs84", dst=datum)
@@ -243,10 +270,13 @@ def stations(args):
                 "properties": {"cluster": True, "count": int(group.size)}})
         body["clustered"] = True
     else:
-        count = matched if limit is None else min(limit, matched)
+        count = min(limit, matched)
         features = [feature(j) for j in range(count)]
         body["clustered"] = False
+        if count < matched:
+            body["next"] = _next_link(int(cat.stations[int(idx[count - 1])].id))
     body["numberReturned"] = len(features)
+    body.setdefault("next", None)
     body["features"] = features
     return jsonify(body)
 
@@ -335,8 +365,15 @@ def nearest(args):
                                   "stations (default 2)."),
                 Param("at", fmt="date-time", convert=_when,
                       description="Only stations open at this time count (ISO 8601)."),
-            ], responses=_resp("Same body as `nuanxin coverage --json`",
-                               {"$ref": "#/components/schemas/Coverage"}))
+            ], responses={**_resp("Same body as `nuanxin coverage --json`",
+                                  {"$ref": "#/components/schemas/Coverage"}),
+                          "503": {"description": "The planning engine is busy (one computation "
+                                  "at a time, a request waits at most 15 s); see Retry-After.",
+                                  "content": {"application/json": {"schema": _ERROR}}}},
+            description="The same body as `nuanxin coverage --json`. Whole-city questions take "
+                        "seconds: answers are cached for 120 s per store version, one "
+                        "computation runs at a time, and a request that cannot start within "
+                        "15 s answers 503 with Retry-After.")
 def coverage(args):
     """The same body as ``nuanxin coverage --json``."""
     from webmap.planning import coverage_payload

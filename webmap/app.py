@@ -11,13 +11,30 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from stations.config import instance_path
+from stations.limits import ID_MAX, ID_MIN
 from stations.store import Store
+from webmap.errors import StrictJSONProvider
 
 __all__ = ["create_app", "get_store"]
 
 _STORE_KEY = "nuanxin.store"
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: ASCII digits, an id the store can hold (1 … 2**31 − 1).
+
+    Werkzeug's own converter takes any number of (Unicode) digits; a 20-digit id then
+    overflows the database driver. Out of range, the route does not match: 404.
+    """
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = ID_MIN,  # noqa: A002
+                 max: int | None = ID_MAX, signed: bool = False) -> None:  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def get_store() -> Store:
@@ -55,9 +72,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app = Flask(__name__, instance_path=str(instance_path().resolve()),
                 instance_relative_config=True)
+    app.json = StrictJSONProvider(app)
+    app.url_map.converters["int"] = IdConverter  # before any route is registered
     load_config(app, test_config)
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
     store = Store(app.config.get("DATABASE_URL") or None)
     store.init()
     app.extensions[_STORE_KEY] = store

@@ -1,29 +1,70 @@
 """One place that maps errors to HTTP answers.
 
-``NuanxinError`` (a user error) → 400, ``NotFoundError`` → 404, each as JSON
-``{"error": ..., "detail": ...}`` for the API (and for clients asking for JSON), or as a
-small zh-CN page for people. HTTP errors (unknown route, wrong method, body too large, bad
-CSRF token) take the same shape. Anything else is a bug: logged with its traceback, answered
-500 without one. Bad input never reaches that branch.
+``NuanxinError`` (a user error) → 400, ``NotFoundError`` → 404, ``StoreError`` (the store is
+down or uninitialised) → 503, each as JSON ``{"error": ..., "detail": ...}`` for the API (and
+for clients asking for JSON), or as a small zh-CN page for people. HTTP errors (unknown route,
+wrong method, body too large, bad CSRF token) take the same shape. Anything else is a bug:
+logged with its traceback, answered 500 in the same shape without one, and announced on
+:data:`bug_answered` (the test suite fails a test whose request got one). Bad input never
+reaches that branch. JSON answers never contain a bare ``NaN`` (:class:`StrictJSONProvider`).
 """
 
 from __future__ import annotations
 
+import math
+
+from blinker import Namespace
 from flask import Flask, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from stations.errors import NotFoundError, NuanxinError
+from stations.errors import NotFoundError, NuanxinError, StoreError
 
-__all__ = ["register_error_handlers", "wants_json", "error_response", "RateLimitError"]
+__all__ = ["register_error_handlers", "wants_json", "error_response", "RateLimitError", "BusyError",
+           "StrictJSONProvider", "bug_answered", "finite"]
+
+_signals = Namespace()
+#: Sent (with ``exc``) each time an unexpected exception is answered with a 500: the test suite
+#: subscribes and fails any test whose request got one.
+bug_answered = _signals.signal("nuanxin-bug-answered")
+
+
+def finite(value: object) -> object:
+    """``value`` with every non-finite float (NaN, ±inf) turned into its text, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, but never a bare ``NaN``/``Infinity`` (invalid JSON) in an answer."""
+
+    ensure_ascii = False
+    sort_keys = False
+
+    def dumps(self, obj, **kwargs):
+        kwargs.setdefault("allow_nan", False)
+        try:
+            return super().dumps(obj, **kwargs)
+        except ValueError:  # a non-finite float somewhere: spell it as text
+            return super().dumps(finite(obj), **kwargs)
 
 
 class RateLimitError(NuanxinError):
     """Too many requests from one client (answered 429)."""
 
+
+class BusyError(NuanxinError):
+    """A heavy computation could not start in time (answered 503 with ``Retry-After``)."""
+
 _TITLES_ZH = {
     400: "请求有误", 401: "需要登录", 403: "没有权限", 404: "没有找到", 405: "不支持的请求方法",
-    413: "内容太大", 429: "请求太频繁", 500: "服务器出错了",
+    413: "内容太大", 429: "请求太频繁", 500: "服务器出错了", 503: "服务暂时不可用",
 }
 
 
@@ -40,7 +81,7 @@ def wants_json() -> bool:
 def error_response(status: int, message: str, detail: object = None):
     """A JSON or HTML error answer with ``status``."""
     if wants_json():
-        return jsonify({"error": message, "detail": detail}), status
+        return jsonify({"error": message, "detail": finite(detail)}), status
     title = _TITLES_ZH.get(status, "出错了")
     return render_template("error.html", status=status, title=title, message=message,
                            detail=detail), status
@@ -91,10 +132,20 @@ def register_error_handlers(app: Flask) -> None:
             return (body, code, {"Allow": allow}) if allow else (body, code)
         return response
 
-    if app.testing:
-        return  # under test a bug propagates with its traceback
+    @app.errorhandler(BusyError)
+    def _busy(exc: BusyError):
+        body, status = error_response(503, exc.message, _detail_of(exc))
+        return body, status, {"Retry-After": str((exc.detail or {}).get("retry_after", 15))}
+
+    @app.errorhandler(StoreError)
+    def _store_down(exc: StoreError):
+        app.logger.error("store failure on %s %s: %s", request.method, request.path, exc)
+        return error_response(503, "数据库暂时不可用，请稍后再试 (store unavailable)",
+                              {"reason": "store"})
 
     @app.errorhandler(Exception)
-    def _bug(exc: Exception):  # pragma: no cover - exercised only by real bugs
+    def _bug(exc: Exception):
+        """Anything else is a bug: logged with its traceback, answered 500 without one."""
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        bug_answered.send(app, exc=exc)
         return error_response(500, "服务器内部错误 (internal error; it has been logged)", None)

@@ -12,6 +12,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from stations.errors import NotFoundError, ValidationError
+from stations.hours import TZ
+from stations.limits import check_text
 from stations.schema import reports_table, stations_table
 from stations.store import Store
 
@@ -64,7 +66,10 @@ def add_report(store: Store, station_id: int, *, kind: str, note: str = "") -> d
     if len(note) > NOTE_MAX_LENGTH:
         raise ValidationError(f"备注太长 (note longer than {NOTE_MAX_LENGTH} characters)",
                               detail={"param": "note", "max_length": NOTE_MAX_LENGTH})
-    now = datetime.now().replace(microsecond=0)
+    check_text(note, "note")
+    # Stored as Shanghai wall time (the column is naive); answered with its offset, as the
+    # OpenAPI ``date-time`` format requires.
+    now = datetime.now(TZ).replace(microsecond=0)
     with store.transaction() as conn:
         exists = conn.execute(sa.select(stations_table.c.id).where(
             stations_table.c.id == station_id)).scalar_one_or_none()
@@ -72,7 +77,8 @@ def add_report(store: Store, station_id: int, *, kind: str, note: str = "") -> d
             raise NotFoundError(f"站点 {station_id} 不存在 (no station with id {station_id})",
                                 detail={"id": station_id})
         new_id = conn.execute(reports_table.insert().values(
-            station_id=station_id, kind=kind, note=note, status="new", created_at=now)
+            station_id=station_id, kind=kind, note=note, status="new",
+            created_at=now.replace(tzinfo=None))
         ).inserted_primary_key[0]
     return {"id": int(new_id), "station_id": station_id, "kind": kind,
             "kind_zh": REPORT_KIND_LABELS_ZH[kind], "note": note, "status": "new",

@@ -20,14 +20,57 @@ from flask import Blueprint, request
 
 from stations.errors import NuanxinError, ValidationError
 
-__all__ = ["Param", "Endpoint", "ApiSpec", "parse_query", "parse_body"]
+__all__ = ["Param", "Endpoint", "ApiSpec", "parse_query", "parse_body", "json_depth",
+           "MAX_JSON_DEPTH"]
 
 _TYPES = ("string", "number", "integer", "boolean")
 _TRUE = {"true", "1", "yes", "on", "是"}
 _FALSE = {"false", "0", "no", "off", "否"}
 _SPLIT = re.compile(r"[,，、]")
-_INT = re.compile(r"^[+-]?\d+$")
+#: ASCII digits only (``\d`` would also take full-width and Arabic-Indic digits), at most 18 so
+#: ``int()`` never meets a 4,300-digit string and every value fits a 64-bit integer.
+_INT = re.compile(r"^[+-]?[0-9]{1,18}$")
+#: Deepest JSON body accepted (objects and arrays); deeper is a 400, never a RecursionError.
+MAX_JSON_DEPTH = 32
+_INT64_MAX = 2**63 - 1
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
 _RULE_ARG = re.compile(r"<(?:[a-z_]+:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
+
+
+def _short(raw: object) -> object:
+    """A value as echoed back in an error: long text and huge integers cut to 40 characters,
+    non-finite numbers as text (a JSON body must never carry a bare NaN)."""
+    if isinstance(raw, float) and not math.isfinite(raw):
+        return str(raw)
+    if isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) >= 10**18:
+        return "…" + str(raw)[-12:] if raw.bit_length() < 10_000 else "(huge integer)"
+    if isinstance(raw, str) and len(raw) > 40:
+        return raw[:40] + "…"
+    return raw
+
+
+def _storable(text: str) -> bool:
+    """Text the store can hold: valid Unicode (no lone surrogate) and no NUL."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
+def json_depth(data: bytes) -> int:
+    """Deepest nesting of objects/arrays in a JSON text, without parsing it (strings skipped).
+
+    Lets a body nested thousands deep be refused before :mod:`json` recurses into it.
+    """
+    import numpy as np
+
+    skeleton = np.frombuffer(_JSON_STRING.sub(b'""', data), dtype=np.uint8)
+    if not skeleton.size:
+        return 0
+    steps = (np.isin(skeleton, (ord("["), ord("{"))).astype(np.int64)
+             - np.isin(skeleton, (ord("]"), ord("}"))))
+    return int(np.cumsum(steps).max(initial=0))
 
 
 @dataclass(frozen=True)
@@ -88,6 +131,7 @@ class Param:
     # -- validation -------------------------------------------------------------------
     def _fail(self, raw: object, expected: str) -> ValidationError:
         where = {"query": "参数", "path": "路径参数", "body": "字段"}[self.where]
+        raw = _short(raw) if not isinstance(raw, list) else [_short(r) for r in raw[:10]]
         return ValidationError(
             f"{where} {self.name} 无效 (invalid {self.where} parameter {self.name!r}: "
             f"expected {expected}, got {raw!r})",
@@ -114,6 +158,9 @@ class Param:
         if self.type == "string":
             if not isinstance(raw, str):
                 raise self._fail(raw, self._expected())
+            if not _storable(raw):
+                raise self._fail(raw.encode("utf-8", "backslashreplace").decode("ascii")[:40],
+                                 "valid Unicode text (no lone surrogate, no NUL)")
             value = raw.strip()
             if self.max_length is not None and len(value) > self.max_length:
                 raise self._fail(raw[:40] + "…", self._expected())
@@ -135,20 +182,24 @@ class Param:
         if self.type == "integer":
             if isinstance(raw, bool) or not (isinstance(raw, int) or (
                     isinstance(raw, str) and _INT.match(raw.strip()))):
-                raise self._fail(raw, self._expected())
+                raise self._fail(_short(raw), self._expected())
             value = int(raw)
+            if abs(value) > _INT64_MAX:  # a JSON body can carry any integer
+                raise self._fail(_short(raw), self._expected())
         else:
             if isinstance(raw, bool):
                 raise self._fail(raw, self._expected())
+            if isinstance(raw, str) and (len(raw) > 64 or not raw.isascii()):
+                raise self._fail(_short(raw), self._expected())
             try:
                 value = float(raw)
-            except (TypeError, ValueError):
-                raise self._fail(raw, self._expected()) from None
+            except (TypeError, ValueError, OverflowError):
+                raise self._fail(_short(raw), self._expected()) from None
             if not math.isfinite(value):
-                raise self._fail(raw, self._expected())
+                raise self._fail(_short(raw), self._expected())
         if (self.minimum is not None and value < self.minimum) or (
                 self.maximum is not None and value > self.maximum):
-            raise self._fail(raw, self._expected())
+            raise self._fail(_short(raw), self._expected())
         return value
 
     def parse(self, raws: Sequence[object]) -> Any:
@@ -173,8 +224,9 @@ class Param:
             except NuanxinError as exc:
                 raise ValidationError(
                     f"参数 {self.name} 无效 (invalid parameter {self.name!r}): {exc.message}",
-                    detail={"param": self.name, "value": raws[0] if len(raws) == 1 else
-                            list(raws), "reason": exc.message}) from None
+                    detail={"param": self.name, "value": _short(raws[0]) if len(raws) == 1
+                            else [_short(r) for r in raws[:10]], "reason": exc.message},
+                ) from None
         return value
 
     # -- OpenAPI ----------------------------------------------------------------------
@@ -344,6 +396,12 @@ class ApiSpec:
                         raise ValidationError(
                             "请求体必须是 JSON (send Content-Type: application/json)",
                             detail={"content_type": request.content_type})
+                    depth = json_depth(request.get_data(cache=True))
+                    if depth > MAX_JSON_DEPTH:
+                        raise ValidationError(
+                            f"JSON 嵌套太深 (the body is nested {depth} deep; at most "
+                            f"{MAX_JSON_DEPTH})", detail={"reason": "too deep",
+                                                          "max_depth": MAX_JSON_DEPTH})
                     body = request.get_json(silent=True)
                     if body is None:
                         raise ValidationError("请求体不是有效的 JSON (the body is not valid JSON)",

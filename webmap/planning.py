@@ -2,7 +2,9 @@
 ``geodata.siting``): the same calls as ``nuanxin coverage`` / ``nuanxin site``, cached briefly.
 
 Coverage over a district takes a fraction of a second to a few seconds; a dashboard reloads
-the same question often, so results are kept for :data:`TTL_SECONDS` per store version.
+the same question often, so results are kept for :data:`TTL_SECONDS` per store version. One
+computation runs at a time; a request that cannot start one within :data:`WAIT_SECONDS`
+answers 503 (:class:`webmap.errors.BusyError`) instead of queueing without bound.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from collections import OrderedDict
 from datetime import datetime
 
 from stations.store import Store
+from webmap.errors import BusyError
 
 __all__ = ["coverage_result", "coverage_payload", "site_payload", "TTL_SECONDS"]
 
 TTL_SECONDS = 120.0
+#: Longest a request waits for the one computation slot before it answers 503 (busy).
+WAIT_SECONDS = 15.0
 _cache: OrderedDict[tuple, tuple[float, object]] = OrderedDict()
 _lock = threading.Lock()
 #: One heavy computation at a time (the others wait): a burst of requests must not starve
@@ -36,12 +41,17 @@ def _cached(key: tuple, compute):
         if hit is not None and now - hit[0] < TTL_SECONDS:
             _cache.move_to_end(key)
             return hit[1]
-    with _compute:
+    if not _compute.acquire(timeout=WAIT_SECONDS):
+        raise BusyError(f"正在计算其他请求，请 {int(WAIT_SECONDS)} 秒后再试 (the planning engine "
+                        "is busy; try again shortly)", detail={"retry_after": int(WAIT_SECONDS)})
+    try:
         with _lock:
             hit = _cache.get(key)  # computed by the request we waited for?
             if hit is not None and time.monotonic() - hit[0] < TTL_SECONDS:
                 return hit[1]
         value = compute()
+    finally:
+        _compute.release()
     with _lock:
         _cache[key] = (now, value)
         while len(_cache) > 12:

@@ -195,9 +195,11 @@ def _coverage_args(args) -> dict:
         if not raw:
             return default
         try:
+            if len(raw) > 32 or not raw.isascii():  # no 4,300-digit ints, no full-width digits
+                raise ValueError(raw)
             value = cast(raw)
         except ValueError:
-            raise ValidationError(f"{name} 不是数字 (not a number): {raw!r}") from None
+            raise ValidationError(f"{name} 不是数字 (not a number): {raw[:40]!r}") from None
         if not lo <= value <= hi:
             raise ValidationError(f"{name} 超出范围 (must be between {lo} and {hi}): {raw}")
         return value
