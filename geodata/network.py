@@ -459,7 +459,12 @@ class WalkingNetwork:
 
 # ---------------------------------------------------------------------------- loaders
 def _from_osm_xml(path: Path) -> WalkingNetwork:
-    import osmnx as ox
+    try:
+        import osmnx as ox
+    except ImportError:  # the optional extra: pip install 'nuanxin[osm]'
+        raise NetworkError(
+            f"读取 .osm 文件需要 osmnx (reading {path.name} needs the optional extra: "
+            "pip install 'nuanxin[osm]'; .osm.pbf and .gpkg work without it)") from None
 
     saved = list(ox.settings.useful_tags_way)
     ox.settings.useful_tags_way = sorted(set(saved) | {"foot", "access", "service", "area"})
