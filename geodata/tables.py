@@ -1,10 +1,15 @@
 """Read the tables people bring (CSV, XLSX, GeoJSON, GeoPackage) into canonical rows.
 
 Every reader returns ``[(row_number, {canonical_column: value})]`` where row numbers count
-data rows from 1 (the header is not a row) and headers are mapped through
+data rows from 1 (the header is not a row, INTERFACE.md) and headers are mapped through
 :func:`stations.records.canonical_column` (``名称`` → ``name``, ``经度`` → ``lon``...).
 Point geometries become ``lon``/``lat``. Coordinates are returned as found: call
 :func:`to_wgs84_rows` with the source datum.
+
+Row numbers are the sheet's own: blank lines are not returned as rows, but they keep their
+number, so data row *N* is always the spreadsheet's row *N + 1* (the header is row 1 there)
+and the *N*-th record under the header of a CSV. GeoJSON and GeoPackage rows are numbered
+by feature, from 1.
 """
 
 from __future__ import annotations
@@ -50,11 +55,9 @@ def read_rows(path: str | Path) -> list[tuple[int, dict]]:
     if not any(columns):
         raise TableError(f"{path.name}: 第一行应为表头 (the first row must be a header row)")
     rows = []
-    number = 0
-    for raw in body:
+    for number, raw in enumerate(body, start=1):
         if all(v is None or str(v).strip() == "" for v in raw):
-            continue  # blank lines are not rows
-        number += 1
+            continue  # a blank line is not a row, but it keeps its number (as a sheet shows)
         rows.append((number, {c: v for c, v in zip(columns, raw, strict=False) if c}))
     return rows
 
@@ -143,7 +146,8 @@ def _is_nan(value) -> bool:
 def to_wgs84_rows(rows: list[tuple[int, dict]], crs: str) -> list[tuple[int, dict]]:
     """Convert ``lon``/``lat`` of rows from ``crs`` (wgs84, gcj02, bd09) to WGS84 in place.
 
-    Rows whose coordinates are blank or not numbers are left alone (the validator names them).
+    Rows whose coordinates are blank, not numbers, not finite or outside ±180/±90 are left
+    alone (the validator names them in the file's own words).
     """
     datum = normalise_datum(crs)
     if datum == "wgs84":
@@ -153,7 +157,8 @@ def to_wgs84_rows(rows: list[tuple[int, dict]], crs: str) -> list[tuple[int, dic
             lon, lat = float(row.get("lon")), float(row.get("lat"))
         except (TypeError, ValueError):
             continue
-        if math.isnan(lon) or math.isnan(lat):
+        if not (math.isfinite(lon) and math.isfinite(lat)
+                and -180 <= lon <= 180 and -90 <= lat <= 90):
             continue
         row["lon"], row["lat"] = convert(lon, lat, src=datum, dst="wgs84")
     return rows

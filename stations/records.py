@@ -29,10 +29,21 @@ __all__ = [
     "COLUMN_ALIASES",
     "canonical_column",
     "station_from_row",
+    "validate_station_row",
+    "combine_row_errors",
+    "AREA_M2_MIN",
+    "AREA_M2_MAX",
+    "CAPACITY_MIN",
+    "CAPACITY_MAX",
+    "ID_MIN",
+    "ID_MAX",
+    "CODE_MAX_LENGTH",
+    "AREA_CODE_MAX_LENGTH",
     "parse_host_type",
     "parse_access",
     "parse_status",
     "parse_float",
+    "parse_int",
     "parse_bool",
     "parse_date",
     "clean_text",
@@ -73,6 +84,26 @@ _ACCESS_SYNONYMS = {
     "需联系": "ask_staff", "askstaff": "ask_staff", "ask": "ask_staff",
     "未知": "unknown", "": "unknown",
 }
+
+# -- bounds of what a station record may hold --------------------------------------------------
+# One home for them: file imports and the union's station form validate through
+# :func:`validate_station_row`, so both refuse the same values with the same words.
+
+#: Floor area of a station in m² (a bench in a kiosk to a large service hall).
+AREA_M2_MIN = 1
+AREA_M2_MAX = 100_000
+#: Workers a station seats at once.
+CAPACITY_MIN = 1
+CAPACITY_MAX = 10_000
+#: Store ids (``id``, ``candidate_id``). :mod:`stations.schema` declares them ``Integer``,
+#: which is 32-bit on PostgreSQL (SQLite would take 2**63-1): the narrower bound keeps a
+#: file importable into either backend.
+ID_MIN = 1
+ID_MAX = 2**31 - 1
+#: Text lengths of the ``String(n)`` columns in :mod:`stations.schema` (PostgreSQL enforces
+#: them; SQLite does not, so the validator does).
+CODE_MAX_LENGTH = 64
+AREA_CODE_MAX_LENGTH = 16
 
 STATUSES = ("open", "suspended", "closed")
 STATUS_LABELS_ZH = {"open": "开放", "suspended": "暂停", "closed": "已关闭"}
@@ -194,9 +225,33 @@ def _is_blank(value: object) -> bool:
     return clean_text(value) == ""
 
 
+def _number_text(number: float) -> str:
+    """``95.0`` → ``95``, ``1e300`` → ``1e+300``: bounds and values as a person writes them."""
+    if isinstance(number, float) and number.is_integer() and abs(number) < 1e16:
+        return str(int(number))
+    return repr(number) if isinstance(number, float) else str(number)
+
+
+def _check_bounds(number: float, *, column: str, minimum: float | None,
+                  maximum: float | None, written: object = None) -> None:
+    """Refuse a number outside ``minimum``..``maximum``; shown as written when text."""
+    shown = _number_text(number)
+    if isinstance(written, str) and written.strip():
+        shown = written.strip() if len(written.strip()) <= 40 else written.strip()[:40] + "…"
+    if minimum is not None and number < minimum:
+        raise ValidationError(f"{column}: {shown} 小于 {_number_text(minimum)} "
+                              f"(must be ≥ {_number_text(minimum)})")
+    if maximum is not None and number > maximum:
+        raise ValidationError(f"{column}: {shown} 大于 {_number_text(maximum)} "
+                              f"(must be ≤ {_number_text(maximum)})")
+
+
 def parse_float(value: object, *, column: str, minimum: float | None = None,
                 maximum: float | None = None) -> float | None:
-    """A number or ``None`` when blank; raises ValidationError naming the column."""
+    """A finite number or ``None`` when blank; raises ValidationError naming the column.
+
+    ``nan`` and ``inf`` (and text such as ``1e999`` that overflows to it) are refused.
+    """
     if _is_blank(value):
         return None
     try:
@@ -206,10 +261,41 @@ def parse_float(value: object, *, column: str, minimum: float | None = None,
         raise ValidationError(f"{column}: '{value}' 不是数字 (not a number)") from None
     if math.isnan(number) or math.isinf(number):
         raise ValidationError(f"{column}: '{value}' 不是有限数字 (not a finite number)")
-    if minimum is not None and number < minimum:
-        raise ValidationError(f"{column}: {number} 小于 {minimum} (must be ≥ {minimum})")
-    if maximum is not None and number > maximum:
-        raise ValidationError(f"{column}: {number} 大于 {maximum} (must be ≤ {maximum})")
+    _check_bounds(number, column=column, minimum=minimum, maximum=maximum, written=value)
+    return number
+
+
+def parse_int(value: object, *, column: str, minimum: int | None = None,
+              maximum: int | None = None) -> int | None:
+    """A whole number or ``None`` when blank; raises ValidationError naming the column.
+
+    Digits are read exactly (``99999999999999999999`` stays that number and is then out of
+    range, never rounded into range); ``6.0`` (as spreadsheets store numbers) is 6, ``5.5``
+    is refused, as are ``nan`` and ``inf``.
+    """
+    if _is_blank(value):
+        return None
+    if isinstance(value, bool):
+        raise ValidationError(f"{column}: '{value}' 不是整数 (not a whole number)")
+    if isinstance(value, int):
+        number = value
+    else:
+        text = unicodedata.normalize("NFKC", str(value)).strip()
+        try:
+            number = int(text)
+        except ValueError:
+            try:
+                real = float(text)
+            except ValueError:
+                raise ValidationError(f"{column}: '{value}' 不是数字 (not a number)") from None
+            if math.isnan(real) or math.isinf(real):
+                raise ValidationError(
+                    f"{column}: '{value}' 不是有限数字 (not a finite number)") from None
+            if not real.is_integer():
+                raise ValidationError(
+                    f"{column}: '{value}' 不是整数 (must be a whole number)") from None
+            number = int(real)
+    _check_bounds(number, column=column, minimum=minimum, maximum=maximum, written=value)
     return number
 
 
@@ -280,35 +366,49 @@ def parse_status(value: object) -> str:
                    labels=STATUS_LABELS_ZH, default="open")
 
 
-def station_from_row(row: Mapping[str, object], *, row_number: int | None = None) -> Station:
-    """Validate one row (canonical column names, WGS84 lon/lat) into a :class:`Station`.
+def validate_station_row(row: Mapping[str, object], *, row_number: int | None = None
+                         ) -> tuple[Station | None, list[RowError]]:
+    """Validate one row (canonical column names, WGS84 lon/lat); collect every problem.
 
     The row may carry amenities either as one ``amenities`` column (list text or mapping)
     or as ``amenity_<key>`` tri-state columns. ``opening_hours`` is parsed to check it and
-    stored in canonical text.
+    stored in canonical text. Values the store cannot hold are refused here, so one bad
+    cell never fails a whole import at the database: numbers must be finite, ``area_m2``
+    within :data:`AREA_M2_MIN`–:data:`AREA_M2_MAX`, ``capacity`` a whole number within
+    :data:`CAPACITY_MIN`–:data:`CAPACITY_MAX`, ``id`` within :data:`ID_MIN`–:data:`ID_MAX`,
+    codes no longer than their columns, and no text may contain a NUL character.
 
-    Raises
-    ------
-    RowError
-        For the first problem found, naming row number, column and reason.
+    Returns
+    -------
+    (Station or None, list of RowError)
+        The station when the row is good, else ``None`` and one :class:`RowError` per
+        problem (row number, column, reason), in column order.
     """
     from stations.hours import OpeningHours  # local: hours is a sibling topic module
 
-    def fail(column: str | None, reason: str) -> RowError:
-        return RowError(reason, row=row_number, column=column)
+    problems: list[RowError] = []
 
-    name = clean_text(row.get("name"))
-    if not name:
-        raise fail("name", "名称为空 (a station needs a name)")
-    values: dict[str, object] = {"name": name}
+    def bad(column: str | None, reason: str) -> None:
+        problems.append(RowError(reason, row=row_number, column=column))
+
+    def bad_value(column: str, exc: ValidationError) -> None:
+        # parse_* messages start with the column; the RowError names it already
+        bad(column, exc.message.removeprefix(f"{column}: "))
+
+    values: dict[str, object] = {}
+    for col in ("name", "code", "address", "district", "district_code", "street", "street_code",
+                "status_reason", "contact_name", "contact_phone", "notes"):
+        values[col] = clean_text(row.get(col))
+    if not values["name"]:
+        bad("name", "名称为空 (a station needs a name)")
     for col, lo, hi in (("lon", -180.0, 180.0), ("lat", -90.0, 90.0)):
         try:
-            number = parse_float(row.get(col), column=col, minimum=lo, maximum=hi)
+            values[col] = parse_float(row.get(col), column=col, minimum=lo, maximum=hi)
         except ValidationError as exc:
-            raise fail(col, exc.message) from None
-        if number is None:
-            raise fail(col, "缺少坐标 (longitude/latitude required for a station)")
-        values[col] = number
+            bad_value(col, exc)
+        else:
+            if values[col] is None:
+                bad(col, "缺少坐标 (longitude/latitude required for a station)")
     simple = {
         "host_type": parse_host_type, "access": parse_access, "status": parse_status,
     }
@@ -316,32 +416,37 @@ def station_from_row(row: Mapping[str, object], *, row_number: int | None = None
         try:
             values[col] = parser(row.get(col))
         except ValidationError as exc:
-            raise fail(col, exc.message) from None
-    for col in ("code", "address", "district", "district_code", "street", "street_code",
-                "status_reason", "contact_name", "contact_phone", "notes"):
-        values[col] = clean_text(row.get(col))
+            bad_value(col, exc)
+    for col, limit in (("code", CODE_MAX_LENGTH), ("district_code", AREA_CODE_MAX_LENGTH),
+                       ("street_code", AREA_CODE_MAX_LENGTH)):
+        if len(values[col]) > limit:
+            bad(col, f"'{values[col][:20]}…' 长 {len(values[col])} 字符，超过 {limit} "
+                     f"({col} may hold at most {limit} characters)")
     values["code"] = values["code"] or None
-    try:
-        values["area_m2"] = parse_float(row.get("area_m2"), column="area_m2", minimum=0)
-        cap = parse_float(row.get("capacity"), column="capacity", minimum=0)
-        values["capacity"] = None if cap is None else int(cap)
-        raw_id = parse_float(row.get("id"), column="id", minimum=1)
-        values["id"] = None if raw_id is None else int(raw_id)
-    except ValidationError as exc:
-        raise fail(exc.message.split(":")[0], exc.message) from None
+    numbers = (
+        ("area_m2", parse_float, AREA_M2_MIN, AREA_M2_MAX, "面积按平方米 (area in m²)"),
+        ("capacity", parse_int, CAPACITY_MIN, CAPACITY_MAX, "可容纳人数 (workers seated)"),
+        ("id", parse_int, ID_MIN, ID_MAX, "站点编号 (store id)"),
+    )
+    for col, parser, lo, hi, what in numbers:
+        try:
+            values[col] = parser(row.get(col), column=col, minimum=lo, maximum=hi)
+        except ValidationError as exc:
+            reason = exc.message.removeprefix(f"{col}: ")
+            bad(col, f"{reason}; {what}: {_number_text(lo)}–{_number_text(hi)}")
     try:
         values["sample"] = bool(parse_bool(row.get("sample")))
     except ValidationError as exc:
-        raise fail("sample", exc.message) from None
+        bad_value("sample", exc)
     try:
         values["verified_on"] = parse_date(row.get("verified_on"), column="verified_on")
     except ValidationError as exc:
-        raise fail("verified_on", exc.message) from None
+        bad_value("verified_on", exc)
     hours_text = clean_text(row.get("opening_hours"))
     try:
         values["opening_hours"] = OpeningHours.parse(hours_text).to_text() if hours_text else ""
     except ValueError as exc:
-        raise fail("opening_hours", str(exc)) from None
+        bad("opening_hours", str(exc))
     try:
         amenities = normalise_amenities(row.get("amenities") if not _is_blank(
             row.get("amenities")) or isinstance(row.get("amenities"), Mapping) else None)
@@ -350,6 +455,42 @@ def station_from_row(row: Mapping[str, object], *, row_number: int | None = None
             if col in row and not _is_blank(row[col]):
                 amenities[key] = parse_tristate(row[col])
     except ValidationError as exc:
-        raise fail("amenities", exc.message) from None
-    values["amenities"] = amenities
-    return Station(**values)
+        bad("amenities", exc.message)
+    else:
+        values["amenities"] = amenities
+    for col, text in list(values.items()):
+        if isinstance(text, str) and "\x00" in text:
+            bad(col, "含有 NUL 字符 (U+0000)，无法保存 (text may not contain NUL characters)")
+    if problems:
+        return None, problems
+    return Station(**values), problems
+
+
+def combine_row_errors(problems: list[RowError]) -> RowError:
+    """One :class:`RowError` for a row with one or more problems.
+
+    One problem is returned as it is. Several keep the row number and the first column;
+    the reason lists every problem as ``column: reason``, joined with ``；``.
+    """
+    if not problems:
+        raise ValueError("combine_row_errors needs at least one problem")
+    if len(problems) == 1:
+        return problems[0]
+    reason = "；".join(f"{p.column}: {p.reason}" if p.column else p.reason for p in problems)
+    return RowError(reason, row=problems[0].row, column=problems[0].column)
+
+
+def station_from_row(row: Mapping[str, object], *, row_number: int | None = None) -> Station:
+    """Validate one row into a :class:`Station` (see :func:`validate_station_row`).
+
+    Raises
+    ------
+    RowError
+        Naming the row number, the first column at fault and every problem of the row
+        (:func:`combine_row_errors`).
+    """
+    station, problems = validate_station_row(row, row_number=row_number)
+    if problems:
+        raise combine_row_errors(problems)
+    assert station is not None
+    return station

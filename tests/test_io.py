@@ -61,6 +61,12 @@ EN_HEADER = ["name", "address", "lon", "lat", "host_type", "amenities", "opening
              "access", "area_m2", "sample", "verified_on", "whatever"]
 
 
+def _inserted(n: int) -> dict:
+    """The report of an import that inserted ``n`` new stations and rejected nothing."""
+    return {"imported": n, "inserted": n, "updated": 0, "unchanged": 0, "rejected": [],
+            "problems": []}
+
+
 def _check_cn_station(store):
     [station] = store.list_stations()
     assert station.name == "鸭子桥社区暖心驿站"
@@ -77,7 +83,7 @@ def _check_cn_station(store):
 def test_import_csv(store, tmp_path, header):
     path = _write_csv(tmp_path / "s.csv", header, [CN_ROW])
     report = import_stations(store, path)
-    assert report.as_dict() == {"imported": 1, "rejected": []}
+    assert report.as_dict() == _inserted(1)
     _check_cn_station(store)
 
 
@@ -92,7 +98,7 @@ def test_import_xlsx(store, tmp_path, header):
     row = list(CN_ROW)
     row[2], row[3], row[8] = 116.3384227, 39.8728584, 15  # numbers as Excel stores them
     path = _write_xlsx(tmp_path / "s.xlsx", header, [row])
-    assert import_stations(store, path).as_dict() == {"imported": 1, "rejected": []}
+    assert import_stations(store, path).as_dict() == _inserted(1)
     _check_cn_station(store)
 
 
@@ -100,7 +106,7 @@ def test_import_geojson(store, tmp_path):
     props = dict(zip(CN_HEADER, CN_ROW, strict=True))
     del props["经度"], props["纬度"]
     path = _write_geojson(tmp_path / "s.geojson", [_point(props, 116.3384227, 39.8728584)])
-    assert import_stations(store, path).as_dict() == {"imported": 1, "rejected": []}
+    assert import_stations(store, path).as_dict() == _inserted(1)
     _check_cn_station(store)
 
 
@@ -222,7 +228,8 @@ def test_reimport_updates_by_code_instead_of_duplicating(store, tmp_path):
                       [["GW-1", "旧名", "116.3", "39.8"]])
     first = import_stations(store, path)
     _write_csv(path, ["code", "name", "lon", "lat"], [["GW-1", "新名", "116.3", "39.8"]])
-    second = import_stations(store, path)
+    second = import_stations(store, path, update=True)  # issue 8: overwriting is asked for
+    assert (second.inserted, second.updated, second.rejected) == (0, 1, [])
     assert first.ids == second.ids and store.count_stations() == 1
     assert store.list_stations()[0].name == "新名"
 
@@ -327,7 +334,7 @@ def test_export_import_export_round_trips_losslessly(tmp_path, suffix):
     assert export_stations(source, first) == 3
     target = _fresh_store(tmp_path, "b.db")
     report = import_stations(target, first)
-    assert report.as_dict() == {"imported": 3, "rejected": []}
+    assert report.as_dict() == _inserted(3)
     second = tmp_path / f"second{suffix}"
     export_stations(target, second)
     assert _file_content(first) == _file_content(second)
@@ -395,9 +402,10 @@ def test_export_refuses_unknown_extension(store, tmp_path):
 
 
 def test_report_as_dict_is_the_interface_shape():
-    report = ImportReport(imported=1, rejected=[{"row": 2, "column": "lon", "reason": "x"}])
-    assert report.as_dict() == {"imported": 1,
-                                "rejected": [{"row": 2, "column": "lon", "reason": "x"}]}
+    bad = {"row": 2, "column": "lon", "reason": "x"}
+    report = ImportReport(imported=1, inserted=1, rejected=[bad], problems=[bad])
+    assert report.as_dict() == {"imported": 1, "inserted": 1, "updated": 0, "unchanged": 0,
+                                "rejected": [bad], "problems": [bad]}
 
 
 # -- command line ----------------------------------------------------------------------------

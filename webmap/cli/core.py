@@ -243,30 +243,51 @@ def stations_group() -> None:
     """站点导入导出 (import / export stations)."""
 
 
-@stations_group.command("import")
+class _OneLineUsage(click.Command):
+    """A command whose usage errors are one line on stderr and exit 2 (INTERFACE.md)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from stations.errors import NuanxinError
+
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise NuanxinError(f"{exc.format_message()} (usage: {ctx.command_path} "
+                               f"{' '.join(self.collect_usage_pieces(ctx))})") from None
+
+
+@stations_group.command("import", cls=_OneLineUsage)
 @click.argument("file", type=click.Path(path_type=str))
 @crs_option
+@click.option("--update", is_flag=True,
+              help="覆盖编码相同的已有站点 (overwrite the station with the same code); "
+                   "without it such rows are rejected as duplicates.")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON (print the report as JSON).")
-def stations_import_cmd(file: str, crs: str, as_json: bool) -> None:
+def stations_import_cmd(file: str, crs: str, update: bool, as_json: bool) -> None:
     """导入站点 (import stations from .geojson / .csv / .xlsx / .gpkg).
 
-    Every good row is kept and every bad row reported; exit status 0 when the file was read
-    (even with rejected rows), 2 when it cannot be read at all.
+    Every good row is kept and every bad row reported, one line per problem as
+    ``row N, column C: reason`` (N counts data rows from 1 under the header; blank lines
+    count, so row N is the spreadsheet's row N+1). Exit status 0 when the file was read
+    (even with rejected rows), 2 when it cannot be read or the store cannot be written
+    (then nothing is imported).
     """
     from geodata.io import import_stations
 
-    report = import_stations(_ready_store(), file, crs=crs, progress=None)
+    report = import_stations(_ready_store(), file, crs=crs, update=update, progress=None)
     if as_json:
         emit_json(report.as_dict())
         return
-    click.echo(f"已导入 {report.imported} 个站点 (imported)，拒绝 {len(report.rejected)} 行 "
-               f"(rejected)，共 {report.total} 行 (rows read)。")
-    for bad in report.rejected:
+    click.echo(f"已导入 {report.imported} 个站点 (imported: {report.inserted} 新增 inserted, "
+               f"{report.updated} 更新 updated, {report.unchanged} 未变 unchanged)，"
+               f"拒绝 {len(report.rejected)} 行 (rejected)，共 {report.total} 行 (rows read)。")
+    for bad in report.problems:
         column = f" [{bad['column']}]" if bad.get("column") else ""
-        click.echo(f"  第 {bad['row']} 行{column}: {bad['reason']}")
+        where = f"row {bad['row']}" + (f", column {bad['column']}" if bad.get("column") else "")
+        click.echo(f"  第 {bad['row']} 行{column} · {where}: {bad['reason']}")
 
 
-@stations_group.command("export")
+@stations_group.command("export", cls=_OneLineUsage)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
 def stations_export_cmd(file: str) -> None:
     """导出站点 (export every station; format by extension: .geojson .gpkg .csv .xlsx)."""
