@@ -414,7 +414,7 @@ def load_demo(store, *, data_dir: str | Path | None = None) -> dict[str, int]:
     from geodata.io import import_stations
 
     folder = Path(data_dir) if data_dir else DEMO_DIR
-    report = import_stations(store, folder / "demo_stations.geojson", crs="wgs84")
+    report = import_stations(store, folder / "demo_stations.geojson", crs="wgs84", update=True)
     if report.rejected:
         raise GeodataError(f"示例站点数据有误 (shipped demo stations rejected): {report.rejected}")
     # Proxy demand (community points) through the demand import of geodata.demand; earlier

@@ -29,7 +29,14 @@ import sqlalchemy as sa
 
 from stations.amenities import AMENITIES, empty_amenities, normalise_amenities, parse_tristate
 from stations.errors import NotFoundError, RowError, ValidationError
-from stations.records import clean_text, parse_access, parse_float, parse_host_type
+from stations.records import (
+    AREA_M2_MAX,
+    AREA_M2_MIN,
+    clean_text,
+    parse_access,
+    parse_float,
+    parse_host_type,
+)
 from stations.schema import candidates_table
 
 __all__ = [
@@ -86,6 +93,8 @@ CANDIDATE_COLUMN_ALIASES: dict[str, str] = {
 }
 
 _CANDIDATE_COLUMNS = [c.name for c in candidates_table.columns]
+#: Highest (and lowest, negated) floor accepted: anything beyond is a typo, not a building.
+FLOOR_MAX = 200
 _FLOOR_WORDS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
                 "十": 10, "首": 1, "底": 1}
 
@@ -171,14 +180,18 @@ def parse_floor(value: object) -> int | None:
     if not text or text in ("未知", "?", "-"):
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if float(value).is_integer() and value != 0:
+        if math.isfinite(value) and float(value).is_integer() and 0 < abs(value) <= FLOOR_MAX:
             return int(value)
     m = re.fullmatch(r"(地下|负|B|-)?(\d+|[一二三四五六七八九十首底])(层|楼|F)?", text)
     if not m or (m.group(1) is None and m.group(3) is None and not m.group(2).isdigit()
                  and m.group(2) not in "首底"):
         raise ValidationError(
             f"楼层 '{value}' 无法识别 (floor: expected 1, 1层, 首层, 地下一层 or B1)")
-    number = int(m.group(2)) if m.group(2).isdigit() else _FLOOR_WORDS[m.group(2)]
+    number = int(m.group(2)) if m.group(2).isdigit() and len(m.group(2)) <= 4 else (
+        _FLOOR_WORDS.get(m.group(2), 10_000))
+    if number > FLOOR_MAX:
+        raise ValidationError(f"楼层 '{str(value)[:20]}' 超出范围 (floor must be within "
+                              f"±{FLOOR_MAX})")
     if number == 0:
         raise ValidationError(
             f"楼层 '{value}' 不能为 0 (floor 0 does not exist; ground floor is 1)")
@@ -235,7 +248,8 @@ def validate_candidate_row(row: Mapping[str, object], *, row_number: int | None 
         except ValidationError as exc:
             bad(col, exc.message)
     try:
-        out["area_m2"] = parse_float(values.get("area_m2"), column="area_m2", minimum=0)
+        out["area_m2"] = parse_float(values.get("area_m2"), column="area_m2",
+                                     minimum=AREA_M2_MIN, maximum=AREA_M2_MAX)
     except ValidationError as exc:
         bad("area_m2", exc.message)
     try:
