@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import abc
 import json
-import os
 import sys
 import urllib.error
 import urllib.parse
@@ -38,6 +37,7 @@ from collections.abc import Callable, Mapping, Sequence
 from geodata.datums import convert
 from geodata.errors import GeocodingError
 from geodata.geocoding import PRECISIONS, Geocoder, GeocodeResult
+from stations import settings
 
 __all__ = [
     "Transport",
@@ -388,8 +388,7 @@ def geocoder_from_env(store=None, *, env: Mapping[str, str] | None = None,
     GeocodingError
         An unknown adapter name, or a named adapter without its key/URL variable.
     """
-    env = os.environ if env is None else env
-    names = [n.strip().lower() for n in str(env.get("NUANXIN_GEOCODER", "")).replace(
+    names = [n.strip().lower() for n in str(settings.get("GEOCODER", env)).replace(
         "|", ",").split(",") if n.strip()]
     offline = Geocoder(store)
     chain = []
@@ -400,7 +399,7 @@ def geocoder_from_env(store=None, *, env: Mapping[str, str] | None = None,
             raise GeocodingError(f"未知地理编码服务 {name!r} (unknown geocoder in "
                                  f"NUANXIN_GEOCODER); use offline, {', '.join(ADAPTERS)}")
         cls, variable = ADAPTERS[name]
-        value = str(env.get(variable, "")).strip()
+        value = str(settings.get(variable.removeprefix(settings.PREFIX), env) or "").strip()
         if not value:
             raise GeocodingError(f"已选择 {name} 但未设置 {variable} (NUANXIN_GEOCODER names "
                                  f"{name} but {variable} is empty)")

@@ -42,7 +42,6 @@ go through :meth:`StationIndex.nearest_bulk` (one vectorised tree query per chun
 from __future__ import annotations
 
 import math
-import os
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -55,6 +54,7 @@ from scipy.spatial import cKDTree
 
 from geodata.datums import convert, normalise_datum
 from geodata.projection import BEIJING_CRS, metric_crs_for, to_metric, transformer
+from stations import settings
 from stations.amenities import AMENITIES, normalise_amenity
 from stations.errors import StoreError, ValidationError
 from stations.hours import TZ, HoursError, OpeningHours
@@ -636,7 +636,7 @@ def get_index(store, *, statuses: Sequence[str] | None = ("open",), network=_ENV
     """
     if network is _ENV_NETWORK:
         network = None
-        if os.environ.get("NUANXIN_NETWORK"):
+        if settings.get("NETWORK"):
             from geodata.network import default_network  # heavy (osmnx): only when configured
 
             network = default_network()

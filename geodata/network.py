@@ -25,7 +25,6 @@ coverage and nearest search fall back to straight-line distance × the detour fa
 
 from __future__ import annotations
 
-import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +35,7 @@ from scipy.sparse import csgraph
 
 from geodata.errors import NetworkError
 from geodata.projection import from_metric, metric_crs_for, to_metric
+from stations import settings
 
 __all__ = [
     "WalkingNetwork",
@@ -46,7 +46,7 @@ __all__ = [
     "NETWORK_ENV",
 ]
 
-NETWORK_ENV = "NUANXIN_NETWORK"
+NETWORK_ENV = settings.SETTINGS["NETWORK"].env
 _EXCLUDED_HIGHWAY = re.compile(
     r"abandoned|bus_guideway|construction|cycleway|motor|^no$|planned|platform|proposed|"
     r"raceway|razed")
@@ -570,7 +570,7 @@ def _cached(path: str, mtime: float) -> WalkingNetwork:
 
 def default_network(path: str | Path | None = None) -> WalkingNetwork | None:
     """The network named by ``path`` or ``NUANXIN_NETWORK`` (cached per file); else ``None``."""
-    target = path or os.environ.get(NETWORK_ENV)
+    target = path or settings.get("NETWORK")
     if not target:
         return None
     p = Path(target)

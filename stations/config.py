@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from stations import settings
 
 __all__ = ["instance_path", "database_url", "DEFAULT_DB_NAME"]
 
@@ -12,16 +13,14 @@ DEFAULT_DB_NAME = "nuanxin.db"
 
 def instance_path() -> Path:
     """The instance folder: ``NUANXIN_INSTANCE`` or ``./instance`` (created on demand)."""
-    path = Path(os.environ.get("NUANXIN_INSTANCE") or Path.cwd() / "instance")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return settings.instance_dir()
 
 
 def database_url(url: str | None = None) -> str:
     """The SQLAlchemy URL to use: the argument, else ``NUANXIN_DATABASE_URL``, else SQLite."""
     if url:
         return url
-    env = os.environ.get("NUANXIN_DATABASE_URL", "").strip()
+    env = settings.get("DATABASE_URL")
     if env:
         return env
     return f"sqlite:///{instance_path() / DEFAULT_DB_NAME}"

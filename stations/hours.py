@@ -22,13 +22,12 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
-from zoneinfo import ZoneInfo
 
 from stations.errors import NuanxinError
+from stations.settings import TZ
 
 __all__ = ["HOLIDAYS", "TZ", "HoursError", "OpeningHours", "is_public_holiday"]
 
-TZ = ZoneInfo("Asia/Shanghai")
 _DAY = 1440
 _FULL = ((0, _DAY),)
 _PH = 7  # selector value standing for public holidays

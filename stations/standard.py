@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stations import settings
 from stations.amenities import AMENITIES, AMENITY_LABELS_ZH
 from stations.errors import ValidationError
 
@@ -513,7 +514,7 @@ def load_standard(path: str | os.PathLike | None = None) -> Standard:
     ValidationError
         When the file is missing, is not valid TOML or names unknown rules or parameters.
     """
-    chosen = path or os.environ.get("NUANXIN_STANDARD") or DEFAULT_STANDARD_PATH
+    chosen = path or settings.get("STANDARD") or DEFAULT_STANDARD_PATH
     chosen = Path(chosen)
     try:
         data = tomllib.loads(chosen.read_text(encoding="utf-8"))

@@ -9,18 +9,18 @@ read exits 0 even when rows were rejected (the report lists them).
 from __future__ import annotations
 
 import getpass
-import os
 import sys
 
 import click
 
+from stations import settings
 from webmap.cli import crs_option, emit_json, json_option, main
 
 __all__: list[str] = []
 
 
 def _default_actor() -> str:
-    actor = os.environ.get("NUANXIN_ACTOR", "").strip()
+    actor = settings.get("ACTOR")
     if actor:
         return actor
     try:
