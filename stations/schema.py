@@ -33,6 +33,7 @@ __all__ = [
     "users_table",
     "geocode_cache_table",
     "meta_table",
+    "sessions_table",
 ]
 
 metadata = MetaData()
@@ -161,4 +162,20 @@ geocode_cache_table = Table(
     Column("query", Text, primary_key=True),
     Column("result", JSON, nullable=False),
     Column("created_at", DateTime, nullable=False),
+)
+
+# Dashboard sessions: the cookie carries a random id, the store only its SHA-256 (a leaked
+# database does not hand out live sessions). Times are UTC; ``revoked`` ends a session early
+# (logout, password change). Rows older than the absolute lifetime are purged.
+sessions_table = Table(
+    "sessions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), unique=True, nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Index("ix_sessions_user_id", "user_id"),
+    Index("ix_sessions_created_at", "created_at"),
 )

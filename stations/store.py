@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -18,7 +18,7 @@ from stations.amenities import AMENITIES, empty_amenities
 from stations.config import database_url
 from stations.errors import NotFoundError, StoreError, ValidationError
 from stations.records import STATUSES, Station
-from stations.schema import meta_table, metadata, stations_table
+from stations.schema import meta_table, metadata, sessions_table, stations_table
 
 __all__ = ["Store", "open_store", "station_from_record"]
 
@@ -310,6 +310,83 @@ class Store:
         """How many stations (any status)."""
         with self._conn(conn) as c:
             return int(c.execute(sa.select(sa.func.count()).select_from(stations_table)).scalar())
+
+    # -- dashboard sessions ---------------------------------------------------------------
+    # Rows of ``sessions``: the SHA-256 of a random session id, its user and UTC times. The
+    # policy (idle timeout, absolute lifetime) lives with the web app; these only read/write.
+    def add_session(self, token_hash: str, user_id: int, *, now: datetime) -> int:
+        """Record a new session (``token_hash``: hex SHA-256 of the cookie's id); its id."""
+        at = _utc(now)
+        with self.transaction() as conn:
+            return int(conn.execute(sessions_table.insert().values(
+                token_hash=token_hash, user_id=int(user_id), created_at=at, last_seen_at=at,
+                revoked=False)).inserted_primary_key[0])
+
+    def get_session(self, token_hash: str) -> dict | None:
+        """The session row for ``token_hash`` (times aware UTC), or ``None``."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(sessions_table).where(
+                sessions_table.c.token_hash == token_hash)).mappings().first()
+        if row is None:
+            return None
+        out = dict(row)
+        for key in ("created_at", "last_seen_at", "revoked_at"):
+            out[key] = _as_utc(out[key])
+        out["revoked"] = bool(out["revoked"])
+        return out
+
+    def touch_session(self, session_id: int, *, now: datetime) -> None:
+        """Move ``last_seen_at`` of a live session forward to ``now``."""
+        at = _utc(now)
+        with self.transaction() as conn:
+            conn.execute(sessions_table.update().where(
+                sessions_table.c.id == int(session_id), sessions_table.c.revoked.is_(False),
+                sessions_table.c.last_seen_at < at).values(last_seen_at=at))
+
+    def revoke_session(self, session_id: int, *, now: datetime) -> bool:
+        """End one session; ``False`` when it was already revoked or does not exist."""
+        with self.transaction() as conn:
+            return bool(conn.execute(sessions_table.update().where(
+                sessions_table.c.id == int(session_id), sessions_table.c.revoked.is_(False)
+            ).values(revoked=True, revoked_at=_utc(now))).rowcount)
+
+    def revoke_user_sessions(self, user_id: int, *, now: datetime,
+                             conn: Connection | None = None) -> int:
+        """End every live session of a user (inside ``conn``'s transaction when given)."""
+        if conn is None:
+            with self.transaction() as c:
+                return self.revoke_user_sessions(user_id, now=now, conn=c)
+        return int(conn.execute(sessions_table.update().where(
+            sessions_table.c.user_id == int(user_id), sessions_table.c.revoked.is_(False)
+        ).values(revoked=True, revoked_at=_utc(now))).rowcount)
+
+    def delete_user_sessions(self, user_id: int, *, conn: Connection | None = None) -> int:
+        """Delete every session row of a user (before the user is deleted)."""
+        if conn is None:
+            with self.transaction() as c:
+                return self.delete_user_sessions(user_id, conn=c)
+        return int(conn.execute(sessions_table.delete().where(
+            sessions_table.c.user_id == int(user_id))).rowcount)
+
+    def purge_sessions(self, *, created_before: datetime) -> int:
+        """Delete sessions created before ``created_before`` (past their absolute lifetime)."""
+        with self.transaction() as conn:
+            return int(conn.execute(sessions_table.delete().where(
+                sessions_table.c.created_at < _utc(created_before))).rowcount)
+
+
+def _utc(when: datetime) -> datetime:
+    """An aware time in UTC (SQLite stores its UTC wall time, PostgreSQL a timestamptz)."""
+    if when.tzinfo is None:
+        raise ValueError("session times must be timezone-aware (UTC)")
+    return when.astimezone(UTC)
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    """A stored session time back as aware UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def open_store(url: str | None = None, *, create: bool = True) -> Store:

@@ -95,6 +95,39 @@ def test_logout(client):
     assert client.get("/union/").status_code == 302
 
 
+def test_a_cookie_captured_before_logout_is_dead_after_it(app, client):
+    captured = client.get_cookie("nuanxin_session").value
+    client.post("/union/logout", data={"csrf_token": _token(client, "/union/")})
+    replay = app.test_client()
+    replay.set_cookie("nuanxin_session", captured)
+    response = replay.get("/union/")
+    assert response.status_code == 302 and "/union/login" in response.headers["Location"]
+
+
+def test_lockout_is_per_address_not_per_account(app):
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    for _ in range(5):
+        assert login(attacker, "guangwai", "wrong password!!").status_code == 401
+    assert login(attacker, "guangwai", PASSWORD).status_code == 429
+    user = app.test_client()
+    user.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    assert login(user, "guangwai", PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize("target", ["/union/\r\nSet-Cookie: x=1", "https://evil.example/",
+                                    "//evil.example/", "/union/stations"],
+                         ids=["crlf", "absolute", "scheme-relative", "local"])
+def test_login_next_is_followed_only_when_local(app, target):
+    c = app.test_client()
+    assert c.get("/union/login", query_string={"next": target}).status_code == 200
+    token = csrf_token_from(c.get("/union/login").get_data(as_text=True))
+    response = c.post("/union/login", data={"username": "guangwai", "password": PASSWORD,
+                                            "csrf_token": token, "next": target})
+    assert response.status_code == 302
+    assert response.headers["Location"] == (target if target == "/union/stations" else "/union/")
+
+
 def test_station_table_filters_and_pages(client, demo):
     html = client.get("/union/stations?district=西城区&status=open").get_data(as_text=True)
     open_xicheng = [s for s in demo.list_stations(status="open", district="西城区")]

@@ -47,7 +47,8 @@ DEFAULTS: dict[str, object] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,
-    "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+    # The cookie's own expiry; check_config sets it to SESSION_LIFETIME_SECONDS.
+    "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
     "WTF_CSRF_ENABLED": True,
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
@@ -58,9 +59,27 @@ DEFAULTS: dict[str, object] = {
     # /api/stations answers up to this many stations per map view, then groups them.
     "MAP_MAX_FEATURES": 400,
     "REPORTS_PER_HOUR": 30,  # anonymous reports per client address
+    # Failed dashboard logins (webmap.sessions.LoginThrottle): per (account, client address)...
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCK_SECONDS": 300,
+    # ...per account from every address (a slower ceiling against distributed guessing)...
+    "LOGIN_ACCOUNT_MAX_FAILURES": 50,
+    "LOGIN_ACCOUNT_WINDOW_SECONDS": 3600,
+    # ...and per client address across accounts (against password spraying).
+    "LOGIN_CLIENT_MAX_FAILURES": 30,
+    "LOGIN_CLIENT_WINDOW_SECONDS": 3600,
+    # Dashboard sessions (held in the store): end after this long without a request, and
+    # this long after login whatever happens.
+    "SESSION_IDLE_SECONDS": 2 * 3600,
+    "SESSION_LIFETIME_SECONDS": 12 * 3600,
 }
+
+#: Settings that must be positive numbers (seconds or counts).
+_POSITIVE_NUMBERS = (
+    "LOGIN_MAX_FAILURES", "LOGIN_LOCK_SECONDS", "LOGIN_ACCOUNT_MAX_FAILURES",
+    "LOGIN_ACCOUNT_WINDOW_SECONDS", "LOGIN_CLIENT_MAX_FAILURES", "LOGIN_CLIENT_WINDOW_SECONDS",
+    "SESSION_IDLE_SECONDS", "SESSION_LIFETIME_SECONDS",
+)
 
 _PLACEHOLDER_SECRETS = {
     "dev", "secret", "changeme", "change-me", "change_me", "please-change-me", "password",
@@ -122,8 +141,26 @@ def check_config(config) -> None:
     if samesite not in ("Lax", "Strict"):
         raise ConfigError(f"SESSION_COOKIE_SAMESITE={samesite!r}: use Lax or Strict")
     config["SESSION_COOKIE_HTTPONLY"] = True
+    _check_limits(config)
     if env == "production":
         _check_production(config)
+
+
+def _check_limits(config) -> None:
+    for name in _POSITIVE_NUMBERS:
+        value = config.get(name)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        count = name.endswith("FAILURES")
+        if isinstance(value, bool) or not number >= (1 if count else 1e-3) \
+                or number == float("inf"):
+            raise ConfigError(f"NUANXIN_{name}={value!r} 无效 (must be a positive "
+                              f"{'whole number' if count else 'number of seconds'})")
+        config[name] = int(number) if count else number
+    # the cookie lives as long as the session may; the store decides when it really ends
+    config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=config["SESSION_LIFETIME_SECONDS"])
 
 
 def _check_production(config) -> None:

@@ -2,15 +2,20 @@
 
 Every page needs a logged-in account (``nuanxin users add NAME``); every form carries a CSRF
 token (Flask-WTF ``CSRFProtect`` checks every POST). The session cookie is HttpOnly,
-SameSite=Lax and Secure when configured; it holds the user id and a token derived from the
-password hash, so a password change logs out other sessions. The candidate pipeline and the
-coverage map live in :mod:`webmap.union_pipeline` (same blueprint).
+SameSite=Lax and Secure when configured; it holds a random session id that the store tracks
+(:mod:`webmap.sessions`: idle timeout, absolute lifetime, revoked by logout, a password change
+or removing the user) and a token derived from the password hash. Failed logins are throttled
+per (account, client), per account and per client. The candidate pipeline and the coverage
+map live in :mod:`webmap.union_pipeline` (same blueprint).
 """
 
 from __future__ import annotations
 
+import hmac
 import tempfile
+import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -19,6 +24,7 @@ from flask import (
     current_app,
     flash,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -33,7 +39,7 @@ from stations.records import ACCESS_MODES, HOST_TYPES, STATUSES, station_from_ro
 from webmap import feedback, users
 from webmap.app import get_store
 from webmap.catalogue import get_catalogue, hours_of
-from webmap.security import RateLimiter
+from webmap.sessions import LoginThrottle, Rule, end_session, resume_session, start_session
 
 __all__ = ["bp", "current_user", "send_temp"]
 
@@ -42,19 +48,30 @@ PAGE_SIZE = 50
 EXPORT_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 "geojson": "application/geo+json", "csv": "text/csv",
                 "gpkg": "application/geopackage+sqlite3"}
-_failures: RateLimiter | None = None
+_THROTTLE_KEY = "nuanxin.login_throttle"  # one LoginThrottle per app, in app.extensions
+_throttle_lock = threading.Lock()
+_MAX_NEXT_LENGTH = 2048
 
 
 def current_user() -> dict | None:
-    """The logged-in account of this request (or ``None``)."""
+    """The logged-in account of this request (or ``None``).
+
+    The cookie's session id must name a live session in the store (not logged out, not idle
+    too long, not past its lifetime) and its password token must still match the account.
+    """
     if "user" in g:
         return g.user
     user = None
-    uid, token = session.get("uid"), session.get("token")
-    if uid is not None and token:
-        found = users.get_user(get_store(), uid)
-        if found is not None and found["token"] == token:
+    sid, token = session.get("sid"), session.get("token")
+    if isinstance(sid, str) and isinstance(token, str) and token:
+        config, store = current_app.config, get_store()
+        row = resume_session(store, sid, idle=config["SESSION_IDLE_SECONDS"],
+                             lifetime=config["SESSION_LIFETIME_SECONDS"])
+        found = users.get_user(store, row["user_id"]) if row is not None else None
+        if found is not None and hmac.compare_digest(found["token"].encode(), token.encode()):
             user = found
+        elif row is not None:
+            end_session(store, sid)  # the password changed behind this session's back
     g.user = user
     return user
 
@@ -83,53 +100,95 @@ def _new_reports() -> int:
         return 0
 
 
-def _failure_limiter() -> RateLimiter:
-    global _failures
-    limit = int(current_app.config["LOGIN_MAX_FAILURES"])
-    window = float(current_app.config["LOGIN_LOCK_SECONDS"])
-    if _failures is None or (_failures.limit, _failures.window) != (limit, window):
-        _failures = RateLimiter(limit, window)
-    return _failures
+def _login_throttle() -> LoginThrottle:
+    """This app's throttle, rebuilt when the LOGIN_* settings change."""
+    config = current_app.config
+    rules = (Rule(config["LOGIN_MAX_FAILURES"], config["LOGIN_LOCK_SECONDS"]),
+             Rule(config["LOGIN_ACCOUNT_MAX_FAILURES"], config["LOGIN_ACCOUNT_WINDOW_SECONDS"]),
+             Rule(config["LOGIN_CLIENT_MAX_FAILURES"], config["LOGIN_CLIENT_WINDOW_SECONDS"]))
+    with _throttle_lock:
+        throttle = current_app.extensions.get(_THROTTLE_KEY)
+        if throttle is None or throttle.rules != rules:
+            throttle = current_app.extensions[_THROTTLE_KEY] = LoginThrottle(*rules)
+    return throttle
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/union") and not target.startswith("//"):
-        return target
-    return url_for("union.dashboard")
+def _client_key() -> str:
+    """Who is logging in, for throttling: the peer address (trusted proxies: not yet)."""
+    return request.remote_addr or "unknown"
+
+
+def _local_path(target: object) -> str:
+    """``target`` when it is a path on this site (one leading ``/``), else ``""``.
+
+    Refused: anything with a scheme or host, ``//host`` and ``/\\host`` (browsers read both
+    as another site), control characters (CR/LF would break the ``Location`` header) and
+    overlong values.
+    """
+    if not isinstance(target, str) or not target.startswith("/") or \
+            len(target) > _MAX_NEXT_LENGTH:
+        return ""
+    if target.startswith("//") or "\\" in target or \
+            any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in target):
+        return ""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return ""
+    return target
+
+
+def _safe_next(target: object) -> str:
+    """Where to go after login: a local path, else the dashboard."""
+    return _local_path(target) or url_for("union.dashboard")
+
+
+def _login_page(status: int, next_url: str, retry_after: int | None = None):
+    response = make_response(render_template("union/login.html", next=next_url), status)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 # -- login -----------------------------------------------------------------------------------
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Log in (rate-limited per name and per address after repeated failures)."""
+    """Log in (failures throttled per account and address, per account, per address)."""
     if request.method == "GET":
-        return render_template("union/login.html", next=request.args.get("next", ""))
+        return _login_page(200, _local_path(request.args.get("next")))
     name = request.form.get("username", "").strip()
     password = request.form.get("password", "")
-    limiter = _failure_limiter()
-    keys = (f"user:{name}", f"addr:{request.remote_addr}")
-    if any(limiter.count(k) >= limiter.limit for k in keys):
-        flash("登录失败次数过多，请几分钟后再试。", "error")
-        return render_template("union/login.html", next=request.form.get("next", "")), 429
-    user = users.authenticate(get_store(), name, password)
+    next_url = _local_path(request.form.get("next"))
+    throttle = _login_throttle()
+    attempt = throttle.reserve(name, _client_key())  # counted before the password is checked
+    if not attempt.allowed:
+        minutes = -(-attempt.retry_seconds // 60)
+        flash(f"登录失败次数过多，请 {minutes} 分钟后再试。", "error")
+        return _login_page(429, next_url, attempt.retry_seconds)
+    store = get_store()
+    try:
+        user = users.authenticate(store, name, password)
+    except BaseException:
+        throttle.release(attempt)  # our failure, not a wrong guess
+        raise
     if user is None:
-        for k in keys:
-            limiter.hit(k)
         flash("用户名或密码不对。", "error")
-        return render_template("union/login.html", next=request.form.get("next", "")), 401
-    for k in keys:
-        limiter.reset(k)
+        return _login_page(401, next_url)
+    throttle.succeeded(attempt)
+    end_session(store, session.get("sid"))  # a previous login in this browser ends here
+    sid = start_session(store, user["id"], lifetime=current_app.config["SESSION_LIFETIME_SECONDS"])
     session.clear()
     session.permanent = True
-    session["uid"], session["token"] = user["id"], user["token"]
+    session["sid"], session["token"] = sid, user["token"]
     flash(f"欢迎，{user['username']}。", "ok")
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(_safe_next(next_url))
 
 
 @bp.post("/logout")
 def logout():
-    """Log out."""
+    """Log out: the session ends in the store, so a copy of the cookie is worthless too."""
+    end_session(get_store(), session.get("sid"))
     session.clear()
+    g.user = None
     flash("已退出登录。", "ok")
     return redirect(url_for("union.login"))
 

@@ -1,9 +1,11 @@
 """Union dashboard accounts (the ``users`` table), created with ``nuanxin users``.
 
 Passwords are stored only as werkzeug hashes (scrypt). :func:`authenticate` spends the same
-time on unknown names as on wrong passwords. :func:`session_token` derives a short value from
-the stored hash: the dashboard keeps it in the session cookie and drops sessions whose token no
-longer matches, so changing a password (or removing the user) logs out every other session.
+time on unknown names as on wrong passwords. Changing a password revokes every session of
+the account in the store (:mod:`webmap.sessions`) and removing the account deletes them, in
+the same transaction. :func:`session_token` derives a short value from the stored hash; the
+dashboard also keeps it in the session cookie and drops sessions whose token no longer
+matches, a second guard for a hash changed by any other path.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from stations.errors import NotFoundError, ValidationError
 from stations.schema import users_table
 from stations.store import Store
+from webmap.sessions import utcnow
 
 __all__ = [
     "ROLES",
@@ -80,24 +83,32 @@ def add_user(store: Store, username: str, password: str, *, role: str = "staff",
     return get_user(store, username=name)
 
 
-def set_password(store: Store, username: str, password: str) -> None:
-    """Replace a user's password (logs out their other sessions)."""
-    name = _check_name(username)
-    _check_password(password)
-    with store.transaction() as conn:
-        done = conn.execute(users_table.update().where(users_table.c.username == name).values(
-            password_hash=generate_password_hash(password))).rowcount
-    if not done:
+def _user_id(conn, name: str) -> int:
+    uid = conn.execute(sa.select(users_table.c.id).where(users_table.c.username == name)
+                       ).scalar_one_or_none()
+    if uid is None:
         raise NotFoundError(f"没有用户 {name} (no such user)")
+    return int(uid)
+
+
+def set_password(store: Store, username: str, password: str) -> None:
+    """Replace a user's password and end every session of theirs."""
+    name = _check_name(username)
+    password_hash = generate_password_hash(_check_password(password))
+    with store.transaction() as conn:
+        uid = _user_id(conn, name)
+        conn.execute(users_table.update().where(users_table.c.id == uid).values(
+            password_hash=password_hash))
+        store.revoke_user_sessions(uid, now=utcnow(), conn=conn)
 
 
 def remove_user(store: Store, username: str) -> None:
-    """Delete an account."""
+    """Delete an account and its sessions."""
     name = _check_name(username)
     with store.transaction() as conn:
-        done = conn.execute(users_table.delete().where(users_table.c.username == name)).rowcount
-    if not done:
-        raise NotFoundError(f"没有用户 {name} (no such user)")
+        uid = _user_id(conn, name)
+        store.delete_user_sessions(uid, conn=conn)
+        conn.execute(users_table.delete().where(users_table.c.id == uid))
 
 
 def list_users(store: Store) -> list[dict]:
