@@ -169,6 +169,12 @@ def test_report_note_with_a_lone_surrogate_is_400(client):
     assert body["detail"]["param"] == "note"
 
 
+def test_lone_surrogate_beside_other_text_is_400_too(client):
+    r = client.post("/api/stations/1/reports", data='{"kind": "other", "note": "中\\ud800"}',
+                    content_type="application/json")
+    _error(r, 400)
+
+
 def test_report_with_nul_is_400(client):
     _error(client.post("/api/stations/1/reports", json={"kind": "other", "note": "a\x00b"}), 400)
 

@@ -159,7 +159,7 @@ class Param:
             if not isinstance(raw, str):
                 raise self._fail(raw, self._expected())
             if not _storable(raw):
-                raise self._fail(raw.encode("utf-8", "backslashreplace").decode("ascii")[:40],
+                raise self._fail(raw.encode("ascii", "backslashreplace").decode("ascii")[:40],
                                  "valid Unicode text (no lone surrogate, no NUL)")
             value = raw.strip()
             if self.max_length is not None and len(value) > self.max_length:
