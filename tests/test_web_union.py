@@ -155,8 +155,14 @@ def test_station_edit_validates_like_an_import(client, demo):
     assert "新名字 &lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
     bad = dict(form, lat="95", csrf_token=_token(client, url))
     response = client.post(url, data=bad)
-    assert response.status_code == 200 and "lat" in response.get_data(as_text=True)
+    # issue 8: bad input is a 400 (the form is shown again with the reason), never a 500
+    assert response.status_code == 400 and "lat" in response.get_data(as_text=True)
     assert demo.get_station(s.id).lat == s.lat
+    for field, value in (("capacity", "1e300"), ("area_m2", "1e308"), ("capacity", "nan")):
+        response = client.post(url, data=dict(form, **{field: value},
+                                               csrf_token=_token(client, url)))
+        assert response.status_code == 400 and field in response.get_data(as_text=True)
+    assert demo.get_station(s.id).capacity == s.capacity
 
 
 def test_status_change_needs_a_reason_and_is_audited(client, demo):

@@ -286,7 +286,7 @@ def station_edit(station_id: int):
         host_types=HOST_TYPES, access_modes=ACCESS_MODES, amenities=AMENITIES,
         history=history(store, station_id=station_id),
         reports=feedback.list_reports(store, station_id=station_id, limit=50),
-        hours=hours_of(s))
+        hours=hours_of(s)), 400 if errors else 200  # bad input: the form again, as a 400
 
 
 def _area_codes(district: str, street: str, old) -> tuple[str, str]:
