@@ -36,7 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	$(BIN)/python -m bench
 
-## Rebuild the shipped demo from ../shared/data (or DATA=path)
+## Rebuild the shipped demo from geodata/demo/source (or DATA=path, e.g. ../shared/data)
 demo: $(STAMP)
 	$(BIN)/python -m geodata.demo build $(if $(DATA),--source $(DATA),)
 

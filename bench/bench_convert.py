@@ -1,6 +1,6 @@
 """Datum conversion throughput: the numpy path, and ``nuanxin convert`` end to end.
 
-* numpy rows: :func:`geodata.datums.convert` on 1,000,000 points over Beijing, each direction;
+* numpy rows: :func:`geodata.crs.datums.convert` on 1,000,000 points over Beijing, each direction;
   ``baseline`` = the same published formulas one point at a time in plain Python (``math``),
   as the widely copied coordtransform-style helpers do, measured on 50,000 of the points
   (a per-point loop: its rate does not depend on the count). Both are timed together by
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from bench._timing import compare, describe, measure
-from geodata.datums import convert, in_china
+from geodata.crs.datums import convert, in_china
 
 POINTS = 1_000_000
 BASELINE_POINTS = 50_000

@@ -1,6 +1,6 @@
 """Coverage of Beijing at 100 m (≈1.6 M demand cells) by 26,000 stations at 1 km.
 
-* Demand: :func:`geodata.demand.grid_demand` over the union of the 16 shipped district
+* Demand: :func:`geodata.planning.demand.grid_demand` over the union of the 16 shipped district
   polygons, 100 m cells (building it is timed separately, it is not part of the goal).
 * Stations: 26,000 synthetic points (Beijing had 25,987 暖心驿站 in Jan 2021), drawn from the
   grid cells with a density falling off from the centre (half-density distance 8 km) and
@@ -8,7 +8,7 @@
 
 Row "coverage step" (same metric points in for everyone; each builds its own tree/index):
 
-* ours: :func:`geodata.coverage.coverage_arrays` (raster pre-pass + cKDTree, all cores),
+* ours: :func:`geodata.planning.coverage.coverage_arrays` (raster pre-pass + cKDTree, all cores),
   min_stations = 2 (counts capped at 2: all 交叉覆盖 needs);
 * ``geopandas.sjoin(demand, stations, predicate="dwithin", distance=1000)`` on metric
   GeoDataFrames built beforehand, then counting matches per cell — the usual GeoPandas way
@@ -39,8 +39,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from bench._timing import compare, describe
-from geodata.coverage import coverage_arrays
-from geodata.projection import BEIJING_CRS, to_metric
+from geodata.crs.projection import BEIJING_CRS, to_metric
+from geodata.planning.coverage import coverage_arrays
 
 RADIUS = 1000.0
 STATIONS = 26_000
@@ -51,8 +51,8 @@ GOAL_SPEEDUP = 10.0
 def _data():
     import shapely
 
-    from geodata.areas import load_districts
-    from geodata.demand import grid_demand
+    from geodata.places.areas import load_districts
+    from geodata.planning.demand import grid_demand
 
     started = time.perf_counter()
     beijing = shapely.union_all(load_districts().geometry.values)
@@ -107,7 +107,7 @@ def _k2_counts(dxy, sxy) -> np.ndarray:
 
 
 def run() -> list[dict]:
-    from geodata.projection import from_metric
+    from geodata.crs.projection import from_metric
 
     grid, demand_xy, station_xy, grid_s = _data()
     slon, slat = from_metric(station_xy[:, 0], station_xy[:, 1], BEIJING_CRS)

@@ -27,8 +27,8 @@ _FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 def make_addresses(n: int, *, seed: int) -> list[str]:
     """``n`` distinct addresses built from the gazetteer (deterministic for a seed)."""
-    from geodata.addresses import strip_admin_suffix
-    from geodata.placenames import load_gazetteer
+    from geodata.places.addresses import strip_admin_suffix
+    from geodata.places.gazetteer import load_gazetteer
 
     g = load_gazetteer()
     rng = random.Random(seed)
@@ -68,8 +68,8 @@ def run() -> list[dict]:
     """Benchmark rows for ``python -m bench``."""
     from rapidfuzz import fuzz, process
 
-    from geodata.geocoding import Geocoder
-    from geodata.placenames import load_gazetteer
+    from geodata.places.gazetteer import load_gazetteer
+    from geodata.places.geocoding import Geocoder
 
     started = time.perf_counter()
     geocoder = Geocoder(cache=False)

@@ -29,7 +29,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from bench._timing import compare, describe, measure
-from geodata.index import StationIndex
+from geodata.nearest.index import StationIndex
 from stations.records import Station
 
 SIZES = (1_000, 26_000, 200_000)

@@ -12,7 +12,7 @@ a pin corrected during the field visit. Only :data:`PRECISE_SOURCES` are treated
 position (duplicate detection within 30 m, the gap rule of the standard, opening a station).
 
 Duplicate helpers here are textual (same name and address); the 30 m test needs metres and
-lives in :mod:`geodata.candidates`.
+lives in :mod:`geodata.io.candidates`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The station record and the validation of one incoming row.
 
 Coordinates are WGS84 decimal degrees, lon before lat. Conversion from GCJ-02/BD-09
-happens before a row reaches this module (``geodata.io``).
+happens before a row reaches this module (``geodata.io.stations``).
 """
 
 from __future__ import annotations

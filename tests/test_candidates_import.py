@@ -8,15 +8,15 @@ import csv
 import openpyxl
 import pytest
 
-from geodata.candidates import (
+from geodata.crs.datums import wgs84_to_gcj02
+from geodata.io.candidates import (
     DUPLICATE_RADIUS_M,
     TEMPLATE_COLUMNS,
     import_candidates,
     write_template,
 )
-from geodata.datums import wgs84_to_gcj02
-from geodata.placenames import load_gazetteer
-from geodata.tables import TableError
+from geodata.io.tables import TableError
+from geodata.places.gazetteer import load_gazetteer
 from stations.candidates import get_candidate, list_candidates
 from stations.errors import RowError
 

@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from geodata.datums import wgs84_to_gcj02
+from geodata.crs.datums import wgs84_to_gcj02
 from webmap.cli import main
 
 SHEET = [

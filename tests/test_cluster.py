@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geodata.cluster import coverage_dask, coverage_totals
+from geodata.planning.cluster import coverage_dask, coverage_totals
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Transformer
 
-from geodata.coverage import (
+from geodata.crs.projection import from_metric, to_metric
+from geodata.nearest.index import DETOUR_FACTOR
+from geodata.planning.coverage import (
     DEFAULT_RADIUS_M,
     AreaSpec,
     StationArrays,
@@ -24,9 +26,7 @@ from geodata.coverage import (
     coverage_arrays,
     walk_radius,
 )
-from geodata.demand import DemandSet
-from geodata.index import DETOUR_FACTOR
-from geodata.projection import from_metric, to_metric
+from geodata.planning.demand import DemandSet
 from stations.errors import NuanxinError, ValidationError
 from stations.hours import TZ, OpeningHours
 from stations.records import Station
@@ -67,7 +67,7 @@ def test_counts_equal_brute_force_on_random_data():
 
 @pytest.mark.parametrize("integer", [False, True], ids=["float", "integer-ties"])
 def test_raster_prepass_gives_exactly_the_per_point_counts(integer):
-    from geodata.reach import capped_counts
+    from geodata.planning.reach import capped_counts
 
     rng = np.random.default_rng(31 + integer)
     for case in range(40):
@@ -85,7 +85,7 @@ def test_raster_prepass_gives_exactly_the_per_point_counts(integer):
 
 
 def test_large_inputs_take_the_raster_path_and_stay_exact():
-    from geodata import reach
+    from geodata.planning import reach
 
     rng = np.random.default_rng(8)
     demand = rng.uniform(0, 20_000, (60_000, 2))
@@ -243,7 +243,7 @@ def test_explicit_street_names_win_over_approximate_polygons():
 
 
 def test_uncovered_grid_cells_dissolve_to_their_area():
-    from geodata.demand import grid_demand
+    from geodata.planning.demand import grid_demand
 
     square = _box(440_000, 4_410_000, 441_000, 4_411_000)
     grid = grid_demand(square, cell_m=100, crs=CRS)
@@ -260,9 +260,9 @@ def test_uncovered_grid_cells_dissolve_to_their_area():
 
 
 def test_demo_district_matches_brute_force(store):
-    from geodata import areas
-    from geodata.demand import load_demand
     from geodata.demo import load_demo
+    from geodata.places import areas
+    from geodata.planning.demand import load_demand
 
     load_demo(store)
     result = area_coverage(store, district="西城", radius_m=1000)
@@ -289,7 +289,7 @@ def test_demo_district_matches_brute_force(store):
 
 
 def test_area_without_demand_is_measured_on_a_grid(store):
-    from geodata import areas
+    from geodata.places import areas
 
     row = areas.find_street("广外")
     store.add_stations([Station(name="驿站", lon=row["lon"], lat=row["lat"],

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from pyproj import CRS, Geod
 
-from geodata.datums import (
+from geodata.crs.datums import (
     DATUMS,
     bd09_to_gcj02,
     bd09_to_wgs84,
@@ -26,8 +26,8 @@ from geodata.datums import (
     wgs84_to_bd09,
     wgs84_to_gcj02,
 )
+from geodata.crs.projection import BEIJING_CRS, from_metric, metric_crs_for, to_metric
 from geodata.errors import DatumError
-from geodata.projection import BEIJING_CRS, from_metric, metric_crs_for, to_metric
 from stations.errors import NuanxinError
 from webmap.cli import main
 

@@ -10,8 +10,9 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from geodata.datums import convert
-from geodata.demand import (
+from geodata.crs.datums import convert
+from geodata.crs.projection import from_metric, to_metric
+from geodata.planning.demand import (
     PROXY_SOURCES,
     DemandSet,
     count_demand,
@@ -22,7 +23,6 @@ from geodata.demand import (
     normalise_group,
     parse_shift,
 )
-from geodata.projection import from_metric, to_metric
 from stations.errors import ValidationError
 from stations.schema import demand_table
 
@@ -164,7 +164,7 @@ def test_replace_source_reloads_without_duplicates(store, tmp_path):
 
 
 def test_load_demo_goes_through_import_demand(store):
-    from geodata import demo
+    import geodata.demo as demo
 
     assert demo.DEMAND_SOURCE in PROXY_SOURCES
     first = demo.load_demo(store)

@@ -12,11 +12,12 @@ import shapely
 from click.testing import CliRunner
 from shapely.geometry import Point, shape
 
-from geodata import areas
-from geodata.datums import wgs84_to_gcj02
-from geodata.demo import DEFAULT_SOURCE, DEMO_DIR, build, load_demo
+from geodata.crs.datums import wgs84_to_gcj02
+from geodata.crs.projection import BEIJING_CRS, transformer
+from geodata.demo import DEMO_DIR, load_demo
+from geodata.demo.build import DEFAULT_SOURCE, build
 from geodata.errors import GeodataError
-from geodata.projection import BEIJING_CRS, transformer
+from geodata.places import areas
 from stations.hours import OpeningHours
 from stations.schema import demand_table
 from tests.conftest import require
@@ -28,7 +29,7 @@ GEOMETRY_FILES = ("districts.geojson", "streets_approx.geojson")
 @pytest.fixture(scope="module")
 def rebuilt(tmp_path_factory):
     require((DEFAULT_SOURCE / "vonng-adcode").is_dir(),
-            f"the shared source data at {DEFAULT_SOURCE} (../shared/data)")
+            f"the demo source data at {DEFAULT_SOURCE} (kept in the repository)")
     dest = tmp_path_factory.mktemp("demo")
     figures = build(DEFAULT_SOURCE, dest)
     return dest, figures
@@ -139,7 +140,7 @@ def test_districts_were_converted_vertex_by_vertex():
     source = {f["properties"]["adcode"]: shape(f["geometry"]) for f in _features(
         DEFAULT_SOURCE / "vonng-adcode" / "beijing_districts_gcj02.geojson")} \
         if DEFAULT_SOURCE.exists() else None
-    require(source is not None, f"the shared source data at {DEFAULT_SOURCE}")
+    require(source is not None, f"the demo source data at {DEFAULT_SOURCE}")
     for feat in _features(DEMO_DIR / "districts.geojson"):
         shipped = shape(feat["geometry"])
         coords = shapely.get_coordinates(shipped)
@@ -285,7 +286,7 @@ def test_demo_candidates_sheet():
 
 
 def test_demo_candidates_read_with_the_domain_parsers():
-    from geodata.tables import read_rows
+    from geodata.io.tables import read_rows
     from stations.amenities import parse_amenity_list
     from stations.records import parse_access, parse_bool, parse_host_type
 

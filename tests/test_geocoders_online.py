@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from geodata.errors import GeocodingError
-from geodata.geocoders_online import (
+from geodata.places.geocoding import Geocoder, GeocodeResult
+from geodata.places.online import (
     AmapGeocoder,
     BaiduGeocoder,
     ChainGeocoder,
@@ -21,7 +22,6 @@ from geodata.geocoders_online import (
     geocoder_from_env,
     urllib_transport,
 )
-from geodata.geocoding import Geocoder, GeocodeResult
 
 FIXTURES = Path(__file__).parent / "data" / "geocoders"
 # the shipped WGS84 point of 广安门外街道 (streets.csv), for the Amap GCJ-02 body's conversion

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from pyproj import Geod
 
-from geodata.addresses import normalise_text, parse_address, strip_admin_suffix
-from geodata.geocoding import PRECISIONS, Geocoder, GeocodeResult
-from geodata.placenames import load_gazetteer
+from geodata.places.addresses import normalise_text, parse_address, strip_admin_suffix
+from geodata.places.gazetteer import load_gazetteer
+from geodata.places.geocoding import PRECISIONS, Geocoder, GeocodeResult
 from stations.candidates import Candidate, add_candidates
 from stations.records import Station
 from stations.schema import geocode_cache_table

@@ -18,8 +18,8 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from geodata.io import export_stations, import_stations
-from geodata.tables import read_rows
+from geodata.io.stations import export_stations, import_stations
+from geodata.io.tables import read_rows
 from stations.errors import RowError, StoreError, ValidationError
 from stations.records import (
     AREA_CODE_MAX_LENGTH,

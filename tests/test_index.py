@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 from pyproj import Geod, Transformer
 
-from geodata.datums import convert
+from geodata.crs.datums import convert
 from geodata.errors import DatumError
-from geodata.index import (
+from geodata.nearest.index import (
     DETOUR_FACTOR,
     METHOD_NETWORK,
     METHOD_STRAIGHT,

@@ -10,9 +10,9 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from geodata.datums import wgs84_to_bd09, wgs84_to_gcj02
+from geodata.crs.datums import wgs84_to_bd09, wgs84_to_gcj02
 from geodata.errors import GeodataError
-from geodata.io import ImportReport, export_stations, import_stations
+from geodata.io.stations import ImportReport, export_stations, import_stations
 from stations.errors import StoreError
 from stations.records import STATION_FIELDS, Station
 from stations.store import Store

@@ -209,7 +209,7 @@ def test_opening_rolls_back_when_the_event_cannot_be_written(store, monkeypatch)
 
 
 def test_opened_station_is_found_by_the_nearest_index(store):
-    from geodata.index import get_index
+    from geodata.nearest.index import get_index
 
     cid = new_candidate(store)
     to_agreed(store, cid)
@@ -268,8 +268,8 @@ def test_allowed_actions_follow_the_table():
 
 @pytest.mark.postgis
 def test_import_screen_and_open_on_postgis(pg_fresh_url):
-    from geodata.candidates import import_candidates, screen_candidates
     from geodata.demo import DEMO_DIR
+    from geodata.io.candidates import import_candidates, screen_candidates
     from stations.schema import geocode_cache_table
     from stations.store import Store
 

@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 import shapely
 
-from geodata.coverage import StationArrays, compute_coverage
-from geodata.demand import DemandSet
 from geodata.errors import NetworkError
 from geodata.network import WalkingNetwork, default_network, is_walkable, load_network
+from geodata.planning.coverage import StationArrays, compute_coverage
+from geodata.planning.demand import DemandSet
 
 DATA = Path(__file__).parent / "data"
 OSM = DATA / "riverside.osm"
@@ -137,7 +137,7 @@ def test_service_area_stays_on_its_bank(net):
 
 
 def test_nearest_search_ranks_by_the_network(net):
-    from geodata.index import StationIndex
+    from geodata.nearest.index import StationIndex
     from stations.records import Station
 
     north = Station(name="北岸驿站", lon=116.3500, lat=39.8826, id=1, opening_hours="24/7")
@@ -303,7 +303,7 @@ def test_the_nearest_command_walks_the_configured_network(store, monkeypatch):
 
     from click.testing import CliRunner
 
-    from geodata.index import clear_index_cache
+    from geodata.nearest.index import clear_index_cache
     from stations.records import Station
     from webmap.cli import main
 

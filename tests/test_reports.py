@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import shapely
 
-from geodata.coverage import AreaSpec, StationArrays, compute_coverage
-from geodata.datums import convert
-from geodata.demand import DemandSet
+from geodata.crs.datums import convert
+from geodata.crs.projection import from_metric
+from geodata.io.reports import coverage_geojson, siting_geojson, write_excel_report, write_geojson
 from geodata.network import service_area_polygons
-from geodata.projection import from_metric
-from geodata.reports import coverage_geojson, siting_geojson, write_excel_report, write_geojson
+from geodata.planning.coverage import AreaSpec, StationArrays, compute_coverage
+from geodata.planning.demand import DemandSet
 from webmap.planmap import planning_layers, planning_map
 
 CRS = "EPSG:4548"

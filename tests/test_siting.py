@@ -8,10 +8,17 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from geodata.coverage import StationArrays, compute_coverage
-from geodata.demand import DemandSet
-from geodata.projection import from_metric
-from geodata.siting import SitingProblem, coverage_matrix, evaluate, site, solve_lscp, solve_mclp
+from geodata.crs.projection import from_metric
+from geodata.planning.coverage import StationArrays, compute_coverage
+from geodata.planning.demand import DemandSet
+from geodata.planning.siting import (
+    SitingProblem,
+    coverage_matrix,
+    evaluate,
+    site,
+    solve_lscp,
+    solve_mclp,
+)
 from stations.candidates import Candidate, add_candidates
 from stations.errors import ValidationError
 from stations.records import Station
@@ -154,7 +161,7 @@ def _place(store):
 def _import(store, tmp_path, rows):
     import csv
 
-    from geodata.demand import import_demand
+    from geodata.planning.demand import import_demand
 
     with open(tmp_path / "d.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, ["lon", "lat", "weight"])

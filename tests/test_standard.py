@@ -317,9 +317,9 @@ def test_missing_file_is_named(tmp_path):
 def test_full_run_over_the_demo_candidates(store):
     import csv
 
-    from geodata.candidates import screen_candidates
+    from geodata.crs.projection import to_metric
     from geodata.demo import DEMO_DIR, load_demo
-    from geodata.projection import to_metric
+    from geodata.io.candidates import screen_candidates
     from stations.candidates import list_candidates
 
     load_demo(store)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geodata.datums import convert
+from geodata.crs.datums import convert
 from stations.hours import TZ, OpeningHours
 from stations.records import Station
 from stations.schema import reports_table

@@ -13,7 +13,7 @@ from datetime import datetime
 import numpy as np
 from flask import Blueprint, current_app, jsonify, request
 
-from geodata.datums import convert, normalise_datum
+from geodata.crs.datums import convert, normalise_datum
 from stations.amenities import AMENITIES, AMENITY_LABELS_ZH, normalise_amenity
 from stations.errors import ValidationError
 from stations.hours import TZ
@@ -80,7 +80,7 @@ def _amenity_list(values: list[str]) -> list[str]:
 
 
 def _when(text: str) -> datetime:
-    from geodata.index import parse_open_at
+    from geodata.nearest.index import parse_open_at
 
     if text.strip().lower() == "now":
         return datetime.now(TZ)
@@ -301,7 +301,7 @@ _filtered: dict[tuple, object] = {}
 
 def _index_for(store, *, access: tuple[str, ...], always_open: bool | None):
     """B1's cached index, narrowed (and cached) for the map's access/24-hour chips."""
-    from geodata.index import StationIndex, get_index
+    from geodata.nearest.index import StationIndex, get_index
 
     base = get_index(store)
     if not access and always_open is None:
@@ -339,8 +339,8 @@ def _index_for(store, *, access: tuple[str, ...], always_open: bool | None):
 ], responses=_resp("Same body as `nuanxin nearest --json`",
                    {"$ref": "#/components/schemas/Nearest"}))
 def nearest(args):
-    """The same body as ``nuanxin nearest --json`` (:func:`geodata.index.nearest_payload`)."""
-    from geodata.index import nearest_payload, parse_open_at
+    """The same body as ``nuanxin nearest --json`` (:func:`geodata.nearest.nearest_payload`)."""
+    from geodata.nearest.index import nearest_payload, parse_open_at
 
     when = parse_open_at(args["open_at"])  # now (Asia/Shanghai) without open_at, as the CLI
     index = _index_for(get_store(), access=tuple(args["access"] or ()),

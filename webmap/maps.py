@@ -21,7 +21,7 @@ import branca.element
 import folium
 import folium.plugins
 
-from geodata.datums import convert
+from geodata.crs.datums import convert
 from stations.records import Station
 from webmap import vendor
 

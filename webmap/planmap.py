@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from geodata.datums import convert, normalise_datum
+from geodata.crs.datums import convert, normalise_datum
 from webmap.maps import escape_text
 
 __all__ = ["planning_layers", "planning_map"]
@@ -76,7 +76,7 @@ def planning_layers(*, to_tiles: str = "wgs84", stations=None, coverage=None,
         Datum of the basemap tiles; every coordinate is converted to it.
     stations : sequence of Station / dicts, or StationArrays, optional
         Default: the stations of ``coverage``.
-    coverage : geodata.coverage.CoverageResult, optional
+    coverage : geodata.planning.coverage.CoverageResult, optional
         Uncovered demand points and area, the farthest point, service radius.
     siting : dict, optional
         A ``site`` result (``chosen`` sites are drawn with their rank and gain).

@@ -1,5 +1,6 @@
-"""The web's thin face on the planning engine (engineer D's ``geodata.coverage`` and
-``geodata.siting``): the same calls as ``nuanxin coverage`` / ``nuanxin site``, cached briefly.
+"""The web's thin face on the planning engine (``geodata.planning.coverage`` and
+``geodata.planning.siting``): the same calls as ``nuanxin coverage`` / ``nuanxin site``, cached
+briefly.
 
 Coverage over a district takes a fraction of a second to a few seconds; a dashboard reloads
 the same question often, so results are kept for :data:`TTL_SECONDS` per store version. One
@@ -62,9 +63,9 @@ def _cached(key: tuple, compute):
 def coverage_result(store: Store, *, district: str | None = None, street: str | None = None,
                     radius: float | None = None, minutes: float | None = None,
                     min_stations: int = 2, at: datetime | None = None):
-    """:func:`geodata.coverage.area_coverage` for an area (a ``CoverageResult``), called as
+    """:func:`geodata.planning.coverage.area_coverage` for an area (a ``CoverageResult``), called as
     ``nuanxin coverage`` calls it (no radius and no minutes = the default 1,000 m)."""
-    from geodata.coverage import area_coverage
+    from geodata.planning.coverage import area_coverage
 
     key = _key(store, "coverage", district, street, radius, minutes, min_stations,
                at.isoformat() if at else None)
@@ -83,8 +84,8 @@ def coverage_payload(store: Store, *, district: str | None = None, street: str |
 
 def site_payload(store: Store, *, district: str | None = None, street: str | None = None,
                  radius: float = 1000.0, add: int = 3, exact: bool = False) -> dict:
-    """The body of ``nuanxin site --json`` (:func:`geodata.siting.site`)."""
-    from geodata.siting import site
+    """The body of ``nuanxin site --json`` (:func:`geodata.planning.siting.site`)."""
+    from geodata.planning.siting import site
 
     key = _key(store, "site", district, street, radius, add, exact)
     return _cached(key, lambda: site(store, district=district or None, street=street or None,

@@ -21,7 +21,7 @@ from flask import (
     url_for,
 )
 
-from geodata.datums import convert
+from geodata.crs.datums import convert
 from stations.amenities import AMENITIES, AMENITY_LABELS_ZH
 from stations.errors import ValidationError
 from stations.hours import TZ

@@ -1,7 +1,7 @@
 """The light vector underlay: district and street outlines, community labels.
 
 Drawn under the stations so a map is usable with no tile server at all (intranets, tests).
-The shipped Beijing files (:mod:`geodata.areas`, WGS84) are simplified once per detail
+The shipped Beijing files (:mod:`geodata.places.areas`, WGS84) are simplified once per detail
 level with a topology-preserving coverage simplification (neighbouring outlines stay shared),
 then each request clips them to the view and converts them to the tile provider's datum.
 Outlines are returned as lines (so clipping adds no false edges); streets are marked
@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from geodata.datums import convert
+from geodata.crs.datums import convert
 
 __all__ = ["underlay_geojson", "tolerance_for_zoom", "STREET_MIN_ZOOM", "COMMUNITY_MIN_ZOOM"]
 
@@ -38,7 +38,7 @@ def tolerance_for_zoom(zoom: float) -> float:
 
 @lru_cache(maxsize=1)
 def _sources():
-    from geodata.areas import load_communities, load_districts, load_street_areas
+    from geodata.places.areas import load_communities, load_districts, load_street_areas
 
     districts = load_districts()
     streets = load_street_areas()

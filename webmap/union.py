@@ -293,7 +293,7 @@ def _area_codes(district: str, street: str, old) -> tuple[str, str]:
     if district == old.district and street == old.street:
         return old.district_code, old.street_code
     try:
-        from geodata.candidates import area_codes
+        from geodata.io.candidates import area_codes
 
         return area_codes(district, street)
     except NuanxinError:
@@ -366,10 +366,10 @@ def send_temp(write, filename: str, mimetype: str):
 
 @bp.get("/download/stations.<ext>")
 def download_stations(ext: str):
-    """Every station as Excel, GeoJSON, CSV or GeoPackage (``geodata.io.export_stations``)."""
+    """Every station as Excel, GeoJSON, CSV or GeoPackage (``geodata.io.stations``)."""
     if ext not in EXPORT_TYPES:
         abort(404)
-    from geodata.io import export_stations
+    from geodata.io.stations import export_stations
 
     return send_temp(lambda p: export_stations(get_store(), p), f"nuanxin-stations.{ext}",
                      EXPORT_TYPES[ext])

@@ -1,8 +1,8 @@
 """Union dashboard, continued: the candidate pipeline and the coverage map.
 
-Thin views over engineer C's workflow (:mod:`geodata.candidates` import/screen/template,
-:mod:`stations.lifecycle` steps) and engineer D's planning engine (:mod:`geodata.coverage`,
-:mod:`geodata.siting`, :mod:`webmap.planmap`, :mod:`geodata.reports`). Registered on the
+Thin views over engineer C's workflow (:mod:`geodata.io.candidates` import/screen/template,
+:mod:`stations.lifecycle` steps) and engineer D's planning engine (:mod:`geodata.planning.coverage`,
+:mod:`geodata.planning.siting`, :mod:`webmap.planmap`, :mod:`geodata.io.reports`). Registered on the
 ``union`` blueprint (login required, CSRF on every POST).
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 
-from geodata.datums import convert, normalise_datum
+from geodata.crs.datums import convert, normalise_datum
 from stations.errors import NotFoundError, NuanxinError, ValidationError
 from webmap import maps, planning
 from webmap.app import get_store
@@ -82,7 +82,7 @@ def _float_or_none(text: str, what: str) -> float | None:
 
 
 def _run_step(store, c, action: str, form, actor: str) -> str:
-    from geodata.candidates import area_codes, screen_candidates
+    from geodata.io.candidates import area_codes, screen_candidates
     from stations import lifecycle
 
     if action == "screen":
@@ -139,7 +139,7 @@ def candidate_step(candidate_id: int):
 @bp.post("/candidates/screen")
 def candidates_screen():
     """Screen every candidate against the standard."""
-    from geodata.candidates import screen_candidates
+    from geodata.io.candidates import screen_candidates
 
     try:
         results = screen_candidates(get_store(), actor=current_user()["username"])
@@ -156,7 +156,7 @@ def candidates_screen():
 @bp.post("/candidates/import")
 def candidates_import():
     """Import the union's candidate sheet (CSV/XLSX); shows every rejected row."""
-    from geodata.candidates import import_candidates
+    from geodata.io.candidates import import_candidates
 
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -182,7 +182,7 @@ def candidates_import():
 @bp.get("/candidates/template.xlsx")
 def candidates_template():
     """The candidate sheet template (columns + one example row)."""
-    from geodata.candidates import write_template
+    from geodata.io.candidates import write_template
 
     return send_temp(write_template, "nuanxin-candidates-template.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -207,7 +207,7 @@ def _coverage_args(args) -> dict:
     at_text = (args.get("at") or "").strip()
     at = None
     if at_text:
-        from geodata.index import parse_open_at
+        from geodata.nearest.index import parse_open_at
 
         at = parse_open_at(at_text)
     user = current_user() or {}
@@ -242,7 +242,7 @@ def _underlay_for(m, result, datum: str) -> None:
 @bp.get("/coverage")
 def coverage():
     """Coverage of demand (uncovered demand, service areas, recommended sites) with numbers."""
-    from geodata.areas import load_districts
+    from geodata.places.areas import load_districts
     from webmap.planmap import planning_map
 
     store = get_store()
@@ -277,8 +277,8 @@ def coverage():
 
 @bp.get("/coverage/report.xlsx")
 def coverage_report():
-    """The Excel report of the coverage (and sites) on the page (``geodata.reports``)."""
-    from geodata.reports import write_excel_report
+    """The Excel report of the coverage (and sites) on the page (``geodata.io.reports``)."""
+    from geodata.io.reports import write_excel_report
 
     store = get_store()
     form = _coverage_args(request.args)
@@ -296,8 +296,8 @@ def coverage_report():
 @bp.get("/coverage/<kind>.geojson")
 def coverage_geojson(kind: str):
     """Coverage (``coverage.geojson``) or recommended sites (``sites.geojson``) as GeoJSON."""
-    from geodata.reports import coverage_geojson as to_geojson
-    from geodata.reports import siting_geojson, write_geojson
+    from geodata.io.reports import coverage_geojson as to_geojson
+    from geodata.io.reports import siting_geojson, write_geojson
 
     store = get_store()
     form = _coverage_args(request.args)

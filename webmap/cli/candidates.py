@@ -68,7 +68,7 @@ def candidates_group() -> None:
 @json_option
 def import_cmd(file: str, crs: str, progress: bool | None, as_json: bool) -> None:
     """导入候选单位表 (CSV/XLSX; rows without coordinates are geocoded)."""
-    from geodata.candidates import import_candidates
+    from geodata.io.candidates import import_candidates
 
     report = import_candidates(_store(), file, crs=crs, progress=progress)
     if as_json:
@@ -94,7 +94,7 @@ def import_cmd(file: str, crs: str, progress: bool | None, as_json: bool) -> Non
 def screen_cmd(standard_path: str | None, district: str | None, street: str | None,
                actor: str | None, as_json: bool) -> None:
     """按标准筛选全部候选单位 (screen every candidate against the standard)."""
-    from geodata.candidates import screen_candidates
+    from geodata.io.candidates import screen_candidates
 
     results = screen_candidates(_store(), standard=standard_path, actor=actor or _default_actor(),
                                 union_district=district, union_street=street)
@@ -115,7 +115,7 @@ def screen_cmd(standard_path: str | None, district: str | None, street: str | No
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
 def template_cmd(file: str) -> None:
     """保存候选单位表模板 (write the XLSX/CSV template with an example row and notes)."""
-    from geodata.candidates import write_template
+    from geodata.io.candidates import write_template
 
     path = write_template(file)
     click.echo(f"已保存模板 (template written): {path}")
@@ -149,7 +149,7 @@ def _point(lon: float | None, lat: float | None, crs: str):
         from stations.errors import ValidationError
 
         raise ValidationError("--lon 和 --lat 需同时给出 (give both --lon and --lat)")
-    from geodata.datums import convert, normalise_datum
+    from geodata.crs.datums import convert, normalise_datum
 
     datum = normalise_datum(crs)
     if datum == "wgs84":
@@ -210,7 +210,7 @@ def agree_cmd(candidate_id: int, note: str, actor: str | None, as_json: bool) ->
 def open_cmd(candidate_id: int, code: str | None, note: str, actor: str | None,
              as_json: bool) -> None:
     """建站上图：创建站点并分配编码 (open the station)."""
-    from geodata.candidates import area_codes
+    from geodata.io.candidates import area_codes
     from stations.candidates import get_candidate
     from stations.lifecycle import open_station
 
@@ -320,7 +320,7 @@ def history_cmd(candidate_id: int, by_station: bool, as_json: bool) -> None:
 @json_option
 def geocode_cmd(addresses: tuple[str, ...], as_json: bool) -> None:
     """地址解析（离线；配置后可用在线服务）: ADDRESS... or one address per line on stdin."""
-    from geodata.geocoders_online import geocoder_from_env
+    from geodata.places.online import geocoder_from_env
     from stations.errors import ValidationError
     from stations.store import Store
 

@@ -20,7 +20,7 @@ def convert_cmd(src: str, dst: str, lon: float | None, lat: float | None) -> Non
     """坐标转换: 在 wgs84 / gcj02 / bd09 之间转换 (LON LAT, or `lon lat` lines on stdin)."""
     import numpy as np
 
-    from geodata.datums import convert, normalise_datum
+    from geodata.crs.datums import convert, normalise_datum
     from geodata.errors import DatumError
 
     src, dst = normalise_datum(src), normalise_datum(dst)
@@ -128,7 +128,7 @@ def _split_amenities(values: tuple[str, ...]) -> list[str]:
 def nearest_cmd(lon: str, lat: str, crs: str, k: str, amenities: tuple[str, ...],
                 open_at: str | None, radius: str | None, as_json: bool) -> None:
     """最近的驿站: k nearest stations, walking time and whether they are open on arrival."""
-    from geodata.index import get_index, nearest_payload, parse_open_at
+    from geodata.nearest.index import get_index, nearest_payload, parse_open_at
     from stations.store import Store
 
     lon_v = _parse_number(lon, "--lon")
@@ -272,7 +272,7 @@ def stations_import_cmd(file: str, crs: str, update: bool, as_json: bool) -> Non
     (even with rejected rows), 2 when it cannot be read or the store cannot be written
     (then nothing is imported).
     """
-    from geodata.io import import_stations
+    from geodata.io.stations import import_stations
 
     report = import_stations(_ready_store(), file, crs=crs, update=update, progress=None)
     if as_json:
@@ -291,7 +291,7 @@ def stations_import_cmd(file: str, crs: str, update: bool, as_json: bool) -> Non
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
 def stations_export_cmd(file: str) -> None:
     """导出站点 (export every station; format by extension: .geojson .gpkg .csv .xlsx)."""
-    from geodata.io import export_stations
+    from geodata.io.stations import export_stations
 
     count = export_stations(_ready_store(), file)
     click.echo(f"已导出 {count} 个站点到 {file} (exported)")

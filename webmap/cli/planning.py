@@ -1,8 +1,8 @@
 """Planning commands: ``nuanxin demand import``, ``nuanxin coverage``, ``nuanxin site``.
 
-Thin faces over :mod:`geodata.demand`, :mod:`geodata.coverage`, :mod:`geodata.siting` and
-:mod:`geodata.reports`. Numbers are parsed here so a bad value is one line on stderr and exit
-status 2 (not click's multi-line usage error).
+Thin faces over :mod:`geodata.planning.demand`, :mod:`geodata.planning.coverage`,
+:mod:`geodata.planning.siting` and :mod:`geodata.io.reports`. Numbers are parsed here so a bad
+value is one line on stderr and exit status 2 (not click's multi-line usage error).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def demand_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def demand_import_cmd(file: str, crs: str, replace: bool, as_json: bool) -> None:
     """导入需求点 (.geojson / .csv / .xlsx with lon/lat, optional weight, group, shift)."""
-    from geodata.demand import import_demand
+    from geodata.planning.demand import import_demand
     from stations.store import open_store
 
     store = open_store()
@@ -97,8 +97,8 @@ def demand_import_cmd(file: str, crs: str, replace: bool, as_json: bool) -> None
 def coverage_cmd(district, street, radius, minutes, min_stations, at, network_path, cell,
                  report_path, geojson_path, as_json) -> None:
     """覆盖分析: how much demand is within reach of an open station (and of ≥ N)."""
-    from geodata.coverage import area_coverage
-    from geodata.reports import coverage_geojson, write_excel_report, write_geojson
+    from geodata.io.reports import coverage_geojson, write_excel_report, write_geojson
+    from geodata.planning.coverage import area_coverage
     from stations.store import open_store
 
     radius_v = _number(radius, "--radius")
@@ -154,8 +154,8 @@ def coverage_cmd(district, street, radius, minutes, min_stations, at, network_pa
 def site_cmd(district, street, radius, minutes, add, exact, lscp, backup, network_path, cell,
              report_path, geojson_path, as_json) -> None:
     """选址: which screened candidates to open next (existing stations stay)."""
-    from geodata.reports import siting_geojson, write_excel_report, write_geojson
-    from geodata.siting import site
+    from geodata.io.reports import siting_geojson, write_excel_report, write_geojson
+    from geodata.planning.siting import site
     from stations.errors import ValidationError
     from stations.store import open_store
 

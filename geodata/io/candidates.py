@@ -1,0 +1,530 @@
+"""The union's candidate sheet: import (with geocoding and duplicate checks), screening, template.
+
+Import rules
+------------
+* CSV or XLSX, Chinese or English headers (``名称, 地址, 类型, 经度, 纬度, 面积 (m²), 楼层,
+  是否临街, 开放时间, 设施, 进入方式, 联系人, 电话`` ...; see :func:`write_template`).
+  Coordinates are optional; their datum is the ``crs`` argument (``--crs``) or a per-row
+  ``坐标系`` column (wgs84 / gcj02 / bd09). Rows without coordinates are geocoded offline
+  (or by the configured chain) and carry the geocoder's precision.
+* Every bad row is reported ``{row, column, reason}`` (one entry per column at fault); every
+  good row is kept. The good rows are written in one transaction.
+* **Duplicates are reported and not imported.** A row is a duplicate when it has the same name
+  and address as an earlier row of the sheet or a candidate already in the store, or names the
+  same host (same name after folding, or nearly the same: rapidfuzz ratio ≥ 90) within
+  :data:`DUPLICATE_RADIUS_M` metres of one (measured in a metric projection, and only between
+  precisely located records: two rows geocoded to the same street centre are not duplicates).
+  The first occurrence is imported; the later one appears in ``rejected`` (reason names the
+  first) and in ``duplicates`` with the details, so re-importing a sheet never doubles it and
+  nothing is merged silently.
+
+Screening computes each candidate's context (distance to the nearest *other* open station via
+:func:`geodata.nearest.get_index`, whether the area is dense from community and station counts,
+its district and street) and applies :class:`stations.standard.Standard`, saving the result on
+the candidate (and moving new candidates to ``screened``, see :mod:`stations.lifecycle`).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from geodata.crs.datums import convert, normalise_datum
+from geodata.errors import DatumError
+from geodata.io.tables import read_rows
+from stations.candidates import (
+    Candidate,
+    add_candidates,
+    candidate_column,
+    duplicate_key,
+    list_candidates,
+    normalise_name,
+    validate_candidate_row,
+)
+from stations.errors import RowError, ValidationError
+from stations.standard import ScreeningContext, Standard, load_standard
+
+__all__ = [
+    "DUPLICATE_RADIUS_M",
+    "SAME_HOST_RATIO",
+    "TEMPLATE_COLUMNS",
+    "CandidateImportReport",
+    "import_candidates",
+    "screen_candidates",
+    "write_template",
+    "area_codes",
+    "load_demo_candidates",
+]
+
+DUPLICATE_RADIUS_M = 30.0
+SAME_HOST_RATIO = 90.0
+
+#: Template columns: (header, required, explanation, example).
+TEMPLATE_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
+    ("名称", "必填", "承建单位或站点名称", "广安门外某银行网点（示例）"),
+    ("地址", "无坐标时必填", "详细地址，越完整越好（区、街道、社区、门牌号）；无坐标时按地址定位",
+     "北京市西城区广安门外街道红莲南里社区红莲南街6号"),
+    ("类型", "选填", "社区、街道、企业、银行、加油站、通信营业厅、邮政、酒店、商铺、超市、"
+     "公交场站、公园、机关单位、学校、其他", "银行"),
+    ("区", "选填", "所在区；不填时由地址或坐标推断", "西城区"),
+    ("街道", "选填", "所在街道（可写简称，如“广外”）；不填时由地址或坐标推断", "广安门外街道"),
+    ("经度", "选填", "经度（十进制度）；与纬度成对填写", "116.3353"),
+    ("纬度", "选填", "纬度（十进制度）", "39.8800"),
+    ("坐标系", "选填", "经纬度的坐标系：wgs84（GPS/天地图）、gcj02（高德/腾讯）或 bd09（百度）；"
+     "不填时按导入时选择的坐标系", "wgs84"),
+    ("面积 (m²)", "选填", "可用面积，平方米（标准要求 ≥ 12 m²）", "15"),
+    ("楼层", "选填", "所在楼层：1、首层、2楼、地下一层", "1"),
+    ("是否临街", "选填", "是 / 否；不清楚请留空", "是"),
+    ("开放时间", "选填", "如：周一至周五 9:00-17:00；每天 6:00-21:00；24小时", "每天 6:00-21:00"),
+    ("设施", "选填", "用逗号或顿号分隔：热水、饮用水、座椅、微波炉、手机充电、电动车充电、卫生间、"
+     "医药箱、取暖、空调、冰箱、Wi-Fi、雨伞、无障碍、母婴室、AED；没有的写“无卫生间”",
+     "热水,座椅,微波炉,手机充电,医药箱,空调,卫生间"),
+    ("附近卫生间", "选填", "站内无卫生间时，是否已约定可用附近卫生间：是 / 否", ""),
+    ("进入方式", "选填", "直接进入 / 需注册（下载App或扫码）/ 需联系工作人员", "直接进入"),
+    ("联系人", "选填", "承建单位联系人", "张三"),
+    ("电话", "选填", "联系电话", "010-12345678"),
+    ("备注", "选填", "其他说明", "一层大厅东侧"),
+)
+
+
+@dataclass
+class CandidateImportReport:
+    """What a candidate import did.
+
+    Attributes
+    ----------
+    imported : int
+        Candidates written to the store.
+    rejected : list of dict
+        ``{row, column, reason}`` for every bad row (and every duplicate row).
+    duplicates : list of dict
+        ``{row, name, reason, duplicate_of: {row | candidate_id, name}, distance_m}``.
+    geocoded : dict
+        Precision → count for the rows located from their address.
+    ids : list of int
+        Store ids of the imported candidates, in row order.
+    """
+
+    imported: int = 0
+    rejected: list[dict] = field(default_factory=list)
+    duplicates: list[dict] = field(default_factory=list)
+    geocoded: dict[str, int] = field(default_factory=dict)
+    ids: list[int] = field(default_factory=list)
+    total: int = 0
+
+    def as_dict(self) -> dict:
+        """JSON form: ``{imported, rejected, duplicates, geocoded, ids, total}``."""
+        return {"imported": self.imported, "rejected": [dict(r) for r in self.rejected],
+                "duplicates": [dict(d) for d in self.duplicates],
+                "geocoded": dict(self.geocoded), "ids": list(self.ids), "total": self.total}
+
+
+# -- import -----------------------------------------------------------------------------------
+def import_candidates(store, path: str | Path, *, crs: str = "wgs84", geocoder=None,
+                      progress: bool | None = None) -> CandidateImportReport:
+    """Import the union's candidate sheet (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    store : stations.store.Store
+    path : str or Path
+        ``.csv`` or ``.xlsx`` (GeoJSON works too).
+    crs : str, keyword-only
+        Datum of the coordinates unless a row's ``坐标系`` column says otherwise.
+    geocoder : object with ``geocode_many``, optional
+        Defaults to :func:`geodata.places.online.geocoder_from_env` (offline unless
+        ``NUANXIN_GEOCODER`` configures an online chain).
+    progress : bool or None
+        Progress bar on stderr while geocoding; ``None`` shows it when stderr is a terminal.
+
+    Returns
+    -------
+    CandidateImportReport
+    """
+    default_datum = normalise_datum(crs)
+    rows = read_rows(path)
+    report = CandidateImportReport(total=len(rows))
+    good: list[tuple[int, Candidate]] = []
+    for number, row in rows:
+        geometry_error = row.pop("_geometry_error", None)
+        candidate, errors = validate_candidate_row(row, row_number=number)
+        if geometry_error:
+            errors.append(RowError(f"几何类型不是点 (a candidate must be a Point; "
+                                   f"{geometry_error})", row=number, column="geometry"))
+        datum = default_datum
+        raw_crs = next((v for k, v in row.items() if candidate_column(k) == "crs"), None)
+        if raw_crs not in (None, "") and str(raw_crs).strip():
+            try:
+                datum = normalise_datum(str(raw_crs))
+            except DatumError as exc:
+                errors.append(RowError(exc.message, row=number, column="crs"))
+        if errors:
+            report.rejected.extend(e.as_dict() for e in errors)
+            continue
+        if candidate.located and datum != "wgs84":
+            lon, lat = convert(candidate.lon, candidate.lat, src=datum, dst="wgs84")
+            candidate.lon, candidate.lat = float(lon), float(lat)
+        good.append((number, candidate))
+    _geocode_missing(store, good, geocoder, report, progress)
+    _resolve_areas([c for _, c in good])
+    kept = _drop_duplicates(store, good, report)
+    report.rejected.sort(key=lambda r: (r["row"] or 0))
+    if kept:
+        with store.transaction() as conn:
+            report.ids = add_candidates(store, [c for _, c in kept], conn=conn)
+    report.imported = len(report.ids)
+    return report
+
+
+def _geocode_missing(store, good, geocoder, report, progress) -> None:
+    todo = [(n, c) for n, c in good if not c.located]
+    if not todo:
+        return
+    if geocoder is None:
+        from geodata.places.online import geocoder_from_env
+
+        geocoder = geocoder_from_env(store)
+    if progress is None:
+        progress = _stderr_is_tty()
+    results = geocoder.geocode_many([_full_address(c) for _, c in todo], progress=progress)
+    for (_, candidate), result in zip(todo, results, strict=True):
+        report.geocoded[result.precision] = report.geocoded.get(result.precision, 0) + 1
+        candidate.geocode_precision = result.precision
+        candidate.geocode_matched = result.matched
+        candidate.geocode_confidence = result.confidence
+        if result.lon is not None:
+            candidate.lon, candidate.lat = float(result.lon), float(result.lat)
+        if not candidate.district and result.district:
+            candidate.district = result.district
+        if not candidate.street and result.street:
+            candidate.street = result.street
+            candidate.extra = {**candidate.extra, "area_source": "geocoder"}
+
+
+def _full_address(candidate: Candidate) -> str:
+    """The address, prefixed with the sheet's district/street when the address lacks them."""
+    address = candidate.address
+    for part in (candidate.street, candidate.district):
+        if part and part not in address:
+            address = part + address
+    return address
+
+
+@lru_cache(maxsize=1)
+def _gazetteer():
+    from geodata.places.gazetteer import load_gazetteer
+
+    return load_gazetteer()
+
+
+def _resolve_areas(candidates: list[Candidate]) -> None:
+    """Canonical district/street names: sheet names through the gazetteer (``广外`` →
+    ``广安门外街道``), else the approximate street polygon of a precise position."""
+    gazetteer = _gazetteer()
+    need = []
+    for c in candidates:
+        if c.district:
+            found = gazetteer.find_district(c.district)
+            if found is not None:
+                c.district = found.name
+        if c.street:
+            found = gazetteer.find_street(c.street, district=c.district)
+            if found is not None:
+                c.street = found.name
+                c.district = c.district or found.district
+        elif c.precisely_located:
+            need.append(c)
+    if not need:
+        return
+    from geodata.places.areas import locate_many
+
+    located = locate_many([c.lon for c in need], [c.lat for c in need])
+    for c, (district, street) in zip(need, located, strict=True):
+        if district and not c.district:
+            c.district = district
+        if street and (not c.district or c.district == district):
+            c.street = street
+            c.extra = {**c.extra, "area_source": "approx_polygon"}
+
+
+def _drop_duplicates(store, good, report) -> list[tuple[int, Candidate]]:
+    from rapidfuzz import fuzz
+
+    existing = list_candidates(store)
+    by_key: dict[tuple[str, str], tuple[str, object, str]] = {}
+    for c in existing:
+        key = duplicate_key(c.name, c.address)
+        if key is not None:
+            by_key.setdefault(key, ("candidate_id", c.id, c.name))
+    # precise points, existing first, then the sheet's rows in order
+    points: list[tuple[str, object, str, float, float]] = [
+        ("candidate_id", c.id, c.name, c.lon, c.lat) for c in existing if c.precisely_located]
+    kept = []
+    for number, c in good:
+        dup = None
+        key = duplicate_key(c.name, c.address)
+        if key is not None and key in by_key:
+            kind, ref, name = by_key[key]
+            dup = {"reason": "same_name_address", "duplicate_of": {kind: ref, "name": name},
+                   "distance_m": None}
+        elif c.precisely_located and points:
+            folded = normalise_name(c.name)
+            for kind, ref, name, lon, lat in points:
+                other = normalise_name(name)
+                if other != folded and fuzz.ratio(other, folded) < SAME_HOST_RATIO:
+                    continue
+                metres = _distance_m(c.lon, c.lat, lon, lat)
+                if metres <= DUPLICATE_RADIUS_M:
+                    dup = {"reason": "same_host_within_30m",
+                           "duplicate_of": {kind: ref, "name": name},
+                           "distance_m": round(metres, 1)}
+                    break
+        if dup is not None:
+            ref = dup["duplicate_of"]
+            if "row" in ref:
+                what, what_en = f"第 {ref['row']} 行", f"row {ref['row']}"
+            else:
+                what = f"已有候选单位 #{ref['candidate_id']}"
+                what_en = f"candidate #{ref['candidate_id']}"
+            why = ("名称和地址相同" if dup["reason"] == "same_name_address"
+                   else f"同一单位且相距 {dup['distance_m']:.0f} m（≤ {DUPLICATE_RADIUS_M:.0f} m）")
+            reason = (f"与{what}（{ref['name']}）重复：{why}；未导入 "
+                      f"(duplicate of {what_en}; not imported)")
+            report.duplicates.append({"row": number, "name": c.name, **dup})
+            report.rejected.append({"row": number, "column": "name", "reason": reason})
+            continue
+        kept.append((number, c))
+        if key is not None:
+            by_key.setdefault(key, ("row", number, c.name))
+        if c.precisely_located:
+            points.append(("row", number, c.name, c.lon, c.lat))
+    return kept
+
+
+def _distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    from geodata.crs.projection import metric_crs_for, to_metric
+
+    crs = metric_crs_for([lon1, lon2], [lat1, lat2])
+    x, y = to_metric(np.array([lon1, lon2]), np.array([lat1, lat2]), crs)
+    return float(math.hypot(x[0] - x[1], y[0] - y[1]))
+
+
+def _stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# -- screening ----------------------------------------------------------------------------------
+def area_codes(district: str, street: str) -> tuple[str, str]:
+    """``(district_code, street_code)`` for names (any written form); blanks when unknown."""
+    gazetteer = _gazetteer()
+    d = gazetteer.find_district(district) if district else None
+    s = gazetteer.find_street(street, district=district) if street else None
+    d_code = d.code if d is not None else (s.district_code if s is not None else "")
+    return d_code, (s.code if s is not None else "")
+
+
+@lru_cache(maxsize=4)
+def _community_tree(crs: str):
+    from scipy.spatial import cKDTree
+
+    from geodata.crs.projection import to_metric
+
+    points = [(c.lon, c.lat) for c in _gazetteer().communities if c.has_point]
+    if not points:
+        return None
+    lon, lat = np.array(points).T
+    x, y = to_metric(lon, lat, crs)
+    return cKDTree(np.column_stack([x, y]))
+
+
+def _contexts(store, candidates: list[Candidate], standard: Standard, *,
+              union_district: str, union_street: str) -> list[ScreeningContext]:
+    from geodata.nearest.index import get_index
+
+    gap = standard.rule("gap")
+    params = gap.params if gap is not None else {
+        "density_radius_m": 1000.0, "dense_min_communities": 8, "dense_min_stations": 3}
+    index = get_index(store)
+    precise = [i for i, c in enumerate(candidates) if c.precisely_located]
+    contexts = [ScreeningContext(union_district=union_district, union_street=union_street)
+                for _ in candidates]
+    for ctx, c in zip(contexts, candidates, strict=True):
+        ctx.candidate_district, ctx.candidate_street = c.district, c.street
+        if c.extra.get("area_source") == "approx_polygon":
+            ctx.area_note = "按坐标和近似街道范围判断"
+    if not precise:
+        return contexts
+    lon = np.array([candidates[i].lon for i in precise])
+    lat = np.array([candidates[i].lat for i in precise])
+    if len(index) == 0:
+        for i in precise:
+            contexts[i].nearest_open_station_m = math.inf
+    else:
+        k = min(len(index), 2)
+        dist, idx = index.nearest_bulk(lon, lat, k=k)
+        for row, i in enumerate(precise):
+            c = candidates[i]
+            for d, j in zip(dist[row], idx[row], strict=True):
+                if j < 0:
+                    continue
+                station = index.stations[j]
+                if station.id == c.station_id or (c.id is not None
+                                                  and station.candidate_id == c.id):
+                    continue  # its own station does not count
+                contexts[i].nearest_open_station_m = float(d)
+                contexts[i].nearest_station_name = station.name
+                break
+            else:
+                contexts[i].nearest_open_station_m = math.inf
+    from scipy.spatial import cKDTree
+
+    from geodata.crs.projection import to_metric
+
+    radius = float(params["density_radius_m"])
+    x, y = to_metric(lon, lat, index.crs)
+    xy = np.column_stack([x, y])
+    tree = _community_tree(index.crs)
+    communities = (np.array([len(n) for n in tree.query_ball_point(xy, radius)])
+                   if tree is not None else np.zeros(len(precise), dtype=int))
+    if len(index):
+        near = cKDTree(index.xy).query_ball_point(xy, radius)
+        stations = np.array([len(n) for n in near])
+    else:
+        stations = np.zeros(len(precise), dtype=int)
+    for row, i in enumerate(precise):
+        contexts[i].dense_area = bool(
+            communities[row] >= params["dense_min_communities"]
+            or stations[row] >= params["dense_min_stations"])
+    return contexts
+
+
+def screen_candidates(store, *, standard: Standard | str | Path | None = None,
+                      ids: list[int] | None = None, actor: str = "system",
+                      union_district: str | None = None, union_street: str | None = None
+                      ) -> list[dict]:
+    """Screen candidates against the standard and save the results on them.
+
+    Parameters
+    ----------
+    standard : Standard, path or None
+        ``None`` loads ``NUANXIN_STANDARD`` or the shipped default.
+    ids : list of int, optional
+        Only these candidates (default: all).
+    actor : str
+        Recorded in the lifecycle log.
+    union_district, union_street : str, optional
+        The union's area; defaults to the standard's ``[union]`` table.
+
+    Returns
+    -------
+    list of dict
+        Best first (pass, then unknown, then fail; higher score first):
+        ``{id, name, result, score, max_score, stage, reasons: [{rule, label, outcome, detail,
+        hard, score}]}``.
+    """
+    from stations.lifecycle import screen_result
+
+    if not isinstance(standard, Standard):
+        standard = load_standard(standard)
+    u_district = union_district if union_district is not None else standard.union_district
+    u_street = union_street if union_street is not None else standard.union_street
+    if u_street:
+        found = _gazetteer().find_street(u_street, district=u_district)
+        if found is None:
+            raise ValidationError(f"未知街道 {u_street!r} (unknown union street in Beijing); "
+                                  "use a name such as 广安门外街道 or 广外")
+        u_street, u_district = found.name, u_district or found.district
+    candidates = list_candidates(store, ids=ids)
+    contexts = _contexts(store, candidates, standard, union_district=u_district,
+                         union_street=u_street)
+    out = []
+    with store.transaction() as conn:
+        for c, ctx in zip(candidates, contexts, strict=True):
+            screening = standard.evaluate(c, ctx)
+            reasons = [r.as_dict() for r in screening.reasons]
+            updated = screen_result(store, c.id, actor=actor, result=screening.result,
+                                    score=screening.score, reasons=reasons, conn=conn)
+            out.append({"id": c.id, "name": c.name, "result": screening.result,
+                        "score": round(screening.score, 2),
+                        "max_score": round(screening.max_score, 2), "stage": updated.stage,
+                        "summary": screening.summary_zh(), "reasons": reasons})
+    order = {"pass": 0, "unknown": 1, "fail": 2}
+    out.sort(key=lambda r: (order[r["result"]], -r["score"], r["id"]))
+    return out
+
+
+def load_demo_candidates(store, path: str | Path) -> int:
+    """Import the shipped demo sheet (coordinates in GCJ-02) and screen the new rows.
+
+    Idempotent: a second load reports the rows as duplicates and imports nothing. Returns how
+    many sample candidates the store holds.
+    """
+    report = import_candidates(store, path, crs="gcj02", progress=False)
+    if report.ids:
+        screen_candidates(store, ids=report.ids, actor="demo")
+    return sum(1 for c in list_candidates(store) if c.sample)
+
+
+# -- template ---------------------------------------------------------------------------------
+def write_template(path: str | Path) -> Path:
+    """Write the downloadable candidate template (``.xlsx``: sheet 候选单位 with the expected
+    columns and one example row, sheet 填写说明 explaining each column; ``.csv``: header and
+    the example row)."""
+    path = Path(path)
+    headers = [c[0] for c in TEMPLATE_COLUMNS]
+    example = [c[3] for c in TEMPLATE_COLUMNS]
+    if path.suffix.lower() == ".csv":
+        import csv
+
+        with path.open("w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(headers)
+            writer.writerow(example)
+        return path
+    if path.suffix.lower() != ".xlsx":
+        raise ValidationError(
+            f"模板只能保存为 .xlsx 或 .csv (template must be .xlsx or .csv): {path}")
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "候选单位"
+    sheet.append(headers)
+    sheet.append(example)
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="FDE9D9")
+    for cell in sheet[1]:
+        cell.font = bold
+        if next(c for c in TEMPLATE_COLUMNS if c[0] == cell.value)[1] == "必填":
+            cell.fill = fill
+    for column, width in zip("ABCDEFGHIJKLMNOPQR", (24, 44, 10, 10, 14, 12, 12, 10, 10, 8, 10,
+                                                    22, 40, 12, 16, 10, 16, 20), strict=False):
+        sheet.column_dimensions[column].width = width
+    sheet.freeze_panes = "A2"
+    notes = book.create_sheet("填写说明")
+    notes.append(["列名", "是否必填", "说明", "示例"])
+    for cell in notes[1]:
+        cell.font = bold
+    for header, required, explanation, sample in TEMPLATE_COLUMNS:
+        notes.append([header, required, explanation, sample])
+    notes.append([])
+    notes.append(["说明", "", "第一行是表头，请勿修改列名；从第二行起每行一个候选单位，"
+                  "示例行可删除。行号从第一条数据算起（表头不算）。同名同址或同一单位相距 30 米"
+                  "以内的行视为重复，会在导入结果中列出且不重复导入。", ""])
+    for column, width in zip("ABCD", (14, 12, 70, 40), strict=True):
+        notes.column_dimensions[column].width = width
+    for row in notes.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    book.save(path)
+    return path
+

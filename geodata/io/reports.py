@@ -1,0 +1,230 @@
+"""Coverage and siting results as GeoJSON and as an Excel report for a union's leaders.
+
+* :func:`coverage_geojson` / :func:`siting_geojson`: FeatureCollections (WGS84) whose features
+  carry a ``kind`` (``station``, ``uncovered_demand``, ``uncovered_area``, ``farthest_demand``,
+  ``recommended_site``) and whose ``summary`` member holds the numbers.
+* :func:`write_excel_report`: a workbook with Chinese headers — 汇总 (summary), 分街道
+  (per street), 分群体 (per worker group), 未覆盖需求 (uncovered list) and 推荐站点
+  (recommended sites). Coordinates are given in WGS84 and in GCJ-02 (for Amap / 上图).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from geodata.crs.datums import convert
+from geodata.planning.coverage import CoverageResult
+
+__all__ = ["coverage_geojson", "siting_geojson", "write_geojson", "write_excel_report"]
+
+_METHOD_ZH = {"straight_line": "直线距离", "straight_line_x_detour": "直线距离 × 绕行系数",
+              "network": "步行路网距离"}
+
+
+def _point(lon: float, lat: float, props: dict) -> dict:
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": props}
+
+
+def coverage_geojson(result: CoverageResult, *, max_points: int | None = None,
+                     stations: bool = True) -> dict:
+    """A coverage result as a GeoJSON FeatureCollection (WGS84).
+
+    Features: the stations that counted (with ``radius_m``), every uncovered demand point
+    (or the first ``max_points``, heaviest and farthest first), the dissolved uncovered area
+    and the farthest demand point. ``summary`` holds :meth:`CoverageResult.as_dict` without
+    its lists.
+    """
+    import shapely
+
+    features = []
+    if stations:
+        st = result.stations
+        for i in range(len(st)):
+            features.append(_point(float(st.lon[i]), float(st.lat[i]), {
+                "kind": "station", "id": int(st.ids[i]), "name": str(st.names[i]),
+                "opening_hours": str(st.hours_text[i]), "radius_m": result.radius_m}))
+    for row in result.uncovered_points(max_points):
+        props = {"kind": "uncovered_demand"}
+        props.update({k: v for k, v in row.items() if k not in ("lon", "lat")})
+        features.append(_point(row["lon"], row["lat"], props))
+    geom = result.uncovered_geometry()
+    if not geom.is_empty:
+        features.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(geom)),
+                         "properties": {"kind": "uncovered_area",
+                                        "weight": result.demand_total - result.demand_covered}})
+    far = result.farthest()
+    if far:
+        props = {"kind": "farthest_demand"}
+        props.update({k: v for k, v in far.items() if k not in ("lon", "lat")})
+        features.append(_point(far["lon"], far["lat"], props))
+    summary = result.as_dict(max_points=0)
+    for key in ("uncovered_points", "by_area", "by_group"):
+        summary.pop(key, None)
+    summary["by_area"] = result.by_area()
+    return {"type": "FeatureCollection", "features": features, "summary": summary}
+
+
+def siting_geojson(payload: dict) -> dict:
+    """A ``site`` result (the dict of :func:`geodata.planning.siting.site`) as GeoJSON points."""
+    features = [_point(c["lon"], c["lat"], {"kind": "recommended_site",
+                                             **{k: v for k, v in c.items()
+                                                if k not in ("lon", "lat")}})
+                for c in payload.get("chosen", [])]
+    summary = {k: v for k, v in payload.items() if k != "chosen"}
+    return {"type": "FeatureCollection", "features": features, "summary": summary}
+
+
+def write_geojson(path: str | Path, collection: dict) -> Path:
+    """Write a FeatureCollection as UTF-8 JSON (Chinese kept readable)."""
+    path = Path(path)
+    path.write_text(json.dumps(collection, ensure_ascii=False, indent=1, default=str),
+                    encoding="utf-8")
+    return path
+
+
+# ----------------------------------------------------------------------------- Excel
+def _sheet(book, title: str, headers: list[str], rows: list[list], *, widths=None,
+           percent_cols=()):
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    sheet = book.create_sheet(title)
+    sheet.append(headers)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="FCE4D6")
+        cell.alignment = Alignment(vertical="center", wrap_text=True)
+    for row in rows:
+        sheet.append([_cell(v) for v in row])
+    for col in percent_cols:
+        for cell in sheet.iter_cols(min_col=col, max_col=col, min_row=2):
+            for c in cell:
+                c.number_format = "0.0%"
+    for i, width in enumerate(widths or [], start=1):
+        sheet.column_dimensions[_letter(i)].width = width
+    sheet.freeze_panes = "A2"
+    return sheet
+
+
+def _letter(i: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(i)
+
+
+def _cell(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _gcj(lon, lat):
+    if lon is None or lat is None:
+        return None, None
+    x, y = convert(float(lon), float(lat), src="wgs84", dst="gcj02")
+    return round(float(x), 7), round(float(y), 7)
+
+
+def _area_label(body: dict) -> str:
+    area = body.get("area") or {}
+    if area.get("name"):
+        return str(area["name"]) + (" (近似边界)" if area.get("approx") else "")
+    return "全部 (all)"
+
+
+def write_excel_report(path: str | Path, *, coverage: CoverageResult | dict | None = None,
+                       siting: dict | None = None, title: str = "暖心驿站覆盖分析") -> Path:
+    """Write the Excel report: 汇总 / 分街道 / 分群体 / 未覆盖需求 / 推荐站点.
+
+    ``coverage`` may be a :class:`CoverageResult` (every uncovered point is listed) or its
+    :meth:`~CoverageResult.as_dict` body (only the points it carries).
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    if coverage is None and siting is None:
+        raise ValueError("write_excel_report needs a coverage or a siting result")
+    book = Workbook()
+    book.remove(book.active)
+    body = coverage.as_dict(max_points=0) if isinstance(coverage, CoverageResult) else coverage
+    uncovered = (coverage.uncovered_points() if isinstance(coverage, CoverageResult)
+                 else (coverage or {}).get("uncovered_points", []))
+    summary: list[list] = [["报告", title], ["生成时间", datetime.now().strftime("%Y-%m-%d %H:%M")]]
+    if body:
+        far = body.get("farthest") or {}
+        summary += [
+            ["分析区域", _area_label(body)],
+            ["需求来源", {"imported": "导入的需求点", "grid": f"网格 ({body.get('cell_m')} 米)",
+                      "community_proxy": "社区点 (代理需求)"}.get(body["demand_source"],
+                                                             body["demand_source"])],
+            ["需求点数", body["demand_points"]],
+            ["需求总量 (人)", body["demand_total"]],
+            ["已覆盖需求 (人)", body["demand_covered"]],
+            ["覆盖率", body["covered_share"]],
+            [f"交叉覆盖率 (≥{body['min_stations']} 个站点)", body["multi_covered_share"]],
+            ["服务半径 (米)", body["radius_m"]],
+            ["步行时间 (分钟)", body.get("walk_minutes")],
+            ["距离计算", _METHOD_ZH.get(body["method"], body["method"])],
+            ["时间点", body.get("at") or "不限 (any time)"],
+            ["参与计算的站点数", body["stations_counted"]],
+            ["未覆盖需求点数", body["uncovered"]],
+            ["最远需求点", far.get("name") or (f"{far.get('lon')}, {far.get('lat')}"
+                                          if far else None)],
+            ["最远需求点距最近站点 (米)", far.get("distance_m")],
+            ["坐标系", "WGS84 (另附 GCJ-02 供高德地图使用)"],
+        ]
+    if siting:
+        summary += [
+            ["选址模型", {"mclp": "最大覆盖 (MCLP)", "lscp": "集合覆盖 (LSCP)"}[siting["model"]]],
+            ["求解方式", {"exact": "精确 (HiGHS)", "fast": "快速 (贪心 + 交换)"}[siting["mode"]]],
+            ["推荐新增站点数", len(siting["chosen"])],
+            ["选址前覆盖需求 (人)", siting["covered_before"]],
+            ["选址后覆盖需求 (人)", siting["covered_after"]],
+            ["选址前覆盖率", siting.get("covered_share_before")],
+            ["选址后覆盖率", siting.get("covered_share_after")],
+        ]
+    sheet = _sheet(book, "汇总", ["指标", "数值"], summary, widths=[34, 48])
+    for row in sheet.iter_rows(min_row=2):
+        if "率" in str(row[0].value):
+            row[1].number_format = "0.0%"
+    sheet["A1"].font = Font(bold=True)
+    if body:
+        _sheet(book, "分街道", ["街道/区", "所属区", "需求总量 (人)", "已覆盖 (人)", "覆盖率",
+                             "交叉覆盖率", "需求点数", "未覆盖点数"],
+               [[a["name"], a.get("district"), a["demand_total"], a["demand_covered"],
+                 a["covered_share"], a["multi_covered_share"], a["demand_points"],
+                 a["uncovered_points"]] for a in body["by_area"]],
+               widths=[22, 12, 14, 14, 10, 12, 10, 12], percent_cols=(5, 6))
+        _sheet(book, "分群体", ["群体", "需求总量 (人)", "已覆盖 (人)", "覆盖率", "交叉覆盖率",
+                             "需求点数"],
+               [[g["label_zh"], g["demand_total"], g["demand_covered"], g["covered_share"],
+                 g["multi_covered_share"], g["demand_points"]] for g in body["by_group"]],
+               widths=[18, 14, 14, 10, 12, 10], percent_cols=(4, 5))
+        rows = []
+        for n, u in enumerate(uncovered, start=1):
+            glon, glat = _gcj(u["lon"], u["lat"])
+            rows.append([n, u["name"], u["area"], u["group"], u["shift"], u["weight"],
+                         u["nearest_m"], u["lon"], u["lat"], glon, glat])
+        _sheet(book, "未覆盖需求", ["序号", "名称", "所属街道/区", "群体", "班次", "人数 (权重)",
+                                "距最近站点 (米)", "经度 (WGS84)", "纬度 (WGS84)",
+                                "经度 (GCJ-02)", "纬度 (GCJ-02)"], rows,
+               widths=[6, 24, 16, 12, 12, 10, 14, 14, 14, 14, 14])
+    rows = []
+    for c in (siting or {}).get("chosen", []):
+        glon, glat = _gcj(c["lon"], c["lat"])
+        rows.append([c.get("rank"), c["id"], c["name"], c.get("address"), c.get("street"),
+                     c["gain"], c.get("gain_share"), c.get("unique_gain"), c["lon"], c["lat"],
+                     glon, glat])
+    _sheet(book, "推荐站点", ["排名", "候选编号", "名称", "地址", "所属街道", "新增覆盖 (人)",
+                          "新增覆盖占比", "独有覆盖 (人)", "经度 (WGS84)", "纬度 (WGS84)",
+                          "经度 (GCJ-02)", "纬度 (GCJ-02)"], rows,
+           widths=[6, 10, 26, 34, 14, 14, 12, 12, 14, 14, 14, 14], percent_cols=(7,))
+    path = Path(path)
+    book.save(path)
+    return path

@@ -1,0 +1,1 @@
+"""The nearest-station index: :mod:`~geodata.nearest.index`."""

@@ -1,0 +1,524 @@
+"""Offline geocoding of Chinese addresses against the shipped Beijing gazetteer and the store.
+
+The gazetteer is built from the shipped WGS84 files in ``geodata/data/beijing/``
+(``districts.geojson``, ``streets.csv`` with short names and pinyin, ``communities.csv``) plus
+every station and every precisely located candidate already in the store (POIs). An address
+is folded (NFKC, so full-width digits work), split by
+:func:`geodata.places.addresses.parse_address`,
+and scanned for every known name form: ``广安门外街道`` / ``广安门外街道办事处`` / ``广安门外`` /
+``广外`` (abbreviation of ``X门外``/``X门内`` names) / ``guanganmenwai`` (pinyin);
+``鸭子桥社区居委会`` / ``鸭子桥社区`` / ``鸭子桥``; ``西城区`` / ``西城`` / old names ``宣武区``.
+Names not found verbatim are matched fuzzily (rapidfuzz) within the district or street already
+recognised, which catches typos (``红连南里``) without matching across the city.
+
+Precision and honesty
+---------------------
+Each answer says how precise it is: ``exact`` (the address equals the address of a precisely
+located store POI and has a house number), ``poi`` (the address names a store station or
+candidate), ``community``, ``street``, ``district``, ``city`` or ``none``. It never invents a
+precise point: an address resolving only to a street gets the street office's point and says
+``street``; a community without a point in the data gets its street's point and says
+``street``. There is **no road or house-number gazetteer** offline: ``road`` (and ``exact``
+beyond store POIs) only come from the online adapters (:mod:`geodata.places.online`).
+
+``朝阳区`` and the other district names are Beijing's unless the address names another
+province or city (``吉林省长春市朝阳区`` → ``none``): the offline gazetteer covers Beijing only.
+
+Caching: answers are kept in memory and, in :meth:`Geocoder.geocode_many` with a store, in the
+``geocode_cache`` table, keyed by the folded address and a signature of the gazetteer files and
+the store's station/candidate versions (a new station makes old answers stale).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from geodata.places.addresses import ROAD_SUFFIX, normalise_text, parse_address, strip_admin_suffix
+from geodata.places.gazetteer import (
+    DEFAULT_DATA_DIR,
+    FORM_CONFIDENCE,
+    LEVELS,
+    Gazetteer,
+    Place,
+    build_lexicon,
+    load_gazetteer,
+    scan_terms,
+)
+
+__all__ = [
+    "PRECISIONS",
+    "DEFAULT_DATA_DIR",
+    "GeocodeResult",
+    "Geocoder",
+    "Gazetteer",
+    "load_gazetteer",
+    "normalise_text",
+]
+
+PRECISIONS = ("exact", "poi", "road", "community", "street", "district", "city", "none")
+
+_PREFIX_RE = re.compile(r"^(?:中国|中华人民共和国)?(?:北京市?)(?:市辖区)?")
+_HOUSE_NO_RE = re.compile(r"^\d+(?:-\d+)?号(?!楼|院)")
+_SEGMENT_RE = re.compile(r"^[\u4e00-\u9fff]{2,10}")
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+_COMMUNITY_MARKERS = ("社区", "居委会", "村委会", "村民委员会", "村", "小区")
+_ROADLIKE_END = frozenset("道街路巷同桥口")
+_PINYIN_SUFFIX = r"(?:jiedao|diqu|zhen|xiang|qu|street|subdistrict|town|district)?"
+#: What a station's name adds to its host's name (北京宝林轩国际大酒店暖心驿站 → the hotel).
+_STATION_SUFFIX = re.compile(r"(?:职工)?(?:暖心驿站|工会驿站|爱心驿站|驿站|户外劳动者服务站点?)$")
+
+
+@dataclass
+class GeocodeResult:
+    """One geocoding answer; ``lon``/``lat`` are WGS84 and ``None`` when ``precision`` is none."""
+
+    query: str
+    lon: float | None = None
+    lat: float | None = None
+    precision: str = "none"
+    matched: str = ""
+    confidence: float = 0.0
+    district: str = ""
+    district_code: str = ""
+    street: str = ""
+    street_code: str = ""
+    community: str = ""
+    source: str = "offline"
+
+    def as_dict(self) -> dict:
+        """JSON form (INTERFACE.md keys first: query, lon, lat, precision, matched, confidence)."""
+        lon = None if self.lon is None else round(self.lon, 7)
+        lat = None if self.lat is None else round(self.lat, 7)
+        return {"query": self.query, "lon": lon, "lat": lat, "precision": self.precision,
+                "matched": self.matched, "confidence": round(float(self.confidence), 3),
+                "district": self.district, "district_code": self.district_code,
+                "street": self.street, "street_code": self.street_code,
+                "community": self.community, "source": self.source}
+
+    @classmethod
+    def from_dict(cls, data: dict, *, query: str | None = None) -> GeocodeResult:
+        """Rebuild from :meth:`as_dict` output (e.g. the cache)."""
+        known = {k: data[k] for k in _RESULT_FIELDS if k in data}
+        if query is not None:
+            known["query"] = query
+        return cls(**known)
+
+
+# -- the geocoder ----------------------------------------------------------------------------------
+_RESULT_FIELDS = tuple(f.name for f in fields(GeocodeResult))
+
+
+class Geocoder:
+    """The offline geocoder (see the module docstring).
+
+    Parameters
+    ----------
+    store : stations.store.Store, optional
+        Adds its stations and precisely located candidates as POIs and enables the
+        ``geocode_cache`` table in :meth:`geocode_many`.
+    gazetteer : Gazetteer, optional
+        Defaults to :func:`load_gazetteer` of ``data_dir``.
+    data_dir : path, optional
+        Folder of the gazetteer files (default ``geodata/data/beijing``).
+    cache : bool, default True
+        Keep answers in memory (and in the store's cache table in batches).
+    """
+
+    name = "offline"
+
+    def __init__(self, store=None, *, gazetteer: Gazetteer | None = None,
+                 data_dir: str | Path | None = None, cache: bool = True):
+        self.store = store
+        self.gazetteer = gazetteer or load_gazetteer(data_dir)
+        self.use_cache = cache
+        self._memory: dict[str, dict] = {}
+        self._pois: list[Place] = []
+        self._poi_terms: dict[str, list[tuple[Place, str]]] = {}
+        self._poi_prefix: dict[str, list[str]] = {}
+        self._poi_addresses: dict[str, Place] = {}
+        self._versions: tuple[int, int] = (-1, -1)
+        self._checked = 0.0
+        self._refresh(force=True)
+
+    # .. store POIs ..
+    @property
+    def signature(self) -> str:
+        """Cache key part: gazetteer data and store versions."""
+        return f"{self.name}/{self.gazetteer.signature}/{self._versions[0]}.{self._versions[1]}"
+
+    def _refresh(self, *, force: bool = False) -> None:
+        if self.store is None:
+            self._versions = (0, 0)
+            return
+        now = time.monotonic()
+        if not force and now - self._checked < 1.0:
+            return
+        self._checked = now
+        versions = (self.store.version("stations_version"),
+                    self.store.version("candidates_version"))
+        if versions == self._versions and not force:
+            return
+        self._versions = versions
+        self._memory.clear()
+        self._load_pois()
+
+    def _load_pois(self) -> None:
+        from stations.candidates import list_candidates
+
+        try:
+            stations = self.store.list_stations()
+            candidates = [c for c in list_candidates(self.store) if c.precisely_located]
+        except Exception as exc:  # tables missing: the store was never initialised
+            from stations.errors import StoreError
+
+            raise StoreError(f"无法读取站点用于地理编码 (cannot read the store): {exc}") from exc
+        area_terms = self.gazetteer.terms
+        pois = []
+        for kind, rows in (("station", stations), ("candidate", candidates)):
+            for r in rows:
+                place = Place("poi", r.name, f"{kind}:{r.id}", r.lon, r.lat, r.district, "",
+                              r.street, "", r.address)
+                name = normalise_text(r.name)
+                for form in dict.fromkeys((name, _STATION_SUFFIX.sub("", name))):
+                    if len(form) >= 4 and form not in area_terms:
+                        place.forms.append((form, "full"))
+                pois.append(place)
+        self._pois = pois
+        self._poi_terms, self._poi_prefix = build_lexicon(pois)
+        self._poi_addresses = {}
+        for place in pois:
+            key = _address_key(place.address)
+            if key and re.search(r"\d", key):
+                self._poi_addresses.setdefault(key, place)
+
+    # .. single answers ..
+    def geocode(self, address: str) -> GeocodeResult:
+        """Geocode one address (see the module docstring for precision rules)."""
+        self._refresh()
+        q = normalise_text(address)
+        if self.use_cache and q in self._memory:
+            return GeocodeResult.from_dict(self._memory[q], query=str(address))
+        data = self._geocode(q, str(address)).as_dict()
+        if self.use_cache:
+            self._memory[q] = data
+        return GeocodeResult.from_dict(data)
+
+    def _geocode(self, q: str, query: str) -> GeocodeResult:
+        if not q:
+            return GeocodeResult(query=query)
+        parts = parse_address(q)
+        if parts.in_beijing is False:  # another province or city: outside the gazetteer
+            return GeocodeResult(query=query, matched="")
+        exact = self._poi_addresses.get(_address_key(q))
+        if exact is not None and exact.has_point:
+            return self._answer(query, exact, "exact", 0.95)
+        g = self.gazetteer
+        prefix = _PREFIX_RE.match(q)
+        admin_start = prefix.end() if prefix else 0
+        districts, streets, communities = [], [], []
+        admin_end = admin_start
+        boundaries = {0, admin_start}
+        token = _community_token(q, parts)
+        for start, end, term in g.scan(q):
+            after = q[end:end + 4]
+            bounded = start in boundaries or not _CJK_RE.match(q[start - 1])
+            boundaries.add(end)
+            for place, kind in _one_level(g.terms[term], districts, streets, after):
+                conf = FORM_CONFIDENCE[kind]
+                if place.kind == "district":
+                    if kind == "short" and start != admin_start and not after.startswith("区"):
+                        continue  # 西城 inside another word is not the district
+                    if not districts:
+                        admin_end = max(admin_end, end)
+                    districts.append((place, conf, start))
+                elif place.kind == "street":
+                    if kind in ("short", "abbr") and (ROAD_SUFFIX.match(after) or (
+                            after[:1] in ("内", "外") and ROAD_SUFFIX.match(after[1:]))):
+                        continue  # 广安门外大街, 朝阳门外大街 are roads, not street offices
+                    if not any(p.code == place.code for p, _, _ in streets):
+                        admin_end = max(admin_end, end)  # not for 玉桥 of 玉桥街道玉桥东里
+                    streets.append((place, conf, start))
+                else:
+                    if kind == "short" and (ROAD_SUFFIX.match(after) or not bounded):
+                        continue  # 鸭子桥路 is a road; 北里 inside 左家庄北里 is not 北里社区
+                    if token is not None and token[0] <= start and end <= token[1] and \
+                            (end - start) < token[1] - token[0] and kind == "short":
+                        continue  # part of a longer name marked 社区 (北关 of 北关偟路社区)
+                    if kind == "short" and _HOUSE_NO_RE.match(after) and \
+                            term[-1] in _ROADLIKE_END:
+                        conf = 0.6  # 马连道12号: the community's name used as a road
+                    communities.append((place, conf, start))
+        if not districts and not streets and not communities:
+            self._pinyin_hits(q, districts, streets)
+        district, d_conf = _pick_district(districts)
+        if district is None and parts.district:
+            district, d_conf = self._fuzzy_district(parts.district)
+        street, s_conf = self._pick_street(streets, district, parts.street)
+        if district is None and street is not None:
+            district, d_conf = g.district_by_code.get(street.district_code), s_conf
+        if token is not None:  # the name marked 社区/居委会, without the admin names before it
+            marked = q[max(token[0], admin_end):token[1]]
+        else:
+            marked = ""
+        community, c_conf = self._pick_community(communities, district, street,
+                                                 q[admin_end:], marked)
+        if community is not None and street is None:
+            street = g.street_by_code.get(community.street_code)
+            s_conf = c_conf
+        if community is not None and district is None:
+            district, d_conf = g.district_by_code.get(community.district_code), c_conf
+        poi = self._pick_poi(q, district, street)
+        if poi is not None:
+            return self._answer(query, poi, "poi", 0.9)
+        if community is not None and community.has_point:
+            return self._answer(query, community, "community", c_conf)
+        if street is not None and street.has_point:
+            matched = community.name if community is not None else ""
+            return self._answer(query, street, "street", min(s_conf, c_conf)
+                                if community is not None else s_conf, extra=matched)
+        if district is not None and district.has_point:
+            return self._answer(query, district, "district", d_conf)
+        if parts.in_beijing:
+            return self._answer(query, g.city, "city", 0.9)
+        return GeocodeResult(query=query)
+
+    def _pinyin_hits(self, q: str, districts: list, streets: list) -> None:
+        letters = re.sub(r"[^a-z]", "", q)
+        if len(letters) < 4:
+            return
+        taken: list[tuple[int, int]] = []
+        for term, place in self.gazetteer.pinyin:
+            if len(term) < 6:  # short pinyin (xiji) only as the whole text (+ jiedao/zhen...)
+                at = 0 if re.fullmatch(term + _PINYIN_SUFFIX, letters) else -1
+            else:
+                at = letters.find(term)
+            if at < 0 or any(a < at + len(term) and at < b for a, b in taken):
+                continue
+            taken.append((at, at + len(term)))
+            target = districts if place.kind == "district" else streets
+            target.append((place, FORM_CONFIDENCE["pinyin"], at))
+
+    def _fuzzy_district(self, text: str) -> tuple[Place | None, float]:
+        names = [d.name for d in self.gazetteer.districts]
+        best = process.extractOne(text, names, scorer=fuzz.ratio, score_cutoff=66)
+        if best is None:
+            return None, 0.0
+        return self.gazetteer.districts[best[2]], 0.85 * best[1] / 100
+
+    def _pick_street(self, streets, district, parsed_street):
+        if district is not None:  # a street of another district contradicts the address
+            streets = [s for s in streets if s[0].district_code == district.code]
+        codes = {p.code for p, _, _ in streets}
+        if len(codes) == 1:
+            best = max(streets, key=lambda s: s[1])
+            return best[0], best[1]
+        if len(codes) > 1:  # ambiguous (same short name in two districts, or two streets named)
+            first = min(streets, key=lambda s: s[2])
+            same = [s for s in streets if s[0].code == first[0].code]
+            others = {s[0].district_code for s in streets}
+            if len(others) == 1:
+                return first[0], max(s[1] for s in same) * 0.8
+            return None, 0.0
+        if parsed_street:  # a 街道/地区/镇 name not found verbatim: a typo?
+            core = strip_admin_suffix(parsed_street)
+            names, places = self.gazetteer.street_choices(
+                district_code=district.code if district is not None else "")
+            best = process.extractOne(core, names, scorer=fuzz.ratio, score_cutoff=70)
+            if best is not None:
+                return places[best[2]], 0.9 * best[1] / 100
+        return None, 0.0
+
+    def _pick_community(self, communities, district, street, rest: str, marked: str):
+        if street is not None:
+            scoped = [c for c in communities if c[0].street_code == street.code]
+        elif district is not None:
+            scoped = [c for c in communities if c[0].district_code == district.code]
+        else:
+            scoped = communities
+        codes = {p.code for p, _, _ in scoped}
+        if len(codes) == 1:
+            best = max(scoped, key=lambda s: s[1])
+            return best[0], best[1]
+        if len(codes) > 1:
+            return None, 0.0  # the same community name in several streets: claim less
+        if street is None and district is None:
+            return None, 0.0  # fuzzy matching across the whole city invents answers
+        segment = marked or _residual_segment(rest)
+        if len(segment) < 2:
+            return None, 0.0
+        names, places = self.gazetteer.community_choices(
+            street_code=street.code if street is not None else "",
+            district_code=district.code if district is not None else "")
+        if not names:
+            return None, 0.0
+        # a name marked 社区/居委会 inside a known street may carry one wrong character in three
+        cutoff = 66 if (street is not None or marked) else 75
+        best = process.extract(segment, names, scorer=fuzz.ratio, score_cutoff=cutoff, limit=2)
+        if not best or (len(best) == 2 and best[1][1] == best[0][1]
+                        and places[best[0][2]].code != places[best[1][2]].code):
+            return None, 0.0  # nothing close, or two equally close: do not guess
+        return places[best[0][2]], 0.85 * best[0][1] / 100
+
+    def _pick_poi(self, q: str, district: Place | None, street: Place | None) -> Place | None:
+        if not self._poi_prefix:
+            return None
+        best = None
+        for _, _, term in scan_terms(q, self._poi_prefix):
+            for place, _kind in self._poi_terms[term]:
+                if district is not None and place.district and \
+                        strip_admin_suffix(place.district) != strip_admin_suffix(district.name):
+                    continue
+                if best is None or len(term) > len(best[1]):
+                    best = (place, term)
+        return best[0] if best is not None and best[0].has_point else None
+
+    def _answer(self, query: str, place: Place, precision: str, confidence: float, *,
+                extra: str = "") -> GeocodeResult:
+        g = self.gazetteer
+        district = place.district if place.kind != "city" else ""
+        street = place.street if place.kind in ("street", "community", "poi") else ""
+        d_code, s_code = place.district_code, place.street_code
+        if place.kind == "poi":
+            found = g.find_district(district) if district else None
+            d_code = found.code if found is not None else ""
+            matched = place.name
+        else:
+            names = ["北京市", district, street, place.name if place.kind == "community" else ""]
+            matched = " ".join(dict.fromkeys(n for n in names if n))
+            if extra:
+                matched += f" （{extra}：无坐标，取街道位置）"
+        return GeocodeResult(
+            query=query, lon=float(place.lon), lat=float(place.lat), precision=precision,
+            matched=matched, confidence=round(min(confidence, 1.0), 3), district=district,
+            district_code=d_code, street=street, street_code=s_code,
+            community=place.name if place.kind == "community" else extra, source=self.name)
+
+    # .. batches ..
+    def geocode_many(self, addresses: Sequence[str], *, progress: bool = True
+                     ) -> list[GeocodeResult]:
+        """Geocode many addresses with a progress bar (stderr) and the cache.
+
+        With a store, answers are read from and written to the ``geocode_cache`` table (one
+        transaction for the new answers).
+        """
+        from tqdm import tqdm
+
+        self._refresh(force=True)
+        addresses = [str(a) for a in addresses]
+        stored = self._read_db_cache({normalise_text(a) for a in addresses})
+        fresh: dict[str, dict] = {}
+        results = []
+        for address in tqdm(addresses, desc="地理编码 geocoding", unit="条", file=sys.stderr,
+                            disable=not progress, leave=False):
+            q = normalise_text(address)
+            if q in stored and self.use_cache:
+                self._memory[q] = stored[q]
+            was_cached = q in self._memory
+            result = self.geocode(address)
+            if not was_cached and q not in stored:
+                fresh[q] = result.as_dict()
+            results.append(result)
+        self._write_db_cache(fresh)
+        return results
+
+    def _cache_key(self, q: str) -> str:
+        return f"{self.signature}|{q}"
+
+    def _read_db_cache(self, queries: set[str]) -> dict[str, dict]:
+        if self.store is None or not self.use_cache or not queries:
+            return {}
+        import sqlalchemy as sa
+
+        from stations.schema import geocode_cache_table as t
+
+        keys = {self._cache_key(q): q for q in queries}
+        found = {}
+        items = list(keys)
+        with self.store.engine.connect() as conn:
+            for i in range(0, len(items), 500):
+                chunk = items[i:i + 500]
+                for row in conn.execute(sa.select(t.c.query, t.c.result).where(
+                        t.c.query.in_(chunk))):
+                    found[keys[row.query]] = row.result
+        return found
+
+    def _write_db_cache(self, fresh: dict[str, dict]) -> None:
+        if self.store is None or not self.use_cache or not fresh:
+            return
+        import sqlalchemy as sa
+
+        from stations.schema import geocode_cache_table as t
+
+        now = datetime.now().replace(microsecond=0)
+        rows = [{"query": self._cache_key(q), "result": r, "created_at": now}
+                for q, r in fresh.items()]
+        with self.store.transaction() as conn:
+            existing = set()
+            for i in range(0, len(rows), 500):
+                chunk = [r["query"] for r in rows[i:i + 500]]
+                existing |= set(conn.execute(sa.select(t.c.query).where(
+                    t.c.query.in_(chunk))).scalars())
+            rows = [r for r in rows if r["query"] not in existing]
+            if rows:
+                conn.execute(t.insert(), rows)
+
+
+def _community_token(q: str, parts) -> tuple[int, int] | None:
+    """Span of the name the parser read as the community (``红莲南里`` of ``红莲南里社区``)."""
+    if not parts.community:
+        return None
+    at = q.find(parts.community)
+    core = strip_admin_suffix(parts.community)
+    return None if at < 0 else (at, at + len(core))
+
+
+def _one_level(entries, districts, streets, after: str):
+    """Entries of one administrative level: a short name shared by a street and a community
+    (六里桥) is the street the first time and the community when the street is already known
+    or when the text marks it as one (六里桥社区)."""
+    levels = sorted({LEVELS[p.kind] for p, _ in entries})
+    if len(levels) == 1:
+        return entries
+    if after.startswith(_COMMUNITY_MARKERS) and LEVELS["community"] in levels:
+        return [(p, k) for p, k in entries if p.kind == "community"]
+    found = {0} if districts else set()
+    found |= {1} if streets else set()
+    open_levels = [lv for lv in levels if lv not in found]
+    level = open_levels[0] if open_levels else levels[-1]
+    return [(p, k) for p, k in entries if LEVELS[p.kind] == level]
+
+
+def _residual_segment(rest: str) -> str:
+    """The name-like text after the last district/street name (``红连南里`` of
+    ``西城区广外红连南里6号楼``); empty when that text is a road (``建国路88号``)."""
+    m = _SEGMENT_RE.match(rest)
+    if not m:
+        return ""
+    text = m.group(0)
+    road = ROAD_SUFFIX.search(text)
+    if road:
+        return ""
+    return text[:8]
+
+
+def _address_key(text: str) -> str:
+    folded = normalise_text(text)
+    folded = _PREFIX_RE.sub("", folded)
+    return folded.replace("社区居委会", "社区").replace("居委会", "社区")
+
+
+def _pick_district(districts) -> tuple[Place | None, float]:
+    if not districts:
+        return None, 0.0
+    codes = {p.code for p, _, _ in districts}
+    first = min(districts, key=lambda d: d[2])
+    conf = max(c for p, c, _ in districts if p.code == first[0].code)
+    return first[0], conf * (1.0 if len(codes) == 1 else 0.7)

@@ -1,0 +1,599 @@
+"""Coverage: which demand is within reach of a station, and by how many (交叉覆盖).
+
+The core works on plain arrays (:func:`geodata.planning.reach.coverage_arrays`, re-exported here:
+metric coordinates in, per-point station count and nearest distance out, KD-tree plus a
+raster pre-pass for city-sized grids); :func:`compute_coverage` adds time of day, areas and
+groups on top, and :func:`area_coverage` reads everything from a store for a district, a
+street or any polygon.
+
+Distances
+---------
+* ``radius_m`` alone: straight-line metres (the ACFTU "1 km service radius"), ``method`` is
+  ``"straight_line"``.
+* ``minutes``: walking minutes at 4.5 km/h; without a network the walking distance is the
+  straight-line distance × :data:`stations.settings.DETOUR_FACTOR`
+  (``"straight_line_x_detour"``).
+* With a :class:`geodata.network.WalkingNetwork`, radius and minutes are metres along the
+  network (``"network"``).
+
+A point at exactly the radius is covered (``distance <= radius``).
+
+Time of day
+-----------
+* ``at``: only stations open at that moment count (hours unknown count as closed unless
+  ``unknown_hours="include"``).
+* A demand point with a ``shift`` counts only stations open at some moment of its shift
+  (:meth:`stations.hours.OpeningHours.open_during`); the shift is taken on the day of ``at``
+  (on the day before when ``at`` falls in the after-midnight part of yesterday's shift), else
+  on ``day`` (default: today in Asia/Shanghai).
+
+Every demand point is counted whatever ``at`` is (the question is "who would find a station").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import numpy as np
+
+from geodata.crs.projection import from_metric, to_metric
+from geodata.nearest.index import DETOUR_FACTOR, METHOD_NETWORK, METHOD_STRAIGHT, WALK_SPEED_KMH
+from geodata.planning.demand import GROUP_LABELS_ZH, DemandSet, default_crs, demand_for_area
+from geodata.planning.reach import CoverageArrays, coverage_arrays
+from stations.errors import ValidationError
+from stations.hours import TZ, HoursError, OpeningHours
+
+__all__ = [
+    "DEFAULT_RADIUS_M",
+    "METHOD_EUCLIDEAN",
+    "StationArrays",
+    "CoverageArrays",
+    "CoverageResult",
+    "AreaSpec",
+    "walk_radius",
+    "coverage_arrays",
+    "station_masks",
+    "compute_coverage",
+    "resolve_area",
+    "area_coverage",
+]
+
+#: The ACFTU target for big cities: a 1 km service radius.
+DEFAULT_RADIUS_M = 1000.0
+METHOD_EUCLIDEAN = "straight_line"
+_M_PER_MIN = WALK_SPEED_KMH * 1000 / 60
+
+
+# ----------------------------------------------------------------------------- inputs
+@dataclass
+class StationArrays:
+    """Stations as arrays: ids, names, WGS84 lon/lat and opening-hours text."""
+
+    ids: np.ndarray
+    names: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    hours_text: np.ndarray
+
+    @classmethod
+    def from_stations(cls, stations: Sequence) -> StationArrays:
+        """From :class:`stations.records.Station` records (or anything with those fields)."""
+        return cls(ids=np.array([s.id if s.id is not None else -1 for s in stations], np.int64),
+                   names=np.array([s.name for s in stations], dtype=object),
+                   lon=np.array([s.lon for s in stations], dtype=float),
+                   lat=np.array([s.lat for s in stations], dtype=float),
+                   hours_text=np.array([s.opening_hours or "" for s in stations], dtype=object))
+
+    @classmethod
+    def from_arrays(cls, lon, lat, *, ids=None, names=None, hours=None) -> StationArrays:
+        """From plain arrays (hours text per station, blank = unknown)."""
+        lon = np.asarray(lon, dtype=float)
+        n = lon.size
+        return cls(ids=np.arange(n) if ids is None else np.asarray(ids, np.int64),
+                   names=np.array([""] * n if names is None else names, dtype=object),
+                   lon=lon, lat=np.asarray(lat, dtype=float),
+                   hours_text=np.array([""] * n if hours is None else hours, dtype=object))
+
+    def __len__(self) -> int:
+        return int(self.lon.size)
+
+
+def walk_radius(*, radius_m: float | None = None, minutes: float | None = None,
+                network: bool = False, detour_factor: float = DETOUR_FACTOR
+                ) -> tuple[float, str]:
+    """The search radius in metres and the method name.
+
+    Returns ``(radius, method)``: with a network the radius is metres along it; otherwise
+    straight-line metres (minutes are converted at 4.5 km/h and divided by the detour factor).
+    """
+    if radius_m is not None and minutes is not None:
+        raise ValidationError("给出半径或步行分钟之一 (give radius_m or minutes, not both)")
+    if minutes is not None:
+        if not _positive(minutes):
+            raise ValidationError(
+                f"minutes 必须为正数 (must be a positive number), got {minutes!r}")
+        walk = float(minutes) * _M_PER_MIN
+        if network:
+            return walk, METHOD_NETWORK
+        if not (_positive(detour_factor) and detour_factor >= 1):
+            raise ValidationError(f"detour_factor must be ≥ 1, got {detour_factor!r}")
+        return walk / detour_factor, METHOD_STRAIGHT
+    radius = DEFAULT_RADIUS_M if radius_m is None else radius_m
+    if not _positive(radius):
+        raise ValidationError(f"radius 必须为正数 (radius_m must be a positive number of metres), "
+                              f"got {radius_m!r}")
+    return float(radius), METHOD_NETWORK if network else METHOD_EUCLIDEAN
+
+
+def _positive(value) -> bool:
+    try:
+        return math.isfinite(float(value)) and float(value) > 0
+    except (TypeError, ValueError):
+        return False
+
+
+# ----------------------------------------------------------------------------- time of day
+def _parse_hours(text: str) -> OpeningHours:
+    try:
+        return OpeningHours.parse(text or None)
+    except HoursError:
+        return OpeningHours(known=False)
+
+
+def _shift_window(start: int, end: int, at: datetime | None, day: date) -> tuple[datetime,
+                                                                              datetime]:
+    if at is not None:
+        local = at.astimezone(TZ) if at.tzinfo else at.replace(tzinfo=TZ)
+        day = local.date()
+        minute = local.hour * 60 + local.minute
+        if end > 1440 and minute < end - 1440 and minute < start:
+            day -= timedelta(days=1)  # still inside the shift that began yesterday
+    base = datetime.combine(day, time(), tzinfo=TZ)
+    return base + timedelta(minutes=int(start)), base + timedelta(minutes=int(end))
+
+
+def station_masks(hours_text: Sequence[str], demand: DemandSet, *, at: datetime | None = None,
+                  day: date | None = None, unknown_hours: str = "exclude"
+                  ) -> tuple[np.ndarray | None, list[np.ndarray] | None, dict]:
+    """Eligibility classes for time-of-day coverage.
+
+    Returns ``(demand_class, class_masks, info)``: ``None, None`` when nothing restricts
+    (no ``at``, no shifts). ``info`` counts stations with unknown hours.
+    """
+    if unknown_hours not in ("exclude", "include"):
+        raise ValidationError("unknown_hours must be 'exclude' or 'include'")
+    has_shift = demand.shift_start >= 0
+    info = {"stations_unknown_hours": 0}
+    if at is None and not has_shift.any():
+        return None, None, info
+    texts = np.asarray(hours_text, dtype=object)
+    uniq, inverse = np.unique(texts.astype(str), return_inverse=True)
+    parsed = [_parse_hours(t) for t in uniq]
+    info["stations_unknown_hours"] = int(sum(parsed[i].unknown for i in inverse))
+    day = day or datetime.now(TZ).date()
+
+    def verdict(values: list) -> np.ndarray:
+        ok = np.array([v is True or (v is None and unknown_hours == "include") for v in values],
+                      dtype=bool)
+        return ok[inverse] if inverse.size else np.zeros(0, dtype=bool)
+
+    base = np.ones(texts.size, dtype=bool) if at is None else verdict(
+        [h.is_open(at) for h in parsed])
+    demand_class = np.zeros(len(demand), dtype=np.int64)
+    masks = [base]
+    if has_shift.any():
+        pairs = np.stack([demand.shift_start, demand.shift_end], axis=1)
+        shifts, shift_inv = np.unique(pairs[has_shift], axis=0, return_inverse=True)
+        demand_class[has_shift] = shift_inv.ravel() + 1
+        for s, e in shifts:
+            a, b = _shift_window(int(s), int(e), at, day)
+            masks.append(base & verdict([h.open_during(a, b) for h in parsed]))
+    return demand_class, masks, info
+
+
+# ----------------------------------------------------------------------------- areas
+@dataclass
+class AreaSpec:
+    """What is measured: the polygon (WGS84, ``None`` = everything) and its sub-areas."""
+
+    level: str  # "all" | "district" | "street" | "polygon"
+    name: str | None
+    polygon: object | None
+    district: str | None = None
+    sub_level: str = "district"
+    sub_names: list = field(default_factory=list)
+    sub_districts: list = field(default_factory=list)
+    sub_geoms: list = field(default_factory=list)
+
+
+def resolve_area(*, district: str | None = None, street: str | None = None,
+                 polygon=None) -> AreaSpec:
+    """The area of a district or street name (as :mod:`geodata.places.areas` accepts) or polygon.
+
+    Raises
+    ------
+    GeodataError
+        Unknown names (the message lists close matches).
+    """
+    from geodata.places import areas
+
+    if street:
+        row = areas.find_street(street, district=district)
+        geom = areas.street_polygon(row["code"])
+        return AreaSpec("street", row["name"], geom, district=row["district"],
+                        sub_level="street", sub_names=[row["name"]],
+                        sub_districts=[row["district"]], sub_geoms=[geom])
+    if district:
+        row = areas.find_district(district)
+        geom = areas.district_polygon(row["adcode"])
+        frame = areas.load_street_areas()
+        frame = frame[frame["district"] == row["name"]]
+        return AreaSpec("district", row["name"], geom, district=row["name"], sub_level="street",
+                        sub_names=list(frame["name"]), sub_districts=list(frame["district"]),
+                        sub_geoms=list(frame.geometry.values))
+    if polygon is not None:
+        frame = areas.load_street_areas()
+        frame = frame[frame.intersects(polygon)]
+        return AreaSpec("polygon", None, polygon, sub_level="street",
+                        sub_names=list(frame["name"]), sub_districts=list(frame["district"]),
+                        sub_geoms=list(frame.geometry.values))
+    frame = areas.load_districts()
+    return AreaSpec("all", None, None, sub_level="district", sub_names=list(frame["name"]),
+                    sub_districts=list(frame["name"]), sub_geoms=list(frame.geometry.values))
+
+
+def _assign_areas(demand: DemandSet, spec: AreaSpec) -> np.ndarray:
+    """Index into ``spec.sub_names`` per demand point (-1 when in none).
+
+    An explicit street (district) name on a point wins over the approximate polygons; the
+    others go to the first polygon holding them (bounding-box filter, then a prepared
+    point-in-polygon test).
+    """
+    import shapely
+
+    n = len(demand)
+    out = np.full(n, -1, dtype=np.int64)
+    if not spec.sub_names or n == 0:
+        return out
+    names = np.asarray(demand.street if spec.sub_level == "street" else demand.district,
+                       dtype=object)
+    named = np.flatnonzero(names != "")
+    if named.size:
+        by_name: dict = {}
+        for i, nm in enumerate(spec.sub_names):
+            by_name.setdefault(nm, []).append(i)
+        for i in named.tolist():
+            hits = by_name.get(names[i], ())
+            if len(hits) == 1:
+                out[i] = hits[0]
+            elif len(hits) > 1:  # same street name in two districts
+                out[i] = next((h for h in hits if spec.sub_districts[h] == demand.district[i]),
+                              -1)
+    for i, geom in enumerate(spec.sub_geoms):
+        todo = np.flatnonzero(out < 0)
+        if not todo.size:
+            break
+        minx, miny, maxx, maxy = geom.bounds
+        lon, lat = demand.lon[todo], demand.lat[todo]
+        box = (lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy)
+        if not box.any():
+            continue
+        shapely.prepare(geom)
+        hit = shapely.intersects_xy(geom, lon[box], lat[box])
+        out[todo[box][hit]] = i
+    return out
+
+
+# ----------------------------------------------------------------------------- the result
+def _share(part: float, total: float) -> float | None:
+    return None if total <= 0 else part / total
+
+
+@dataclass
+class CoverageResult:
+    """Everything measured; :meth:`as_dict` is the JSON body (INTERFACE.md keys + extras)."""
+
+    demand: DemandSet
+    stations: StationArrays
+    arrays: CoverageArrays
+    radius_m: float
+    min_stations: int
+    method: str
+    crs: str
+    area: AreaSpec | None = None
+    area_index: np.ndarray | None = None
+    at: datetime | None = None
+    minutes: float | None = None
+    detour_factor: float = DETOUR_FACTOR
+    network: dict | None = None
+    info: dict = field(default_factory=dict)
+
+    # totals ---------------------------------------------------------------------------
+    @property
+    def covered(self) -> np.ndarray:
+        """Boolean per demand point: within reach of at least one station."""
+        return self.arrays.count >= 1
+
+    @property
+    def multi_covered(self) -> np.ndarray:
+        """Boolean per demand point: within reach of at least ``min_stations`` stations."""
+        return self.arrays.count >= max(1, self.min_stations)
+
+    @property
+    def demand_total(self) -> float:
+        return float(self.demand.weight.sum())
+
+    @property
+    def demand_covered(self) -> float:
+        return float(self.demand.weight[self.covered].sum())
+
+    @property
+    def demand_multi_covered(self) -> float:
+        return float(self.demand.weight[self.multi_covered].sum())
+
+    @property
+    def covered_share(self) -> float | None:
+        return _share(self.demand_covered, self.demand_total)
+
+    @property
+    def multi_covered_share(self) -> float | None:
+        return _share(self.demand_multi_covered, self.demand_total)
+
+    def _summary(self, mask: np.ndarray) -> dict:
+        w = self.demand.weight[mask]
+        total = float(w.sum())
+        covered = float(w[self.covered[mask]].sum())
+        multi = float(w[self.multi_covered[mask]].sum())
+        return {"demand_total": _r(total), "demand_covered": _r(covered),
+                "covered_share": _rs(_share(covered, total)),
+                "multi_covered_share": _rs(_share(multi, total)),
+                "demand_points": int(mask.sum()),
+                "uncovered_points": int((mask & ~self.covered).sum())}
+
+    def by_area(self) -> list[dict]:
+        """Per street (or district) breakdown."""
+        if self.area is None or self.area_index is None:
+            return []
+        out = []
+        for i, name in enumerate(self.area.sub_names):
+            row = {"name": name, "district": self.area.sub_districts[i],
+                   "level": self.area.sub_level}
+            row.update(self._summary(self.area_index == i))
+            out.append(row)
+        outside = self.area_index < 0
+        if outside.any():
+            row = {"name": "未归属区域", "district": None, "level": "none"}
+            row.update(self._summary(outside))
+            out.append(row)
+        return out
+
+    def by_group(self) -> list[dict]:
+        """Per worker group breakdown."""
+        groups = np.asarray(self.demand.group, dtype=str)
+        out = []
+        for g in sorted(set(groups.tolist())):
+            row = {"group": g, "label_zh": GROUP_LABELS_ZH.get(g, g)}
+            row.update(self._summary(groups == g))
+            out.append(row)
+        return out
+
+    def farthest(self) -> dict | None:
+        """The demand point farthest from any (eligible) station."""
+        d = self.arrays.nearest_m
+        if d.size == 0 or not np.isfinite(d).any():
+            return None
+        i = int(np.argmax(np.where(np.isfinite(d), d, -1.0)))
+        j = int(self.arrays.nearest_idx[i])
+        return {"lon": round(float(self.demand.lon[i]), 7),
+                "lat": round(float(self.demand.lat[i]), 7),
+                "distance_m": round(float(d[i]), 1), "weight": float(self.demand.weight[i]),
+                "name": str(self.demand.name[i]), "group": str(self.demand.group[i]),
+                "nearest_station_id": int(self.stations.ids[j]),
+                "nearest_station_name": str(self.stations.names[j])}
+
+    def uncovered_points(self, limit: int | None = None) -> list[dict]:
+        """Uncovered demand, heaviest and farthest first (``distance_m`` null: no station)."""
+        idx = np.nonzero(~self.covered)[0]
+        d = self.arrays.nearest_m[idx]
+        order = np.lexsort((-np.where(np.isfinite(d), d, 1e300), -self.demand.weight[idx]))
+        idx = idx[order][:limit]
+        out = []
+        for i in idx.tolist():
+            dist = self.arrays.nearest_m[i]
+            area = None
+            if self.area_index is not None and self.area_index[i] >= 0:
+                area = self.area.sub_names[self.area_index[i]]
+            out.append({"id": int(self.demand.ids[i]) if self.demand.ids[i] >= 0 else None,
+                        "name": str(self.demand.name[i]),
+                        "lon": round(float(self.demand.lon[i]), 7),
+                        "lat": round(float(self.demand.lat[i]), 7),
+                        "weight": float(self.demand.weight[i]), "group": str(self.demand.group[i]),
+                        "shift": self.demand.shift_text(i), "area": area,
+                        "nearest_m": round(float(dist), 1) if np.isfinite(dist) else None})
+        return out
+
+    def uncovered_geometry(self, *, buffer_m: float | None = None):
+        """Uncovered demand dissolved into (Multi)Polygons, WGS84.
+
+        Grid demand: the union of the uncovered cells. Point demand: the union of discs of
+        ``buffer_m`` (default 100 m) around uncovered points. Clipped to the area polygon.
+        """
+        import shapely
+
+        mask = ~self.covered
+        if not mask.any():
+            return shapely.MultiPolygon()
+        x, y = to_metric(self.demand.lon[mask], self.demand.lat[mask], self.crs)
+        x, y = np.asarray(x), np.asarray(y)
+        if self.demand.source == "grid" and self.demand.cell_m and buffer_m is None:
+            if self.demand.crs and self.demand.crs != self.crs:
+                x, y = to_metric(self.demand.lon[mask], self.demand.lat[mask], self.demand.crs)
+            h = self.demand.cell_m / 2
+            boxes = shapely.box(x - h, y - h, x + h, y + h)
+            geom = shapely.coverage_union_all(boxes)
+            crs = self.demand.crs or self.crs
+        else:
+            geom = shapely.union_all(shapely.buffer(shapely.points(x, y), buffer_m or 100.0,
+                                                    quad_segs=8))
+            crs = self.crs
+        geom = shapely.transform(geom, lambda xy: np.column_stack(
+            from_metric(xy[:, 0], xy[:, 1], crs)))
+        if self.area is not None and self.area.polygon is not None:
+            geom = shapely.intersection(geom, shapely.make_valid(self.area.polygon))
+        return geom
+
+    def as_dict(self, *, max_points: int = 200) -> dict:
+        """The JSON body: INTERFACE.md keys first, then the extras."""
+        uncovered = int((~self.covered).sum())
+        note = {
+            METHOD_NETWORK: "步行路网距离 (walking distance along the loaded network)",
+            METHOD_STRAIGHT: f"直线距离 × 绕行系数 {self.detour_factor} (straight-line × detour "
+                             "factor; no walking network loaded)",
+            METHOD_EUCLIDEAN: "直线距离 (straight-line service radius; no walking network loaded)",
+        }[self.method]
+        area = None
+        if self.area is not None:
+            area = {"level": self.area.level, "name": self.area.name,
+                    "district": self.area.district,
+                    "approx": self.area.level == "street"}
+        return {
+            "demand_total": _r(self.demand_total),
+            "demand_covered": _r(self.demand_covered),
+            "covered_share": _rs(self.covered_share),
+            "multi_covered_share": _rs(self.multi_covered_share),
+            "by_area": self.by_area(),
+            "demand_multi_covered": _r(self.demand_multi_covered),
+            "radius_m": round(self.radius_m, 1),
+            "walk_minutes": self.minutes,
+            "min_stations": self.min_stations,
+            "at": self.at.isoformat(timespec="minutes") if self.at else None,
+            "method": self.method,
+            "method_note": note,
+            "detour_factor": self.detour_factor if self.method == METHOD_STRAIGHT else None,
+            "network": self.network,
+            "area": area,
+            "demand_source": self.demand.source,
+            "cell_m": self.demand.cell_m,
+            "demand_points": len(self.demand),
+            "stations_counted": len(self.stations),
+            "farthest": self.farthest(),
+            "uncovered": uncovered,
+            "uncovered_weight": _r(self.demand_total - self.demand_covered),
+            "uncovered_points": self.uncovered_points(max_points),
+            "uncovered_points_truncated": uncovered > max_points,
+            "by_group": self.by_group(),
+            **self.info,
+        }
+
+
+def _r(value: float) -> float:
+    return round(float(value), 3)
+
+
+def _rs(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 6)
+
+
+# ----------------------------------------------------------------------------- facades
+def _check_options(*, radius_m, minutes, min_stations, at, network, detour_factor):
+    """Validate the options once, before any data is loaded: ``(at, radius, method)``."""
+    from geodata.nearest.index import parse_open_at
+
+    if isinstance(min_stations, bool) or not isinstance(min_stations, (int, np.integer)) \
+            or min_stations < 1:
+        raise ValidationError(f"min_stations 必须为 ≥ 1 的整数 (must be an integer ≥ 1), "
+                              f"got {min_stations!r}")
+    when = parse_open_at(at) if at is not None else None
+    radius, method = walk_radius(radius_m=radius_m, minutes=minutes,
+                                 network=network is not None, detour_factor=detour_factor)
+    return when, radius, method
+
+
+def compute_coverage(demand: DemandSet, stations: StationArrays | Sequence, *,
+                     radius_m: float | None = None, minutes: float | None = None,
+                     min_stations: int = 2, at: datetime | str | None = None,
+                     day: date | None = None, network=None,
+                     detour_factor: float = DETOUR_FACTOR, area: AreaSpec | None = None,
+                     unknown_hours: str = "exclude", crs: str | None = None) -> CoverageResult:
+    """Coverage of ``demand`` by ``stations`` (see the module notes for the rules).
+
+    Parameters
+    ----------
+    demand : DemandSet
+    stations : StationArrays or sequence of Station
+        Stations that may count (usually the open ones).
+    radius_m, minutes : float, optional
+        Reach in metres or walking minutes (default 1,000 m).
+    min_stations : int
+        N of "covered by ≥ N stations" (交叉覆盖), default 2.
+    at : datetime or ISO text, optional
+        Only stations open then count.
+    day : date, optional
+        Day on which shifts are checked when ``at`` is not given (default today).
+    network : WalkingNetwork, optional
+        Measure along this network.
+    area : AreaSpec, optional
+        For the per-street/district breakdown and polygon clipping.
+    """
+    if not isinstance(stations, StationArrays):
+        stations = StationArrays.from_stations(list(stations))
+    when, radius, method = _check_options(radius_m=radius_m, minutes=minutes,
+                                          min_stations=min_stations, at=at, network=network,
+                                          detour_factor=detour_factor)
+    if network is not None:
+        crs = network.crs
+    crs = crs or default_crs((demand.lon, demand.lat), (stations.lon, stations.lat))
+    dx, dy = to_metric(demand.lon, demand.lat, crs)
+    sx, sy = to_metric(stations.lon, stations.lat, crs)
+    demand_class, masks, info = station_masks(stations.hours_text, demand, at=when, day=day,
+                                              unknown_hours=unknown_hours)
+    arrays = coverage_arrays(np.column_stack([dx, dy]), np.column_stack([sx, sy]), radius,
+                             min_stations=min_stations, demand_class=demand_class,
+                             class_masks=masks, network=network)
+    if masks is not None:
+        info["stations_open_at"] = int(masks[0].sum()) if when is not None else None
+    area_index = _assign_areas(demand, area) if area is not None else None
+    return CoverageResult(demand=demand, stations=stations, arrays=arrays, radius_m=radius,
+                          min_stations=int(min_stations), method=method, crs=crs, area=area,
+                          area_index=area_index, at=when, minutes=minutes,
+                          detour_factor=detour_factor,
+                          network=network.describe() if network is not None else None,
+                          info=info)
+
+
+def area_coverage(store, *, district: str | None = None, street: str | None = None,
+                  polygon=None, radius_m: float | None = None, minutes: float | None = None,
+                  min_stations: int = 2, at: datetime | str | None = None,
+                  day: date | None = None, network=None, cell_m: float = 100.0,
+                  detour_factor: float = DETOUR_FACTOR, unknown_hours: str = "exclude",
+                  statuses: Sequence[str] = ("open",)) -> CoverageResult:
+    """Coverage for a district, a street, a polygon or (no area) everything in the store.
+
+    Demand is the imported demand inside the area, else a ``cell_m`` grid over the area (with
+    no area and no imported demand: a grid over every district). Every station with a status
+    in ``statuses`` counts, wherever it is (a station across the border still serves).
+    """
+    if network is None:
+        from geodata.network import default_network
+
+        network = default_network()
+    _check_options(radius_m=radius_m, minutes=minutes, min_stations=min_stations, at=at,
+                   network=network, detour_factor=detour_factor)
+    spec = resolve_area(district=district, street=street, polygon=polygon)
+    if spec.polygon is None:
+        demand = demand_for_area(store, None, cell_m=cell_m)
+        if not len(demand):
+            import shapely
+
+            demand = demand_for_area(store, shapely.union_all(spec.sub_geoms), cell_m=cell_m)
+    else:
+        demand = demand_for_area(store, spec.polygon, cell_m=cell_m)
+    stations = store.list_stations(status=list(statuses))
+    return compute_coverage(demand, stations, radius_m=radius_m, minutes=minutes,
+                            min_stations=min_stations, at=at, day=day, network=network,
+                            detour_factor=detour_factor, area=spec,
+                            unknown_hours=unknown_hours)
+
