@@ -21,12 +21,13 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from itertools import groupby
 
 from stations.errors import NuanxinError
 from stations.settings import TZ
 
-__all__ = ["HOLIDAYS", "TZ", "HoursError", "OpeningHours", "is_public_holiday"]
+__all__ = ["HOLIDAYS", "TZ", "HoursError", "OpeningHours", "is_public_holiday", "hours_of"]
 
 _DAY = 1440
 _FULL = ((0, _DAY),)
@@ -661,3 +662,24 @@ class _Parser:
                 else:
                     week[d] = new
         return week, ph
+
+
+@lru_cache(maxsize=16_384)
+def _parsed(text: str) -> OpeningHours:
+    try:
+        return OpeningHours.parse(text or None)
+    except HoursError:
+        return OpeningHours(known=False)
+
+
+def hours_of(station_or_text) -> OpeningHours:
+    """The one evaluation of a station's opening hours (a station, or its hours text).
+
+    Unreadable text counts as unknown (never open): the import that stored it already named
+    the problem. Parsed once per distinct text (hosts share a handful of patterns; the value
+    is immutable, so sharing it is safe).
+    """
+    text = station_or_text if isinstance(station_or_text, str) or station_or_text is None \
+        else station_or_text.opening_hours
+    return _parsed(text or "")
+

@@ -7,7 +7,6 @@ same tables validate requests (bad input → 400 ``{"error", "detail"}``) and ge
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 
 import numpy as np
@@ -20,10 +19,9 @@ from stations.hours import TZ
 from stations.limits import ID_MAX, ID_MIN
 from stations.records import ACCESS_MODES, STATUSES
 from webmap import feedback
-from webmap.app import get_store
 from webmap.catalogue import MAP_FIELDS, get_catalogue, grid_clusters, hours_of, station_feature
+from webmap.extensions import get_store, report_limiter, snapshots
 from webmap.params import ApiSpec, Param
-from webmap.security import RateLimiter
 
 __all__ = ["bp", "spec", "parse_bbox", "bbox_to_wgs84"]
 
@@ -295,32 +293,23 @@ def station(args):
 
 
 # -- /api/nearest ----------------------------------------------------------------------------
-_filtered_lock = threading.Lock()
-_filtered: dict[tuple, object] = {}
-
-
 def _index_for(store, *, access: tuple[str, ...], always_open: bool | None):
-    """B1's cached index, narrowed (and cached) for the map's access/24-hour chips."""
+    """The nearest index, narrowed for the map's access/24-hour chips (derived from the
+    app's station snapshot, so rebuilt only when the stations change)."""
     from geodata.nearest.index import StationIndex, get_index
 
-    base = get_index(store)
+    base = get_index(store, cache=snapshots())
     if not access and always_open is None:
         return base
-    key = (store.url, store.version(), access, always_open)
-    with _filtered_lock:
-        hit = _filtered.get(key)
-    if hit is not None:
-        return hit
-    kept = [s for s in base.stations
-            if (not access or s.access in access)
-            and (always_open is None or hours_of(s).always_open == always_open)]
-    index = StationIndex(kept, network=base.network, detour_factor=base.detour_factor,
-                         walk_speed_kmh=base.walk_speed_kmh)
-    with _filtered_lock:
-        if len(_filtered) > 16:
-            _filtered.clear()
-        _filtered[key] = index
-    return index
+
+    def build(_snapshot):
+        kept = [s for s in base.stations
+                if (not access or s.access in access)
+                and (always_open is None or hours_of(s).always_open == always_open)]
+        return StationIndex(kept, network=base.network, detour_factor=base.detour_factor,
+                            walk_speed_kmh=base.walk_speed_kmh)
+
+    return snapshots().derived(store, ("index-chips", access, always_open, id(base)), build)
 
 
 @spec.route(bp, "/nearest", summary="The k nearest open stations", tags=["stations"], params=[
@@ -388,22 +377,11 @@ def coverage(args):
 
 
 # -- reports ---------------------------------------------------------------------------------
-_report_limiter: RateLimiter | None = None
-
-
-def _limiter() -> RateLimiter:
-    global _report_limiter
-    per_hour = int(current_app.config["REPORTS_PER_HOUR"])
-    if _report_limiter is None or _report_limiter.limit != per_hour:
-        _report_limiter = RateLimiter(per_hour, 3600)
-    return _report_limiter
-
-
 def submit_report(station_id: int, kind: str, note: str) -> dict:
     """Rate-limited :func:`webmap.feedback.add_report` for the current client."""
     from webmap.errors import RateLimitError
 
-    if not _limiter().hit(request.remote_addr or "?"):
+    if not report_limiter().hit(request.remote_addr or "?"):
         raise RateLimitError("提交太频繁，请稍后再试 (too many reports from this address; "
                              "try again later)")
     return feedback.add_report(get_store(), station_id, kind=kind, note=note or "")

@@ -9,18 +9,18 @@ error handler. ``nuanxin serve`` runs it under waitress.
 
 from __future__ import annotations
 
-from flask import Flask, current_app
-from flask_wtf.csrf import CSRFProtect
+from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from stations.config import instance_path
 from stations.limits import ID_MAX, ID_MIN
-from stations.store import Store
-from webmap.errors import StrictJSONProvider
+from webmap import api, extensions, public, union, vendor
+from webmap.config import load_config
+from webmap.errors import StrictJSONProvider, register_error_handlers
+from webmap.extensions import get_store
+from webmap.security import register_security
 
 __all__ = ["create_app", "get_store"]
-
-_STORE_KEY = "nuanxin.store"
 
 
 class IdConverter(IntegerConverter):
@@ -35,11 +35,6 @@ class IdConverter(IntegerConverter):
     def __init__(self, map, fixed_digits: int = 0, min: int | None = ID_MIN,  # noqa: A002
                  max: int | None = ID_MAX, signed: bool = False) -> None:  # noqa: A002
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
-
-
-def get_store() -> Store:
-    """The store of the running app."""
-    return current_app.extensions[_STORE_KEY]
 
 
 def _register_template_helpers(app: Flask) -> None:
@@ -65,26 +60,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     webmap.config.ConfigError
         For an unusable or, in production mode, insecure configuration.
     """
-    from webmap import api, public, union, vendor
-    from webmap.config import load_config
-    from webmap.errors import register_error_handlers
-    from webmap.security import register_security
-
     app = Flask(__name__, instance_path=str(instance_path().resolve()),
                 instance_relative_config=True)
     app.json = StrictJSONProvider(app)
     app.url_map.converters["int"] = IdConverter  # before any route is registered
     load_config(app, test_config)
-    store = Store(app.config.get("DATABASE_URL") or None)
-    store.init()
-    app.extensions[_STORE_KEY] = store
+    extensions.init_app(app)  # store, CSRF, rate limits, station snapshot, planning cache
     vendor.install()
-    CSRFProtect(app)
     register_error_handlers(app)
     register_security(app)
     _register_template_helpers(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(union.bp, url_prefix="/union")
-    app.extensions["csrf"].exempt(api.bp)  # JSON only (see api.py); no cookies are read there
+    extensions.csrf.exempt(api.bp)  # JSON only (see api.py); no cookies are read there
     return app

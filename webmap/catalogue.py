@@ -10,16 +10,14 @@ stays small at any zoom. :func:`station_feature` is the one GeoJSON form of a st
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
 import numpy as np
 
 from stations.amenities import AMENITIES
-from stations.hours import OpeningHours
+from stations.hours import OpeningHours, hours_of
 from stations.records import (
     ACCESS_LABELS_ZH,
     HOST_TYPE_LABELS_ZH,
@@ -27,11 +25,12 @@ from stations.records import (
     Station,
 )
 from stations.store import Store
+from webmap.extensions import snapshots
 
 __all__ = [
     "Catalogue",
     "get_catalogue",
-    "hours_of",
+    "hours_of",  # re-exported from stations.hours (the one evaluation)
     "station_feature",
     "MAP_FIELDS",
     "grid_clusters",
@@ -41,23 +40,6 @@ __all__ = [
 MAP_FIELDS = ("id", "name", "address", "access", "sample", "status", "open_now",
               "always_open", "hours_known")
 _STATE_CODE = {"yes": 1, "no": 0, "unknown": -1}
-
-
-@lru_cache(maxsize=8192)
-def _parse_hours(text: str) -> OpeningHours:
-    try:
-        return OpeningHours.parse(text or None)
-    except ValueError:
-        return OpeningHours(known=False)
-
-
-def hours_of(station: Station) -> OpeningHours:
-    """The parsed opening hours of a station (unreadable text counts as unknown).
-
-    Parsed once per distinct text (hosts share a handful of patterns; the value is
-    immutable, so sharing it is safe).
-    """
-    return _parse_hours(station.opening_hours or "")
 
 
 @dataclass
@@ -144,23 +126,12 @@ class Catalogue:
         return idx, full[idx]
 
 
-_cache: dict[str, Catalogue] = {}
-_lock = threading.Lock()
-
-
 def get_catalogue(store: Store) -> Catalogue:
-    """The snapshot of ``store``, rebuilt when its ``stations_version`` has moved."""
-    version = store.version("stations_version")
-    current = _cache.get(store.url)
-    if current is not None and current.version == version:
-        return current
-    with _lock:
-        current = _cache.get(store.url)
-        if current is not None and current.version == version:
-            return current
-        catalogue = Catalogue.build(store.list_stations(), version=version)
-        _cache[store.url] = catalogue
-        return catalogue
+    """The map catalogue of ``store``: derived from the app's station snapshot
+    (:func:`webmap.extensions.snapshots`), so it is rebuilt only when ``stations_version``
+    moves and shares its one read of the store with the nearest index."""
+    return snapshots().derived(store, ("catalogue",), lambda snap: Catalogue.build(
+        snap.stations, version=snap.version))
 
 
 def _round(value: float) -> float:

@@ -15,19 +15,66 @@ import time
 from collections import OrderedDict
 from datetime import datetime
 
+from flask import current_app
+
+from stations.settings import DEFAULT_RADIUS_M
 from stations.store import Store
 from webmap.errors import BusyError
 
 __all__ = ["coverage_result", "coverage_payload", "site_payload", "TTL_SECONDS"]
 
 TTL_SECONDS = 120.0
+#: Where the app keeps its :class:`PlanningCache` (initialised by :mod:`webmap.extensions`).
+EXTENSION_KEY = "nuanxin.planning"
 #: Longest a request waits for the one computation slot before it answers 503 (busy).
 WAIT_SECONDS = 15.0
-_cache: OrderedDict[tuple, tuple[float, object]] = OrderedDict()
-_lock = threading.Lock()
-#: One heavy computation at a time (the others wait): a burst of requests must not starve
-#: the worker page on a small server.
-_compute = threading.BoundedSemaphore(1)
+
+
+class PlanningCache:
+    """Recent planning answers of one app (bounded), and its one computation slot.
+
+    One heavy computation at a time (the others wait at most :data:`WAIT_SECONDS`, then
+    answer 503): a burst of requests must not starve the worker page on a small server.
+    Kept in ``app.extensions`` by :mod:`webmap.extensions`.
+    """
+
+    size = 12
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[tuple, tuple[float, object]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._compute = threading.BoundedSemaphore(1)
+
+    def _fresh(self, key: tuple):
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None and time.monotonic() - hit[0] < TTL_SECONDS:
+                self._entries.move_to_end(key)
+                return hit
+        return None
+
+    def get(self, key: tuple, compute):
+        """The cached answer for ``key``, else ``compute()`` (once at a time) and keep it."""
+        hit = self._fresh(key)
+        if hit is not None:
+            return hit[1]
+        started = time.monotonic()
+        if not self._compute.acquire(timeout=WAIT_SECONDS):
+            raise BusyError(f"正在计算其他请求，请 {int(WAIT_SECONDS)} 秒后再试 (the planning "
+                            "engine is busy; try again shortly)",
+                            detail={"retry_after": int(WAIT_SECONDS)})
+        try:
+            hit = self._fresh(key)  # computed by the request we waited for?
+            if hit is not None:
+                return hit[1]
+            value = compute()
+        finally:
+            self._compute.release()
+        with self._lock:
+            self._entries[key] = (started, value)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return value
 
 
 def _key(store: Store, *parts) -> tuple:
@@ -36,28 +83,7 @@ def _key(store: Store, *parts) -> tuple:
 
 
 def _cached(key: tuple, compute):
-    now = time.monotonic()
-    with _lock:
-        hit = _cache.get(key)
-        if hit is not None and now - hit[0] < TTL_SECONDS:
-            _cache.move_to_end(key)
-            return hit[1]
-    if not _compute.acquire(timeout=WAIT_SECONDS):
-        raise BusyError(f"正在计算其他请求，请 {int(WAIT_SECONDS)} 秒后再试 (the planning engine "
-                        "is busy; try again shortly)", detail={"retry_after": int(WAIT_SECONDS)})
-    try:
-        with _lock:
-            hit = _cache.get(key)  # computed by the request we waited for?
-            if hit is not None and time.monotonic() - hit[0] < TTL_SECONDS:
-                return hit[1]
-        value = compute()
-    finally:
-        _compute.release()
-    with _lock:
-        _cache[key] = (now, value)
-        while len(_cache) > 12:
-            _cache.popitem(last=False)
-    return value
+    return current_app.extensions[EXTENSION_KEY].get(key, compute)
 
 
 def coverage_result(store: Store, *, district: str | None = None, street: str | None = None,
@@ -83,7 +109,7 @@ def coverage_payload(store: Store, *, district: str | None = None, street: str |
 
 
 def site_payload(store: Store, *, district: str | None = None, street: str | None = None,
-                 radius: float = 1000.0, add: int = 3, exact: bool = False) -> dict:
+                 radius: float = DEFAULT_RADIUS_M, add: int = 3, exact: bool = False) -> dict:
     """The body of ``nuanxin site --json`` (:func:`geodata.planning.siting.site`)."""
     from geodata.planning.siting import site
 

@@ -26,9 +26,10 @@ from stations.amenities import AMENITIES, AMENITY_LABELS_ZH
 from stations.errors import ValidationError
 from stations.hours import TZ
 from stations.records import Station
+from stations.settings import DETOUR_FACTOR, WALK_SPEED_KMH
 from webmap import feedback, maps
-from webmap.app import get_store
 from webmap.catalogue import hours_of
+from webmap.extensions import get_store
 from webmap.security import csp_nonce
 
 __all__ = ["bp", "CHIPS", "navigation_links"]
@@ -106,7 +107,8 @@ def worker():
         "underlayStyle": maps.UNDERLAY_STYLE,
     }
     return render_template("worker.html", map=parts, config=config, chips=CHIPS,
-                           provider=provider)
+                           provider=provider, walk_speed_kmh=f"{WALK_SPEED_KMH:g}",
+                           detour_factor=f"{DETOUR_FACTOR:g}")
 
 
 @bp.get("/stations/<int:station_id>")
@@ -137,7 +139,7 @@ def station(station_id: int):
 @bp.post("/stations/<int:station_id>/report")
 def report(station_id: int):
     """The station page's report form (works without JavaScript; CSRF-protected)."""
-    from webmap.api import submit_report
+    from webmap.api import submit_report  # TODO move
 
     kind = request.form.get("kind", "")
     note = request.form.get("note", "")

@@ -47,19 +47,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as dtime
-from functools import lru_cache
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from geodata.crs.datums import convert, normalise_datum
 from geodata.crs.projection import BEIJING_CRS, metric_crs_for, to_metric, transformer
-from stations import settings
+from geodata.nearest.snapshot import DEFAULT_CACHE, SnapshotCache
+from geodata.network.loaders import CONFIGURED, resolve_network
 from stations.amenities import AMENITIES, normalise_amenity
-from stations.errors import StoreError, ValidationError
-from stations.hours import TZ, HoursError, OpeningHours
+from stations.errors import ValidationError
+from stations.hours import TZ, OpeningHours, hours_of
 from stations.limits import TIME_TEXT_MAX, check_time
 from stations.records import STATUSES, Station
+from stations.settings import DETOUR_FACTOR, WALK_SPEED_KMH  # the one walking model
 
 __all__ = [
     "DETOUR_FACTOR",
@@ -75,16 +76,11 @@ __all__ = [
     "nearest_payload",
 ]
 
-#: Walking route length ÷ straight-line distance assumed until a walking network is loaded.
-DETOUR_FACTOR = 1.3
-#: Walking speed (km/h) used for walking times.
-WALK_SPEED_KMH = 4.5
 METHOD_STRAIGHT = "straight_line_x_detour"
 METHOD_NETWORK = "network"
 
 _NETWORK_POOL = 8  # straight-line candidates per wanted result before network re-ranking
 _NETWORK_CAP = 32  # ... and at most this many per wanted result in total
-_CACHE_SIZE = 8
 _GRID_MAX_K = 16  # larger k goes straight to the k-d tree
 
 
@@ -375,7 +371,7 @@ class StationIndex:
 
     def hours(self, position: int) -> OpeningHours:
         """Parsed opening hours of ``stations[position]`` (unreadable text counts as unknown)."""
-        return _parse_hours(self.stations[position].opening_hours or "")
+        return hours_of(self.stations[position])
 
     def _candidates(self, qx: float, qy: float, m: int, radius: float | None
                     ) -> tuple[list[float], list[int]]:
@@ -407,21 +403,12 @@ class StationIndex:
         for d, w, i, method in zip(dist, walk, idx, methods, strict=True):
             minutes = w / self._metres_per_minute
             arrival = when + timedelta(minutes=minutes)
-            is_open = _parse_hours(self.stations[i].opening_hours or "").is_open(arrival)
+            is_open = hours_of(self.stations[i]).is_open(arrival)
             if only_open and is_open is not True:
                 continue
             out.append(NearestResult(self.stations[i], d, w, minutes, arrival, is_open,
                                      method, i))
         return out
-
-
-@lru_cache(maxsize=16_384)
-def _parse_hours(text: str) -> OpeningHours:
-    """Opening hours by text (shared by stations with the same text); unreadable → unknown."""
-    try:
-        return OpeningHours.parse(text or None)
-    except HoursError:
-        return OpeningHours(known=False)
 
 
 def _walk_order(r: NearestResult):
@@ -616,30 +603,20 @@ def parse_open_at(value: datetime | str | None) -> datetime:
         raise ValidationError(f"open_at 超出支持范围 (out of range): {value.isoformat()}") from None
 
 
-# -------------------------------------------------------------------- store cache
-_CACHE: dict[tuple, tuple[int, StationIndex]] = {}
-_CACHE_LOCK = threading.Lock()
-
-
-_ENV_NETWORK = object()
-
-
-def get_index(store, *, statuses: Sequence[str] | None = ("open",), network=_ENV_NETWORK,
-              detour_factor: float = DETOUR_FACTOR) -> StationIndex:
+# -------------------------------------------------------------------- the store's index
+def get_index(store, *, statuses: Sequence[str] | None = ("open",), network=CONFIGURED,
+              detour_factor: float = DETOUR_FACTOR, cache: SnapshotCache | None = None
+              ) -> StationIndex:
     """The index over ``store``'s stations with the given statuses, rebuilt on change.
 
-    Cached by (store URL, statuses, network, detour factor) and the store's
-    ``stations_version``: any station write through the store makes the next call rebuild.
-    ``statuses=None`` means every status. By default the walking network named by
-    ``NUANXIN_NETWORK`` is used when that variable is set (:func:`geodata.network.default_network`);
-    pass ``network=None`` for straight-line × detour distances regardless.
+    Built from the station snapshot (:mod:`geodata.nearest.snapshot`; ``cache`` or the shared
+    :data:`~geodata.nearest.snapshot.DEFAULT_CACHE`), once per ``stations_version``, status
+    set, network and detour factor. ``statuses=None`` means every status. ``network``: see
+    :data:`geodata.network.loaders.CONFIGURED` (the default: ``NUANXIN_NETWORK`` when set;
+    ``None``: straight line × detour). A broken or uninitialised store raises
+    :class:`~stations.errors.StoreError` — it never answers "no stations nearby".
     """
-    if network is _ENV_NETWORK:
-        network = None
-        if settings.get("NETWORK"):
-            from geodata.network import default_network  # heavy (osmnx): only when configured
-
-            network = default_network()
+    network = resolve_network(network)
     if statuses is None:
         wanted = STATUSES
     else:
@@ -647,34 +624,16 @@ def get_index(store, *, statuses: Sequence[str] | None = ("open",), network=_ENV
         bad = [s for s in wanted if s not in STATUSES]
         if bad:
             raise ValidationError(f"未知状态 (unknown status) {bad}; use {', '.join(STATUSES)}")
-    where = store.url
-    if where in ("sqlite://", "sqlite:///:memory:"):
-        where = f"{where}#{id(store)}"
-    key = (where, wanted, id(network) if network is not None else None, float(detour_factor))
-    version = store.version()
-    with _CACHE_LOCK:
-        hit = _CACHE.get(key)
-    if hit is not None and hit[0] == version:
-        return hit[1]
-    try:
-        store.check()
-    except StoreError:
-        stations: list[Station] = []
-    else:
-        stations = store.list_stations(status=list(wanted))
-    index = StationIndex(stations, network=network, detour_factor=detour_factor)
-    with _CACHE_LOCK:
-        _CACHE.pop(key, None)
-        while len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = (version, index)
-    return index
+    store.check()
+    key = ("index", wanted, id(network) if network is not None else None, float(detour_factor))
+    return (cache or DEFAULT_CACHE).derived(
+        store, key, lambda snap: StationIndex(snap.with_status(wanted), network=network,
+                                              detour_factor=detour_factor))
 
 
 def clear_index_cache() -> None:
-    """Forget every cached index (tests, or after writing to the database behind our back)."""
-    with _CACHE_LOCK:
-        _CACHE.clear()
+    """Forget every cached snapshot and index (tests, or after writing behind the store)."""
+    DEFAULT_CACHE.clear()
 
 
 # -------------------------------------------------------------------- JSON

@@ -2,7 +2,13 @@
 (:mod:`~geodata.network.loaders`)."""
 
 from geodata.network.graph import WalkingNetwork, is_walkable, service_area_polygons
-from geodata.network.loaders import NETWORK_ENV, default_network, load_network
+from geodata.network.loaders import (
+    CONFIGURED,
+    NETWORK_ENV,
+    default_network,
+    load_network,
+    resolve_network,
+)
 
 __all__ = ["WalkingNetwork", "is_walkable", "service_area_polygons", "load_network",
-           "default_network", "NETWORK_ENV"]
+           "default_network", "resolve_network", "CONFIGURED", "NETWORK_ENV"]

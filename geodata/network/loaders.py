@@ -22,9 +22,29 @@ from geodata.errors import NetworkError
 from geodata.network.graph import WalkingNetwork, is_walkable
 from stations import settings
 
-__all__ = ["load_network", "default_network", "NETWORK_ENV"]
+__all__ = ["load_network", "default_network", "resolve_network", "CONFIGURED", "NETWORK_ENV"]
 
 NETWORK_ENV = settings.SETTINGS["NETWORK"].env
+
+
+class _Configured:
+    """The default of every ``network=`` argument: the network ``NUANXIN_NETWORK`` names."""
+
+    def __repr__(self) -> str:
+        return "CONFIGURED"
+
+
+#: ``network=CONFIGURED`` (the default everywhere): the network named by ``NUANXIN_NETWORK``,
+#: or straight lines when none is set. ``network=None`` always means straight lines
+#: (× :data:`stations.settings.DETOUR_FACTOR`); a :class:`WalkingNetwork` is used as given.
+CONFIGURED = _Configured()
+
+
+def resolve_network(network=CONFIGURED) -> WalkingNetwork | None:
+    """The one meaning of a ``network=`` argument (see :data:`CONFIGURED`)."""
+    if network is CONFIGURED:
+        return default_network() if settings.get("NETWORK") else None
+    return network
 
 
 def _from_osm_xml(path: Path) -> WalkingNetwork:

@@ -10,8 +10,8 @@ Distances
 ---------
 * ``radius_m`` alone: straight-line metres (the ACFTU "1 km service radius"), ``method`` is
   ``"straight_line"``.
-* ``minutes``: walking minutes at 4.5 km/h; without a network the walking distance is the
-  straight-line distance × :data:`stations.settings.DETOUR_FACTOR`
+* ``minutes``: walking minutes at :data:`stations.settings.WALK_SPEED_KMH`; without a network
+  the walking distance is the straight-line distance × :data:`stations.settings.DETOUR_FACTOR`
   (``"straight_line_x_detour"``).
 * With a :class:`geodata.network.WalkingNetwork`, radius and minutes are metres along the
   network (``"network"``).
@@ -40,11 +40,13 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 
 from geodata.crs.projection import from_metric, to_metric
-from geodata.nearest.index import DETOUR_FACTOR, METHOD_NETWORK, METHOD_STRAIGHT, WALK_SPEED_KMH
+from geodata.nearest.index import METHOD_NETWORK, METHOD_STRAIGHT
+from geodata.network.loaders import CONFIGURED, resolve_network
 from geodata.planning.demand import GROUP_LABELS_ZH, DemandSet, default_crs, demand_for_area
 from geodata.planning.reach import CoverageArrays, coverage_arrays
 from stations.errors import ValidationError
-from stations.hours import TZ, HoursError, OpeningHours
+from stations.hours import TZ, hours_of
+from stations.settings import DEFAULT_RADIUS_M, DETOUR_FACTOR, WALK_SPEED_KMH
 
 __all__ = [
     "DEFAULT_RADIUS_M",
@@ -62,7 +64,6 @@ __all__ = [
 ]
 
 #: The ACFTU target for big cities: a 1 km service radius.
-DEFAULT_RADIUS_M = 1000.0
 METHOD_EUCLIDEAN = "straight_line"
 _M_PER_MIN = WALK_SPEED_KMH * 1000 / 60
 
@@ -107,7 +108,7 @@ def walk_radius(*, radius_m: float | None = None, minutes: float | None = None,
     """The search radius in metres and the method name.
 
     Returns ``(radius, method)``: with a network the radius is metres along it; otherwise
-    straight-line metres (minutes are converted at 4.5 km/h and divided by the detour factor).
+    straight-line metres (minutes converted at the walking speed, divided by the detour factor).
     """
     if radius_m is not None and minutes is not None:
         raise ValidationError("给出半径或步行分钟之一 (give radius_m or minutes, not both)")
@@ -136,13 +137,6 @@ def _positive(value) -> bool:
 
 
 # ----------------------------------------------------------------------------- time of day
-def _parse_hours(text: str) -> OpeningHours:
-    try:
-        return OpeningHours.parse(text or None)
-    except HoursError:
-        return OpeningHours(known=False)
-
-
 def _shift_window(start: int, end: int, at: datetime | None, day: date) -> tuple[datetime,
                                                                               datetime]:
     if at is not None:
@@ -171,7 +165,7 @@ def station_masks(hours_text: Sequence[str], demand: DemandSet, *, at: datetime 
         return None, None, info
     texts = np.asarray(hours_text, dtype=object)
     uniq, inverse = np.unique(texts.astype(str), return_inverse=True)
-    parsed = [_parse_hours(t) for t in uniq]
+    parsed = [hours_of(t) for t in uniq]
     info["stations_unknown_hours"] = int(sum(parsed[i].unknown for i in inverse))
     day = day or datetime.now(TZ).date()
 
@@ -211,27 +205,30 @@ class AreaSpec:
 
 def resolve_area(*, district: str | None = None, street: str | None = None,
                  polygon=None) -> AreaSpec:
-    """The area of a district or street name (as :mod:`geodata.places.areas` accepts) or polygon.
+    """The area of a district or street (any form the gazetteer's
+    :meth:`~geodata.places.gazetteer.Gazetteer.find_district` /
+    :meth:`~geodata.places.gazetteer.Gazetteer.find_street` accept) or of a polygon.
 
     Raises
     ------
     GeodataError
-        Unknown names (the message lists close matches).
+        Unknown or ambiguous names (the message lists close matches or the choices).
     """
     from geodata.places import areas
+    from geodata.places.gazetteer import load_gazetteer
 
     if street:
-        row = areas.find_street(street, district=district)
-        geom = areas.street_polygon(row["code"])
-        return AreaSpec("street", row["name"], geom, district=row["district"],
-                        sub_level="street", sub_names=[row["name"]],
-                        sub_districts=[row["district"]], sub_geoms=[geom])
+        found = load_gazetteer().find_street(street, district=district)
+        geom = areas.street_polygon(found.code)
+        return AreaSpec("street", found.name, geom, district=found.district,
+                        sub_level="street", sub_names=[found.name],
+                        sub_districts=[found.district], sub_geoms=[geom])
     if district:
-        row = areas.find_district(district)
-        geom = areas.district_polygon(row["adcode"])
+        found = load_gazetteer().find_district(district)
+        geom = areas.district_polygon(found.code)
         frame = areas.load_street_areas()
-        frame = frame[frame["district"] == row["name"]]
-        return AreaSpec("district", row["name"], geom, district=row["name"], sub_level="street",
+        frame = frame[frame["district"] == found.name]
+        return AreaSpec("district", found.name, geom, district=found.name, sub_level="street",
                         sub_names=list(frame["name"]), sub_districts=list(frame["district"]),
                         sub_geoms=list(frame.geometry.values))
     if polygon is not None:
@@ -567,7 +564,7 @@ def compute_coverage(demand: DemandSet, stations: StationArrays | Sequence, *,
 def area_coverage(store, *, district: str | None = None, street: str | None = None,
                   polygon=None, radius_m: float | None = None, minutes: float | None = None,
                   min_stations: int = 2, at: datetime | str | None = None,
-                  day: date | None = None, network=None, cell_m: float = 100.0,
+                  day: date | None = None, network=CONFIGURED, cell_m: float = 100.0,
                   detour_factor: float = DETOUR_FACTOR, unknown_hours: str = "exclude",
                   statuses: Sequence[str] = ("open",)) -> CoverageResult:
     """Coverage for a district, a street, a polygon or (no area) everything in the store.
@@ -576,10 +573,7 @@ def area_coverage(store, *, district: str | None = None, street: str | None = No
     no area and no imported demand: a grid over every district). Every station with a status
     in ``statuses`` counts, wherever it is (a station across the border still serves).
     """
-    if network is None:
-        from geodata.network import default_network
-
-        network = default_network()
+    network = resolve_network(network)
     _check_options(radius_m=radius_m, minutes=minutes, min_stations=min_stations, at=at,
                    network=network, detour_factor=detour_factor)
     spec = resolve_area(district=district, street=street, polygon=polygon)

@@ -40,10 +40,11 @@ from scipy.spatial import cKDTree
 
 from geodata.crs.projection import to_metric
 from geodata.errors import GeodataError
-from geodata.nearest.index import DETOUR_FACTOR
-from geodata.planning.coverage import DEFAULT_RADIUS_M, AreaSpec, resolve_area, walk_radius
+from geodata.network.loaders import CONFIGURED, resolve_network
+from geodata.planning.coverage import AreaSpec, resolve_area, walk_radius
 from geodata.planning.demand import DemandSet, default_crs, demand_for_area
 from stations.errors import ValidationError
+from stations.settings import DEFAULT_RADIUS_M, DETOUR_FACTOR
 
 __all__ = [
     "SitingProblem",
@@ -484,7 +485,7 @@ def candidate_sites(store, *, polygon=None) -> tuple[list, dict]:
 def site(store, *, district: str | None = None, street: str | None = None, polygon=None,
          radius_m: float | None = None, minutes: float | None = None, add: int | None = None,
          exact: bool = False, lscp: bool = False, backup: bool = False,
-         backup_weight: float = 1.0, network=None, cell_m: float = 100.0,
+         backup_weight: float = 1.0, network=CONFIGURED, cell_m: float = 100.0,
          detour_factor: float = DETOUR_FACTOR, time_limit: float = 120.0) -> dict:
     """Which candidates to open next in an area (the body of ``nuanxin site --json``).
 
@@ -498,10 +499,7 @@ def site(store, *, district: str | None = None, street: str | None = None, polyg
         raise ValidationError("需要 --add P (how many stations to add) unless --lscp is given")
     if not lscp and (isinstance(add, bool) or not isinstance(add, (int, np.integer)) or add < 0):
         raise ValidationError(f"--add 必须为非负整数 (p must be an integer ≥ 0), got {add!r}")
-    if network is None:
-        from geodata.network import default_network
-
-        network = default_network()
+    network = resolve_network(network)
     spec: AreaSpec = resolve_area(district=district, street=street, polygon=polygon)
     if radius_m is None and minutes is None:
         radius_m = DEFAULT_RADIUS_M
