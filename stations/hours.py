@@ -24,10 +24,12 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import groupby
 
-from stations.errors import NuanxinError
-from stations.settings import TZ
+from stations.errors import NuanxinError, ValidationError
+from stations.limits import TIME_TEXT_MAX, check_time
+from stations.settings import TZ, now
 
-__all__ = ["HOLIDAYS", "TZ", "HoursError", "OpeningHours", "is_public_holiday", "hours_of"]
+__all__ = ["HOLIDAYS", "TZ", "HoursError", "OpeningHours", "is_public_holiday", "hours_of",
+           "parse_open_at"]
 
 _DAY = 1440
 _FULL = ((0, _DAY),)
@@ -683,3 +685,46 @@ def hours_of(station_or_text) -> OpeningHours:
         else station_or_text.opening_hours
     return _parsed(text or "")
 
+
+def parse_open_at(value: datetime | str | None) -> datetime:
+    """The one parser of a time given by a user (``open_at``, ``--open-at``, ``at``, ``--at``):
+    an aware Asia/Shanghai datetime.
+
+    ``None`` and ``"now"`` are now; naive values and text are Shanghai local time; ISO 8601 text
+    (``2024-05-01T08:30``, ``2024-05-01 08:30+08:00``) or a bare time (``06:30``, today).
+
+    Raises
+    ------
+    ValidationError
+        When the text is not an ISO 8601 date-time (ASCII, at most
+        :data:`stations.limits.TIME_TEXT_MAX` characters) or lies outside the supported
+        years (:data:`stations.limits.YEAR_MIN`–:data:`~stations.limits.YEAR_MAX`).
+    """
+    if value is None:
+        return now()
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() == "now":
+            return now()
+        if len(text) > TIME_TEXT_MAX or not text.isascii():
+            raise ValidationError(
+                f"时间格式无效 (open_at must be ISO 8601 like 2024-05-01T08:30), "
+                f"got {text[:40]!r}{'…' if len(text) > 40 else ''}")
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            try:
+                value = datetime.combine(now().date(), time.fromisoformat(text))
+            except ValueError:
+                raise ValidationError(
+                    f"时间格式无效 (open_at must be ISO 8601 like 2024-05-01T08:30), "
+                    f"got {text!r}") from None
+    if not isinstance(value, datetime):
+        raise ValidationError(f"open_at must be a datetime or ISO text, got {value!r}")
+    check_time(value, "open_at")
+    if value.tzinfo is None or value.utcoffset() is None:
+        return value.replace(tzinfo=TZ)
+    try:
+        return value.astimezone(TZ)
+    except OverflowError:  # e.g. 1970-01-01T00:00+14:00 crosses no edge, but be safe
+        raise ValidationError(f"open_at 超出支持范围 (out of range): {value.isoformat()}") from None

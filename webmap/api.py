@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, jsonify, request
 from geodata.crs.datums import convert, normalise_datum
 from stations.amenities import AMENITIES, AMENITY_LABELS_ZH, normalise_amenity
 from stations.errors import ValidationError
-from stations.hours import TZ
+from stations.hours import TZ, parse_open_at
 from stations.limits import ID_MAX, ID_MIN
 from stations.records import ACCESS_MODES, STATUSES
 from webmap import feedback
@@ -77,14 +77,6 @@ def _amenity_list(values: list[str]) -> list[str]:
     return out
 
 
-def _when(text: str) -> datetime:
-    from geodata.nearest.index import parse_open_at
-
-    if text.strip().lower() == "now":
-        return datetime.now(TZ)
-    return parse_open_at(text)
-
-
 def _statuses(values: list[str]) -> tuple[str, ...]:
     return STATUSES if "all" in values else tuple(dict.fromkeys(values))
 
@@ -107,7 +99,7 @@ BBOX = Param("bbox", description="minlon,minlat,maxlon,maxlat in `crs`.",
 AMENITY = Param("amenity", repeat=True, convert=_amenity_list,
                 description="Required amenity (recorded yes); repeat or comma-separate. Keys or "
                 f"Chinese names: {_AMENITY_DOC}.", example=["hot_water", "toilet"])
-OPEN_AT = Param("open_at", fmt="date-time", convert=_when,
+OPEN_AT = Param("open_at", fmt="date-time", convert=parse_open_at,
                 description="ISO 8601 time (naive = Asia/Shanghai) or `now`.",
                 example="2025-01-15T06:30")
 ACCESS = Param("access", repeat=True, enum=ACCESS_MODES,
@@ -329,7 +321,7 @@ def _index_for(store, *, access: tuple[str, ...], always_open: bool | None):
                    {"$ref": "#/components/schemas/Nearest"}))
 def nearest(args):
     """The same body as ``nuanxin nearest --json`` (:func:`geodata.nearest.nearest_payload`)."""
-    from geodata.nearest.index import nearest_payload, parse_open_at
+    from geodata.nearest.index import nearest_payload
 
     when = parse_open_at(args["open_at"])  # now (Asia/Shanghai) without open_at, as the CLI
     index = _index_for(get_store(), access=tuple(args["access"] or ()),
@@ -352,7 +344,7 @@ def nearest(args):
                 Param("min_stations", "integer", default=2, minimum=1, maximum=50,
                       description="交叉覆盖: count demand within reach of at least this many "
                                   "stations (default 2)."),
-                Param("at", fmt="date-time", convert=_when,
+                Param("at", fmt="date-time", convert=parse_open_at,
                       description="Only stations open at this time count (ISO 8601)."),
             ], responses={**_resp("Same body as `nuanxin coverage --json`",
                                   {"$ref": "#/components/schemas/Coverage"}),

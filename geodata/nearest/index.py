@@ -46,7 +46,6 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from datetime import time as dtime
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -57,8 +56,7 @@ from geodata.nearest.snapshot import DEFAULT_CACHE, SnapshotCache
 from geodata.network.loaders import CONFIGURED, resolve_network
 from stations.amenities import AMENITIES, normalise_amenity
 from stations.errors import ValidationError
-from stations.hours import TZ, OpeningHours, hours_of
-from stations.limits import TIME_TEXT_MAX, check_time
+from stations.hours import OpeningHours, hours_of, parse_open_at
 from stations.records import STATUSES, Station
 from stations.settings import DETOUR_FACTOR, WALK_SPEED_KMH  # the one walking model
 
@@ -560,47 +558,6 @@ def _amenity_keys(amenities: Sequence[str] | str) -> tuple[str, ...]:
         if key not in keys:
             keys.append(key)
     return tuple(keys)
-
-
-def parse_open_at(value: datetime | str | None) -> datetime:
-    """A departure time as an aware Asia/Shanghai datetime.
-
-    ``None`` is now; naive values and text are Shanghai local time; ISO 8601 text
-    (``2024-05-01T08:30``, ``2024-05-01 08:30+08:00``) or a bare time (``06:30``, today).
-
-    Raises
-    ------
-    ValidationError
-        When the text is not an ISO 8601 date-time (ASCII, at most
-        :data:`stations.limits.TIME_TEXT_MAX` characters) or lies outside the supported
-        years (:data:`stations.limits.YEAR_MIN`–:data:`~stations.limits.YEAR_MAX`).
-    """
-    if value is None:
-        return datetime.now(TZ)
-    if isinstance(value, str):
-        text = value.strip()
-        if len(text) > TIME_TEXT_MAX or not text.isascii():
-            raise ValidationError(
-                f"时间格式无效 (open_at must be ISO 8601 like 2024-05-01T08:30), "
-                f"got {text[:40]!r}{'…' if len(text) > 40 else ''}")
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            try:
-                value = datetime.combine(datetime.now(TZ).date(), dtime.fromisoformat(text))
-            except ValueError:
-                raise ValidationError(
-                    f"时间格式无效 (open_at must be ISO 8601 like 2024-05-01T08:30), "
-                    f"got {text!r}") from None
-    if not isinstance(value, datetime):
-        raise ValidationError(f"open_at must be a datetime or ISO text, got {value!r}")
-    check_time(value, "open_at")
-    if value.tzinfo is None or value.utcoffset() is None:
-        return value.replace(tzinfo=TZ)
-    try:
-        return value.astimezone(TZ)
-    except OverflowError:  # e.g. 1970-01-01T00:00+14:00 crosses no edge, but be safe
-        raise ValidationError(f"open_at 超出支持范围 (out of range): {value.isoformat()}") from None
 
 
 # -------------------------------------------------------------------- the store's index

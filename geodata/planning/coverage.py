@@ -497,7 +497,7 @@ def _rs(value: float | None) -> float | None:
 # ----------------------------------------------------------------------------- facades
 def _check_options(*, radius_m, minutes, min_stations, at, network, detour_factor):
     """Validate the options once, before any data is loaded: ``(at, radius, method)``."""
-    from geodata.nearest.index import parse_open_at
+    from stations.hours import parse_open_at
 
     if isinstance(min_stations, bool) or not isinstance(min_stations, (int, np.integer)) \
             or min_stations < 1:

@@ -11,6 +11,7 @@ from datetime import datetime
 from flask import current_app, flash, render_template, request
 
 from stations.errors import NotFoundError, NuanxinError, ValidationError
+from stations.hours import parse_open_at
 from stations.settings import DEFAULT_MIN_STATIONS, DEFAULT_RADIUS_M
 from webmap import maps, planning
 from webmap.extensions import get_store
@@ -38,8 +39,6 @@ def _coverage_args(args) -> dict:
     at_text = (args.get("at") or "").strip()
     at = None
     if at_text:
-        from geodata.nearest.index import parse_open_at
-
         at = parse_open_at(at_text)
     user = current_user() or {}
     district = args.get("district")
