@@ -7,15 +7,14 @@ same tables validate requests (bad input → 400 ``{"error", "detail"}``) and ge
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import numpy as np
 from flask import Blueprint, current_app, jsonify, request
 
 from geodata.crs.datums import convert, normalise_datum
+from stations import settings
 from stations.amenities import AMENITIES, AMENITY_LABELS_ZH, normalise_amenity
 from stations.errors import ValidationError
-from stations.hours import TZ, parse_open_at
+from stations.hours import parse_open_at
 from stations.limits import ID_MAX, ID_MIN
 from stations.records import ACCESS_MODES, STATUSES
 from webmap import feedback
@@ -238,7 +237,7 @@ def stations(args):
     lon, lat = cat.lon[idx], cat.lat[idx]
     if datum != "wgs84" and idx.size:
         lon, lat = convert(lon, lat, src="wgs84", dst=datum)
-    now = args["open_at"] or datetime.now(TZ)
+    now = args["open_at"] or settings.now()
     fields = _fields(args["fields"])
     with_match = bool(args["amenity"]) and args["include_unknown"]
 
@@ -281,7 +280,7 @@ def station(args):
     lon, lat = s.lon, s.lat
     if args["crs"] != "wgs84":
         lon, lat = convert(lon, lat, src="wgs84", dst=args["crs"])
-    return jsonify(station_feature(s, lon=lon, lat=lat, now=datetime.now(TZ)))
+    return jsonify(station_feature(s, lon=lon, lat=lat, now=settings.now()))
 
 
 # -- /api/nearest ----------------------------------------------------------------------------

@@ -7,7 +7,6 @@ area only, so the page stays light at city scale.
 
 from __future__ import annotations
 
-from datetime import datetime
 from urllib.parse import urlencode
 
 from flask import (
@@ -22,9 +21,9 @@ from flask import (
 )
 
 from geodata.crs.datums import convert
+from stations import settings
 from stations.amenities import AMENITIES, AMENITY_LABELS_ZH
 from stations.errors import ValidationError
-from stations.hours import TZ
 from stations.records import Station
 from stations.settings import DETOUR_FACTOR, WALK_SPEED_KMH
 from webmap import feedback, maps
@@ -126,7 +125,7 @@ def station(station_id: int):
                          tianditu_key=current_app.config["TIANDITU_KEY"])
     parts = maps.map_parts(m, nonce=csp_nonce())
     hours = hours_of(s)
-    now = datetime.now(TZ)
+    now = settings.now()
     groups = {state: [a for a in AMENITIES if s.amenities.get(a, "unknown") == state]
               for state in ("yes", "no", "unknown")}
     return render_template(

@@ -46,7 +46,7 @@ from geodata.planning.demand import GROUP_LABELS_ZH, DemandSet, default_crs, dem
 from geodata.planning.reach import CoverageArrays, coverage_arrays
 from stations.errors import ValidationError
 from stations.hours import TZ, hours_of
-from stations.settings import DEFAULT_RADIUS_M, DETOUR_FACTOR, WALK_SPEED_KMH
+from stations.settings import DEFAULT_RADIUS_M, DETOUR_FACTOR, WALK_SPEED_KMH, now
 
 __all__ = [
     "DEFAULT_RADIUS_M",
@@ -167,7 +167,7 @@ def station_masks(hours_text: Sequence[str], demand: DemandSet, *, at: datetime 
     uniq, inverse = np.unique(texts.astype(str), return_inverse=True)
     parsed = [hours_of(t) for t in uniq]
     info["stations_unknown_hours"] = int(sum(parsed[i].unknown for i in inverse))
-    day = day or datetime.now(TZ).date()
+    day = day or now().date()
 
     def verdict(values: list) -> np.ndarray:
         ok = np.array([v is True or (v is None and unknown_hours == "include") for v in values],

@@ -6,13 +6,11 @@ Thin views over :mod:`webmap.planning` (the cached engine calls), :mod:`webmap.p
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import current_app, flash, render_template, request
 
 from stations.errors import NotFoundError, NuanxinError, ValidationError
 from stations.hours import parse_open_at
-from stations.settings import DEFAULT_MIN_STATIONS, DEFAULT_RADIUS_M
+from stations.settings import DEFAULT_MIN_STATIONS, DEFAULT_RADIUS_M, now
 from webmap import maps, planning
 from webmap.extensions import get_store
 from webmap.security import csp_nonce
@@ -117,7 +115,7 @@ def coverage_report():
                                       at=form["at"])
     sites = planning.site_payload(store, district=form["district"], street=form["street"],
                                   radius=form["radius"], add=form["add"]) if form["add"] else None
-    stamp = datetime.now().strftime("%Y%m%d-%H%M")
+    stamp = now().strftime("%Y%m%d-%H%M")
     return send_temp(lambda p: write_excel_report(p, coverage=result, siting=sites),
                      f"nuanxin-coverage-{stamp}.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
