@@ -87,20 +87,24 @@ UNDERLAY_STYLE = {
 
 
 #: Characters that are not safe as-is in folium's HTML-in-JavaScript slots, as entities the
-#: browser shows as themselves: HTML (``& < > " '``, by :func:`html.escape`), JavaScript
-#: template literals (`````, ``$``, ``\\``) and template syntax (``{ } %`` and ``#``), so
-#: that no text can ever read as ``{{ }}``, ``{% %}`` or ``{# #}`` to a template engine.
-_TEXT_ENTITIES = str.maketrans({"\\": "&#92;", "`": "&#96;", "$": "&#36;", "{": "&#123;",
-                                "}": "&#125;", "%": "&#37;", "#": "&#35;"})
+#: browser shows as themselves: HTML (``& < > " '``), JavaScript template literals (`````,
+#: ``$``, ``\\``) and template syntax (``{ } %`` and ``#``), so that no text can ever read as
+#: ``{{ }}``, ``{% %}`` or ``{# #}`` to a template engine. One table, applied in one pass: a
+#: second pass would escape the ``&``/``#`` of the first one's entities (``'`` → ``&#x27;``
+#: → ``&&#35;x27;``, shown as ``&#x27;``).
+_TEXT_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
+                                "'": "&#39;", "\\": "&#92;", "`": "&#96;", "$": "&#36;",
+                                "{": "&#123;", "}": "&#125;", "%": "&#37;", "#": "&#35;"})
 
 
 def escape_text(text: object) -> str:
     """User text made safe for folium's HTML-in-JavaScript slots (tooltips, popups, labels).
 
-    The one escape for every piece of user text that goes into a map: HTML-escaped, then the
-    template-literal and template-syntax characters become entities (``None`` → ``""``).
+    The one escape for every piece of user text that goes into a map: every HTML,
+    template-literal and template-syntax character becomes an entity the browser shows as
+    that character (``None`` → ``""``).
     """
-    return html.escape("" if text is None else str(text), quote=True).translate(_TEXT_ENTITIES)
+    return ("" if text is None else str(text)).translate(_TEXT_ENTITIES)
 
 
 def tile_datum(tiles: str) -> str:

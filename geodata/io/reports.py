@@ -6,6 +6,8 @@
 * :func:`write_excel_report`: a workbook with Chinese headers — 汇总 (summary), 分街道
   (per street), 分群体 (per worker group), 未覆盖需求 (uncovered list) and 推荐站点
   (recommended sites). Coordinates are given in WGS84 and in GCJ-02 (for Amap / 上图).
+  Every cell holds data: text that starts with ``=`` stays text (never a formula), and
+  control characters a workbook cannot hold are shown as U+FFFD.
 """
 
 from __future__ import annotations
@@ -100,6 +102,10 @@ def _sheet(book, title: str, headers: list[str], rows: list[list], *, widths=Non
         cell.alignment = Alignment(vertical="center", wrap_text=True)
     for row in rows:
         sheet.append([_cell(v) for v in row])
+        for cell in sheet[sheet.max_row]:
+            if cell.data_type == "f":  # openpyxl reads "=..." as a formula: keep it text
+                cell.data_type = "s"
+                cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
     for col in percent_cols:
         for cell in sheet.iter_cols(min_col=col, max_col=col, min_row=2):
             for c in cell:
@@ -121,6 +127,10 @@ def _cell(value):
         return value.item()
     if isinstance(value, float) and not np.isfinite(value):
         return None
+    if isinstance(value, str):
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)  # no control characters in XML
     return value
 
 
