@@ -518,6 +518,12 @@ class _Parser:
             self.sep = max(self.sep, _sep_class(m.group()), key=_SEP_RANK.__getitem__)
             return
         sep, self.sep = self.sep, ""
+        self.settle_trail(kind)
+        self._ON_TOKEN.get(kind, _Parser.on_days)(self, kind, m, sep)
+
+    def settle_trail(self, kind: str) -> None:
+        """Decide what day tokens read after leading hours belong to, once a token of
+        ``kind`` shows that the day list has ended."""
         if self.trail and kind in ("range", "allday", "off", "same"):
             self.split_trail()
         elif self.trail and kind == "phoff" and self.trail[0][0] != "clause":
@@ -526,35 +532,56 @@ class _Parser:
             self.sel, self.trail = None, None
         if kind not in _DAY_KINDS and kind != "lpar":
             self.trail = None
-        if kind == "semi" or kind == "rpar":
-            self.flush(retarget=True)
-        elif kind == "lpar":
-            if self.hours or self.mode:
-                self.flush()
-            self.sep = "clause"
-        elif kind in ("range", "allday", "247"):
-            if self.mode or kind == "247":
-                self.flush()
-            if kind == "247":
-                self.sel = set(_ALL)
-            self.hours.append((0, _DAY) if kind != "range" else self.interval(m))
-        elif kind in ("off", "same"):
-            if self.hours:
-                raise self.fail(f"{m.group()!r} follows opening times in the same rule")
-            self.mode = kind
-        elif kind == "phoff":  # its own rule; days already read stay for the times to come
-            if self.hours or self.mode:
-                self.flush()
-            self.rules.append(_Rule(frozenset({_PH}), True, False, [], "off"))
-        else:
-            days = self.days(kind, m)
-            if self.hours or self.mode:
-                self.flush()
-                if self.retargetable():
-                    self.trail = []
-            if self.trail is not None:
-                self.trail.append((sep, days, m.start(), m.end()))
-            self.sel = (self.sel or set()) | days
+
+    def flush_pending(self) -> None:
+        """Close the rule being read if it already has hours or a mode."""
+        if self.hours or self.mode:
+            self.flush()
+
+    def on_end(self, kind: str, m: re.Match, sep: str) -> None:
+        """``;`` or ``)``: the rule ends."""
+        self.flush(retarget=True)
+
+    def on_open_paren(self, kind: str, m: re.Match, sep: str) -> None:
+        """``(``: what follows is a new clause."""
+        self.flush_pending()
+        self.sep = "clause"
+
+    def on_hours(self, kind: str, m: re.Match, sep: str) -> None:
+        """A time range, all day (``24小时``) or always (``24/7``)."""
+        if self.mode or kind == "247":
+            self.flush()
+        if kind == "247":
+            self.sel = set(_ALL)
+        self.hours.append((0, _DAY) if kind != "range" else self.interval(m))
+
+    def on_mode(self, kind: str, m: re.Match, sep: str) -> None:
+        """``off`` (closed) or ``same`` (as on a normal day)."""
+        if self.hours:
+            raise self.fail(f"{m.group()!r} follows opening times in the same rule")
+        self.mode = kind
+
+    def on_except_holidays(self, kind: str, m: re.Match, sep: str) -> None:
+        """``除节假日外``: its own rule; days already read stay for the times to come."""
+        self.flush_pending()
+        self.rules.append(_Rule(frozenset({_PH}), True, False, [], "off"))
+
+    def on_days(self, kind: str, m: re.Match, sep: str) -> None:
+        """A day or day range (any kind in ``_DAY_KINDS``): add it to the selection."""
+        days = self.days(kind, m)
+        if self.hours or self.mode:
+            self.flush()
+            if self.retargetable():
+                self.trail = []
+        if self.trail is not None:
+            self.trail.append((sep, days, m.start(), m.end()))
+        self.sel = (self.sel or set()) | days
+
+    _ON_TOKEN: dict[str, Callable[[_Parser, str, re.Match, str], None]] = {
+        "semi": on_end, "rpar": on_end, "lpar": on_open_paren,
+        "range": on_hours, "allday": on_hours, "247": on_hours,
+        "off": on_mode, "same": on_mode, "phoff": on_except_holidays,
+    }  # any other kind is a day token (on_days)
 
     def days(self, kind: str, m: re.Match) -> set[int]:
         if kind in ("cnday", "osmday"):
