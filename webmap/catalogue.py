@@ -16,7 +16,10 @@ from datetime import datetime
 
 import numpy as np
 
+from geodata.errors import GeodataError
+from geodata.places.gazetteer import Gazetteer, Place, load_gazetteer
 from stations.amenities import AMENITIES
+from stations.errors import ValidationError
 from stations.hours import OpeningHours, hours_of
 from stations.records import (
     ACCESS_LABELS_ZH,
@@ -92,6 +95,9 @@ class Catalogue:
         """Indices of the matching stations, and per index whether every wanted amenity is
         recorded ``yes`` (``True``) or some are only ``unknown`` (``False``, returned only with
         ``include_unknown``). ``bbox`` is WGS84 (minlon, minlat, maxlon, maxlat).
+        ``district`` and ``street`` take any form the gazetteer knows (``西城区``, ``西城``,
+        ``xicheng``, ``110102``; ``广安门外街道``, ``广外``, ``guanganmenwai``); an unknown or
+        ambiguous name raises :class:`~stations.errors.ValidationError` naming the parameter.
         """
         n = len(self)
         mask = np.ones(n, dtype=bool)
@@ -101,12 +107,8 @@ class Catalogue:
             minlon, minlat, maxlon, maxlat = bbox
             mask &= (self.lon >= minlon) & (self.lon <= maxlon) & (self.lat >= minlat) & (
                 self.lat <= maxlat)
-        if district:
-            wanted = {district, district + "区"} if not district.endswith("区") else {district}
-            mask &= np.isin(self.district, list(wanted)) | (self.district_code == district)
-        if street:
-            wanted = {street, street + "街道"} if not street.endswith("街道") else {street}
-            mask &= np.isin(self.street, list(wanted))
+        if district or street:
+            mask &= _area_mask(self, district=district, street=street)
         if access:
             mask &= np.isin(self.access, list(access))
         if always_open is not None:
@@ -124,6 +126,79 @@ class Catalogue:
             keep = np.array([self.hours[i].is_open(open_at) is True for i in idx], dtype=bool)
             idx = idx[keep]
         return idx, full[idx]
+
+
+# -- the district / street filter -------------------------------------------------------------
+def _area_mask(cat: Catalogue, *, district: str | None, street: str | None) -> np.ndarray:
+    """Stations in the district and/or street named, by code: the query and each station's own
+    names both resolve through the one gazetteer (:mod:`geodata.places.gazetteer`).
+
+    A name the gazetteer does not know still selects the stations that carry exactly that name
+    or code (a place outside its data); one that selects nothing is a 400, not an empty map.
+    """
+    gazetteer = load_gazetteer()
+    d_codes, s_codes = _station_area_codes(cat, gazetteer)
+    mask = np.ones(len(cat), dtype=bool)
+    scope = None
+    if district:
+        scope, hit = _filter(gazetteer.find_district, "district", district, d_codes,
+                             verbatim=(cat.district == district) | (cat.district_code == district))
+        mask &= hit
+    if street:
+        _, hit = _filter(lambda name: gazetteer.find_street(name, district=scope), "street",
+                         street, s_codes, verbatim=cat.street == street)
+        mask &= hit
+    return mask
+
+
+def _filter(find, param: str, value: str, codes: np.ndarray, *, verbatim: np.ndarray
+            ) -> tuple[Place | None, np.ndarray]:
+    """The place ``find`` resolves ``value`` to and the mask of ``codes`` equal to its code;
+    for a name the gazetteer does not know, ``(None, verbatim)`` when that mask selects any
+    station, else a ValidationError naming ``param`` (with the gazetteer's suggestions)."""
+    try:
+        place = find(value)
+    except GeodataError as exc:
+        detail = {"param": param, **(exc.detail or {})}
+        if detail.get("reason") == "unknown" and verbatim.any():
+            return None, verbatim
+        raise ValidationError(f"{param} 无效 (bad {param}): {exc.message}",
+                              detail=detail) from exc
+    return place, codes == place.code
+
+
+def _station_area_codes(cat: Catalogue, gazetteer: Gazetteer
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Per station, the gazetteer's district and street code for what the station records
+    (name first, then code; blank when neither resolves). Computed once per catalogue."""
+    cached = cat.__dict__.get("_area_codes")
+    if cached is not None and cached[0] is gazetteer:
+        return cached[1], cached[2]
+
+    def code(find, *candidates, **scope) -> str:
+        for text in candidates:
+            if text:
+                try:
+                    return find(text, **scope).code
+                except GeodataError:
+                    continue
+        return ""
+
+    districts: dict[tuple[str, str], str] = {}
+    streets: dict[tuple[str, str, str], str] = {}
+    d_codes = np.empty(len(cat), dtype=object)
+    s_codes = np.empty(len(cat), dtype=object)
+    for i, station in enumerate(cat.stations):
+        d_key = (station.district or "", station.district_code or "")
+        if d_key not in districts:
+            districts[d_key] = code(gazetteer.find_district, *d_key)
+        d_codes[i] = districts[d_key]
+        s_key = (station.street or "", station.street_code or "", d_codes[i])
+        if s_key not in streets:
+            streets[s_key] = code(gazetteer.find_street, *s_key[:2], district=s_key[2] or None)
+        s_codes[i] = streets[s_key]
+    cat.__dict__["_area_codes"] = (gazetteer, d_codes, s_codes)
+    return d_codes, s_codes
 
 
 def get_catalogue(store: Store) -> Catalogue:

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from geodata.crs.datums import convert, normalise_datum
-from geodata.errors import DatumError
+from geodata.errors import DatumError, GeodataError
 from geodata.io.tables import read_rows
 from stations.candidates import (
     Candidate,
@@ -222,18 +222,28 @@ def _gazetteer():
     return load_gazetteer()
 
 
+def _place_or_none(find, name: str, **scope):
+    """What the gazetteer lookup ``find`` answers for ``name``, or ``None`` when it cannot say
+    (unknown or ambiguous name: a sheet keeps what it wrote)."""
+    if not name:
+        return None
+    try:
+        return find(name, **scope)
+    except GeodataError:
+        return None
+
+
 def _resolve_areas(candidates: list[Candidate]) -> None:
     """Canonical district/street names: sheet names through the gazetteer (``广外`` →
     ``广安门外街道``), else the approximate street polygon of a precise position."""
     gazetteer = _gazetteer()
     need = []
     for c in candidates:
-        if c.district:
-            found = gazetteer.find_district(c.district)
-            if found is not None:
-                c.district = found.name
+        district = _place_or_none(gazetteer.find_district, c.district)
+        if district is not None:
+            c.district = district.name
         if c.street:
-            found = gazetteer.find_street(c.street, district=c.district)
+            found = _place_or_none(gazetteer.find_street, c.street, district=district)
             if found is not None:
                 c.street = found.name
                 c.district = c.district or found.district
@@ -325,10 +335,31 @@ def _stderr_is_tty() -> bool:
 def area_codes(district: str, street: str) -> tuple[str, str]:
     """``(district_code, street_code)`` for names (any written form); blanks when unknown."""
     gazetteer = _gazetteer()
-    d = gazetteer.find_district(district) if district else None
-    s = gazetteer.find_street(street, district=district) if street else None
+    d = _place_or_none(gazetteer.find_district, district)
+    s = _place_or_none(gazetteer.find_street, street, district=d)
     d_code = d.code if d is not None else (s.district_code if s is not None else "")
     return d_code, (s.code if s is not None else "")
+
+
+def _union_area(district: str, street: str) -> tuple[str, str]:
+    """The union's ``(district, street)``, the street by its canonical name (any written form).
+
+    Raises
+    ------
+    ValidationError
+        The street is unknown (within the district, when that is known) or ambiguous.
+    """
+    if not street:
+        return district, street
+    gazetteer = _gazetteer()
+    scope = _place_or_none(gazetteer.find_district, district)
+    try:
+        found = gazetteer.find_street(street, district=scope)
+    except GeodataError as exc:
+        raise ValidationError(f"工会街道无法确定 (unknown union street in Beijing; use a name "
+                              f"such as 广安门外街道 or 广外): {exc.message}",
+                              detail=exc.detail) from exc
+    return district or found.district, found.name
 
 
 @lru_cache(maxsize=4)
@@ -436,12 +467,7 @@ def screen_candidates(store, *, standard: Standard | str | Path | None = None,
         standard = load_standard(standard)
     u_district = union_district if union_district is not None else standard.union_district
     u_street = union_street if union_street is not None else standard.union_street
-    if u_street:
-        found = _gazetteer().find_street(u_street, district=u_district)
-        if found is None:
-            raise ValidationError(f"未知街道 {u_street!r} (unknown union street in Beijing); "
-                                  "use a name such as 广安门外街道 or 广外")
-        u_street, u_district = found.name, u_district or found.district
+    u_district, u_street = _union_area(u_district, u_street)
     candidates = list_candidates(store, ids=ids)
     contexts = _contexts(store, candidates, standard, union_district=u_district,
                          union_street=u_street)

@@ -118,20 +118,29 @@ def parse_address(text: str) -> AddressParts:
     """
     t = normalise_text(text)
     parts = AddressParts(text=t)
-    rest = t
+    rest = _take_admin(parts, _take_province(parts, t))
+    _take_local(parts, rest)
+    return parts
+
+
+def _take_province(parts: AddressParts, rest: str) -> str:
+    """Read the province (and, for a municipality, the city) off the start of ``rest``."""
     m = _PROVINCE_RE.match(rest)
-    if m:
-        name = m.group(1)
-        suffix = m.group(2) or ""
-        if name in MUNICIPALITIES:
-            parts.province = parts.city = name + "市"
-            rest = rest[m.end():]
-            rest = re.sub(r"^(?:市辖区|城区)(?=.)", "", rest)
-            if rest.startswith(name + "市"):
-                rest = rest[len(name) + 1:]
-        elif suffix or len(name) >= 2:
-            parts.province = name + (suffix or ("" if name in ("香港", "澳门") else "省"))
-            rest = rest[m.end():]
+    if not m:
+        return rest
+    name, suffix = m.group(1), m.group(2) or ""
+    if name in MUNICIPALITIES:
+        parts.province = parts.city = name + "市"
+        rest = re.sub(r"^(?:市辖区|城区)(?=.)", "", rest[m.end():])
+        return rest[len(name) + 1:] if rest.startswith(name + "市") else rest
+    if suffix or len(name) >= 2:
+        parts.province = name + (suffix or ("" if name in ("香港", "澳门") else "省"))
+        return rest[m.end():]
+    return rest
+
+
+def _take_admin(parts: AddressParts, rest: str) -> str:
+    """Read the city, district and street off the start of ``rest`` (in that order)."""
     if not parts.city:
         m = _CITY_RE.match(rest)
         if m and (parts.province or not _STREET_RE.match(rest)):
@@ -145,29 +154,38 @@ def parse_address(text: str) -> AddressParts:
     if m:
         parts.street = m.group(1)
         rest = rest[m.end():]
+    return rest
+
+
+def _take_local(parts: AddressParts, rest: str) -> None:
+    """Find the community, road and house number, building, unit and room anywhere in
+    ``rest`` (each found part is cut out before looking for the next)."""
     m = _COMMUNITY_RE.search(rest)
     if m:
         parts.community = m.group(1) + m.group(2)
-        rest = rest[: m.start()] + rest[m.end():]
+        rest = _cut(rest, m)
     m = _ROAD_RE.search(rest)
     if m:
         parts.road, parts.house_number = m.group(1), m.group(2)
-        rest = rest[: m.start()] + rest[m.end():]
+        rest = _cut(rest, m)
     else:
         m = _NUMBER_RE.search(rest)
         if m:
             parts.house_number = m.group(1)
-            rest = rest[: m.start()] + rest[m.end():]
+            rest = _cut(rest, m)
     m = _BUILDING_RE.search(rest)
     if m:
         parts.building = m.group(1) + m.group(2)
-        rest = rest[: m.start()] + rest[m.end():]
+        rest = _cut(rest, m)
     m = _UNIT_RE.search(rest)
     if m:
         parts.unit = m.group(0)
-        rest = rest[: m.start()] + rest[m.end():]
+        rest = _cut(rest, m)
     if parts.building or parts.unit:
         m = _ROOM_RE.search(rest)
         if m:
             parts.room = m.group(1)
-    return parts
+
+
+def _cut(text: str, match: re.Match) -> str:
+    return text[: match.start()] + text[match.end():]

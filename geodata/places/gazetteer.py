@@ -12,6 +12,15 @@ vintages and licences): ``districts.geojson`` (name, short name, pinyin, centre 
   ``崇外``), ``guanganmenwai`` (pinyin), the 2016 name when it changed;
 * communities: ``鸭子桥社区居委会`` / ``鸭子桥社区`` / ``鸭子桥居委会`` (full), ``鸭子桥`` (short).
 
+Lookup by name is decided here and nowhere else: :meth:`Gazetteer.find_district`,
+:meth:`Gazetteer.find_street` and :meth:`Gazetteer.find_community` accept every form above, the
+statistical code (``110102``, ``110102020``, ``110102020001``; the 12-digit padded forms too)
+and pinyin in any case and spacing (``xicheng``, ``Guang An Men Wai``, ``xichengqu``). They
+return one :class:`Place` or raise :class:`~geodata.errors.GeodataError` naming close matches
+(unknown) or the places to choose between (ambiguous); ``exc.detail`` carries the same as
+``{kind, value, reason, suggestions}``. Geocoding, catalogue filters, coverage areas and
+candidate sheets all resolve names through these three methods.
+
 :meth:`Gazetteer.scan` finds every known form in a folded address by greedy longest match on a
 two-character prefix index (fast: no regex over thousands of names).
 """
@@ -28,7 +37,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from geodata import DATA_DIR as GEODATA_DIR
-from geodata.errors import GeocodingError
+from geodata.errors import GeocodingError, GeodataError
 from geodata.places.addresses import normalise_text, strip_admin_suffix
 
 __all__ = [
@@ -53,6 +62,19 @@ LEVELS = {"district": 0, "street": 1, "community": 2, "poi": 3}
 #: Base confidence of each way a name can be written.
 FORM_CONFIDENCE = {"name": 0.97, "full": 0.95, "old": 0.9, "short": 0.85, "abbr": 0.8,
                    "pinyin": 0.75}
+#: Lookup preference among the ways a name matched, best first: the official name or code,
+#: generated full forms, the 2016 name, the short name, the ``广外`` abbreviation, pinyin, and
+#: last a street name with some other office suffix (``北宫地区`` for ``北宫镇``).
+_TIER = {"code": 0, "name": 0, "full": 1, "old": 2, "short": 3, "abbr": 4, "pinyin": 5,
+         "core": 6}
+#: Digits of each level's code; longer codes are padded with zeros to 12 digits.
+_CODE_DIGITS = {"district": 6, "street": 9, "community": 12}
+_LEVEL_LABELS = {"district": ("区", "district"), "street": ("街道", "street"),
+                 "community": ("社区", "community")}
+_PINYIN_TEXT = re.compile(r"[a-z'\-_]+")
+_PINYIN_TAIL = re.compile(r"(?:jiedao|diqu|zhen|xiang|qu|street|subdistrict|town|district)$")
+#: Office suffixes a street may be written with whatever its official one is.
+_STREET_SUFFIX = re.compile(r"(?:街道办事处|地区办事处|办事处|街道办|街道|地区|镇|乡|区)$")
 
 
 @dataclass
@@ -70,6 +92,12 @@ class Place:
     street_code: str = ""
     address: str = ""
     forms: list[tuple[str, str]] = field(default_factory=list)  # (text, form kind)
+    vintage: str = ""  # streets: "2016-2023", "2016" (gone since) or "2023" (new)
+
+    @property
+    def current(self) -> bool:
+        """False for a street that exists only in the 2016 list."""
+        return self.vintage != "2016"
 
     @property
     def has_point(self) -> bool:
@@ -148,6 +176,8 @@ class Gazetteer:
         self.terms, self.prefix = build_lexicon(self.places)
         self.pinyin = self._pinyin_terms()
         self._scoped: dict[tuple[str, str], tuple[list[str], list[Place]]] = {}
+        self._names = _name_index(self.places)
+        self._codes = {p.code: p for p in self.places if p.code}
 
     # .. construction ..
     @classmethod
@@ -171,6 +201,7 @@ class Gazetteer:
                           _float_or_none(row.get("lon")), _float_or_none(row.get("lat")),
                           row.get("district", "").strip(), str(row.get("district_code", "")))
             place.street, place.street_code = place.name, place.code
+            place.vintage = (row.get("vintage") or "").strip()
             short = (row.get("short_name") or "").strip()
             if short:
                 place.forms.append((short, "short"))
@@ -255,23 +286,155 @@ class Gazetteer:
             self._scoped[key] = ([strip_admin_suffix(s.name) for s in chosen], chosen)
         return self._scoped[key]
 
-    def find_street(self, name: str, *, district: str = "") -> Place | None:
-        """The street called ``name`` (any written form), optionally within a district."""
-        folded = normalise_text(name)
-        hits = [p for p, _ in self.terms.get(folded, ()) if p.kind == "street"]
-        if district:
-            d_key = strip_admin_suffix(normalise_text(district))
-            hits = [p for p in hits if strip_admin_suffix(p.district) == d_key] or hits
-        return hits[0] if len(hits) >= 1 and len({p.code for p in hits}) == 1 else None
+    def find_district(self, name: str) -> Place:
+        """The district written ``name``: ``西城区``, ``西城``, ``宣武区`` (former), ``xicheng``,
+        ``110102``.
 
-    def find_district(self, name: str) -> Place | None:
-        """The district called ``name`` (``西城区``, ``西城``, ``宣武区``)."""
-        hits = [p for p, _ in self.terms.get(normalise_text(name), ()) if p.kind == "district"]
-        return hits[0] if hits else None
+        Raises
+        ------
+        GeodataError
+            Unknown name; the message lists close matches.
+        """
+        return self._find("district", name)
+
+    def find_street(self, name: str, *, district: str | Place | None = None) -> Place:
+        """The street (街道/乡镇) written ``name``: ``广安门外街道``, ``广安门外街道办事处``,
+        ``广安门外``, ``广外``, ``guanganmenwai``, the 2016 name, ``110102020``.
+
+        Parameters
+        ----------
+        district : str or Place, optional
+            Only streets of this district (any form :meth:`find_district` accepts); needed
+            for names two districts share (``八里庄街道``).
+
+        Raises
+        ------
+        GeodataError
+            Unknown district or street, or a name several streets answer to; the message
+            lists close matches or the districts to choose between.
+        """
+        scope = self._district_scope(district)
+        return self._find("street", name, lambda p: scope is None or p.district_code == scope)
+
+    def find_community(self, name: str, *, street: str | Place | None = None,
+                       district: str | Place | None = None) -> Place:
+        """The community (社区/村) written ``name``: ``鸭子桥社区居委会``, ``鸭子桥社区``,
+        ``鸭子桥``, ``110102020001``, optionally within a street and/or district.
+
+        Raises
+        ------
+        GeodataError
+            Unknown names, or a name several communities answer to (the message lists them).
+        """
+        d_scope = self._district_scope(district)
+        s_scope = None
+        if isinstance(street, Place):
+            s_scope = street.code
+        elif street:
+            s_scope = self.find_street(street, district=d_scope).code
+        return self._find("community", name, lambda p: (
+            (s_scope is None or p.street_code == s_scope)
+            and (d_scope is None or p.district_code == d_scope)))
+
+    def _district_scope(self, district: str | Place | None) -> str | None:
+        if isinstance(district, Place):
+            return district.code
+        return self.find_district(district).code if district else None
+
+    def _find(self, kind: str, name: str, keep=None) -> Place:
+        text = normalise_text(name)
+        matches = self._matches(kind, text, keep or (lambda p: True))
+        if not matches:
+            raise _unknown(kind, name, self._suggestions(kind, text, keep))
+        best = min(tier for tier, _ in matches)
+        places = list({p.code: p for tier, p in matches if tier == best}.values())
+        if len(places) > 1:
+            places = [p for p in places if p.current] or places
+        if len(places) > 1:
+            raise _ambiguous(kind, name, places)
+        return places[0]
+
+    def _matches(self, kind: str, text: str, keep) -> list[tuple[int, Place]]:
+        """Every ``(tier, place)`` of ``kind`` within ``keep`` that ``text`` (folded) names."""
+        if not text:
+            return []
+        if text.isdigit():
+            place = self._codes.get(_unpadded(text, _CODE_DIGITS[kind]))
+            ok = place is not None and place.kind == kind and keep(place)
+            return [(_TIER["code"], place)] if ok else []
+        index = self._names[kind]
+        found = list(index.get(text, ()))
+        if _PINYIN_TEXT.fullmatch(text):
+            letters = re.sub(r"[^a-z]", "", text)
+            for key in dict.fromkeys((letters, _PINYIN_TAIL.sub("", letters))):
+                found += [(p, k) for p, k in index.get(key, ()) if k == "pinyin"]
+        out = [(_TIER[k], p) for p, k in found if keep(p)]
+        if kind == "street" and not out:
+            core = _STREET_SUFFIX.sub("", text)
+            if core and core != text:
+                out = [(_TIER["core"], p) for p, k in index.get(core, ())
+                       if k == "short" and keep(p)]
+        return out
+
+    def _suggestions(self, kind: str, text: str, keep=None) -> list[str]:
+        from rapidfuzz import fuzz, process
+
+        places = self.districts if kind == "district" else (
+            self.streets if kind == "street" else self.communities)
+        names = sorted({n for p in places if keep is None or keep(p)
+                        for n in (p.name, strip_admin_suffix(p.name))})
+        found = process.extract(text, names, scorer=fuzz.WRatio, limit=5, score_cutoff=50)
+        return [m[0] for m in found]
 
     def scan(self, text: str, *, start: int = 0) -> list[tuple[int, int, str]]:
         """Known name forms in ``text`` (greedy longest match): ``[(start, end, term)]``."""
         return scan_terms(text, self.prefix, start=start)
+
+
+def _name_index(places: Iterable[Place]) -> dict[str, dict[str, list[tuple[Place, str]]]]:
+    """Per level, every folded written form (pinyin as bare letters) → ``[(place, form kind)]``.
+
+    Unlike :func:`build_lexicon` nothing is pruned: :meth:`Gazetteer._find` ranks the kinds.
+    """
+    index: dict[str, dict[str, list[tuple[Place, str]]]] = {k: {} for k in _CODE_DIGITS}
+    for place in places:
+        level = index.get(place.kind)
+        if level is None:
+            continue
+        for form, kind in place.forms:
+            key = re.sub(r"[^a-z]", "", form) if kind == "pinyin" else normalise_text(form)
+            bucket = level.setdefault(key, [])
+            if key and not any(p is place and k == kind for p, k in bucket):
+                bucket.append((place, kind))
+    return index
+
+
+def _unpadded(code: str, digits: int) -> str:
+    """``110102000000`` → ``110102`` for a 6-digit level (the 12-digit padded form)."""
+    if len(code) == 12 and digits < 12 and code[digits:] == "0" * (12 - digits):
+        return code[:digits]
+    return code
+
+
+def _unknown(kind: str, value: str, suggestions: list[str]) -> GeodataError:
+    zh, en = _LEVEL_LABELS[kind]
+    hint = f"; close matches: {', '.join(suggestions)}" if suggestions else ""
+    return GeodataError(f"未知{zh} {value!r} (unknown {en} in Beijing){hint}",
+                        detail={"kind": kind, "value": str(value), "reason": "unknown",
+                                "suggestions": suggestions})
+
+
+def _ambiguous(kind: str, value: str, places: list[Place]) -> GeodataError:
+    zh, en = _LEVEL_LABELS[kind]
+    places = sorted(places, key=lambda p: p.code)
+    where = "、".join(f"{p.district}{p.street if kind == 'community' else ''} "
+                     f"({p.name}, {p.code})" for p in places)
+    scope = "a district" if kind == "street" else "a street"
+    return GeodataError(
+        f"{zh}名 {value!r} 不唯一: {where} (ambiguous {en} name; pass {scope} or the "
+        f"{_CODE_DIGITS[kind]}-digit code)",
+        detail={"kind": kind, "value": str(value), "reason": "ambiguous",
+                "suggestions": [f"{p.district} {p.name} {p.code}" for p in places]})
 
 
 def build_lexicon(places: Iterable[Place]

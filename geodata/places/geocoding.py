@@ -35,12 +35,13 @@ import re
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from geodata.errors import GeodataError
 from geodata.places.addresses import ROAD_SUFFIX, normalise_text, parse_address, strip_admin_suffix
 from geodata.places.gazetteer import (
     DEFAULT_DATA_DIR,
@@ -114,6 +115,59 @@ class GeocodeResult:
 
 # -- the geocoder ----------------------------------------------------------------------------------
 _RESULT_FIELDS = tuple(f.name for f in fields(GeocodeResult))
+
+
+@dataclass
+class _Hits:
+    """Name forms found in one address: ``(place, confidence, position)`` per level, and where
+    the administrative names (district, street) end."""
+
+    admin_start: int = 0
+    admin_end: int = 0
+    districts: list = field(default_factory=list)
+    streets: list = field(default_factory=list)
+    communities: list = field(default_factory=list)
+
+    def add_district(self, place: Place, kind: str, start: int, end: int, after: str) -> None:
+        if kind == "short" and start != self.admin_start and not after.startswith("区"):
+            return  # 西城 inside another word is not the district
+        if not self.districts:
+            self.admin_end = max(self.admin_end, end)
+        self.districts.append((place, FORM_CONFIDENCE[kind], start))
+
+    def add_street(self, place: Place, kind: str, start: int, end: int, after: str) -> None:
+        if kind in ("short", "abbr") and (ROAD_SUFFIX.match(after) or (
+                after[:1] in ("内", "外") and ROAD_SUFFIX.match(after[1:]))):
+            return  # 广安门外大街, 朝阳门外大街 are roads, not street offices
+        if not any(p.code == place.code for p, _, _ in self.streets):
+            self.admin_end = max(self.admin_end, end)  # not for 玉桥 of 玉桥街道玉桥东里
+        self.streets.append((place, FORM_CONFIDENCE[kind], start))
+
+    def add_community(self, place: Place, kind: str, start: int, end: int, *, term: str,
+                      after: str, bounded: bool, token: tuple[int, int] | None) -> None:
+        conf = FORM_CONFIDENCE[kind]
+        if kind == "short":
+            if ROAD_SUFFIX.match(after) or not bounded:
+                return  # 鸭子桥路 is a road; 北里 inside 左家庄北里 is not 北里社区
+            if token is not None and token[0] <= start and end <= token[1] and \
+                    (end - start) < token[1] - token[0]:
+                return  # part of a longer name marked 社区 (北关 of 北关偟路社区)
+            if _HOUSE_NO_RE.match(after) and term[-1] in _ROADLIKE_END:
+                conf = 0.6  # 马连道12号: the community's name used as a road
+        self.communities.append((place, conf, start))
+
+
+@dataclass
+class _Found:
+    """The places an address resolved to, each with its confidence (``None``/0 when none)."""
+
+    district: Place | None
+    d_conf: float
+    street: Place | None
+    s_conf: float
+    community: Place | None
+    c_conf: float
+
 
 
 class Geocoder:
@@ -220,74 +274,71 @@ class Geocoder:
         exact = self._poi_addresses.get(_address_key(q))
         if exact is not None and exact.has_point:
             return self._answer(query, exact, "exact", 0.95)
+        token = _community_token(q, parts)
+        hits = self._scan(q, token)
+        if not hits.districts and not hits.streets and not hits.communities:
+            self._pinyin_hits(q, hits.districts, hits.streets)
+        return self._best_answer(query, q, parts, self._resolve(q, parts, hits, token))
+
+    def _scan(self, q: str, token: tuple[int, int] | None) -> _Hits:
+        """Every district, street and community name form in ``q`` that reads as one."""
         g = self.gazetteer
         prefix = _PREFIX_RE.match(q)
-        admin_start = prefix.end() if prefix else 0
-        districts, streets, communities = [], [], []
-        admin_end = admin_start
-        boundaries = {0, admin_start}
-        token = _community_token(q, parts)
+        hits = _Hits(admin_start=prefix.end() if prefix else 0)
+        hits.admin_end = hits.admin_start
+        boundaries = {0, hits.admin_start}
         for start, end, term in g.scan(q):
             after = q[end:end + 4]
             bounded = start in boundaries or not _CJK_RE.match(q[start - 1])
             boundaries.add(end)
-            for place, kind in _one_level(g.terms[term], districts, streets, after):
-                conf = FORM_CONFIDENCE[kind]
+            for place, kind in _one_level(g.terms[term], hits.districts, hits.streets, after):
                 if place.kind == "district":
-                    if kind == "short" and start != admin_start and not after.startswith("区"):
-                        continue  # 西城 inside another word is not the district
-                    if not districts:
-                        admin_end = max(admin_end, end)
-                    districts.append((place, conf, start))
+                    hits.add_district(place, kind, start, end, after)
                 elif place.kind == "street":
-                    if kind in ("short", "abbr") and (ROAD_SUFFIX.match(after) or (
-                            after[:1] in ("内", "外") and ROAD_SUFFIX.match(after[1:]))):
-                        continue  # 广安门外大街, 朝阳门外大街 are roads, not street offices
-                    if not any(p.code == place.code for p, _, _ in streets):
-                        admin_end = max(admin_end, end)  # not for 玉桥 of 玉桥街道玉桥东里
-                    streets.append((place, conf, start))
+                    hits.add_street(place, kind, start, end, after)
                 else:
-                    if kind == "short" and (ROAD_SUFFIX.match(after) or not bounded):
-                        continue  # 鸭子桥路 is a road; 北里 inside 左家庄北里 is not 北里社区
-                    if token is not None and token[0] <= start and end <= token[1] and \
-                            (end - start) < token[1] - token[0] and kind == "short":
-                        continue  # part of a longer name marked 社区 (北关 of 北关偟路社区)
-                    if kind == "short" and _HOUSE_NO_RE.match(after) and \
-                            term[-1] in _ROADLIKE_END:
-                        conf = 0.6  # 马连道12号: the community's name used as a road
-                    communities.append((place, conf, start))
-        if not districts and not streets and not communities:
-            self._pinyin_hits(q, districts, streets)
-        district, d_conf = _pick_district(districts)
+                    hits.add_community(place, kind, start, end, term=term, after=after,
+                                       bounded=bounded, token=token)
+        return hits
+
+    def _resolve(self, q: str, parts, hits: _Hits, token: tuple[int, int] | None) -> _Found:
+        """The district, street and community the hits (and the parsed parts) point to."""
+        g = self.gazetteer
+        district, d_conf = _pick_district(hits.districts)
         if district is None and parts.district:
             district, d_conf = self._fuzzy_district(parts.district)
-        street, s_conf = self._pick_street(streets, district, parts.street)
+        street, s_conf = self._pick_street(hits.streets, district, parts.street)
         if district is None and street is not None:
             district, d_conf = g.district_by_code.get(street.district_code), s_conf
-        if token is not None:  # the name marked 社区/居委会, without the admin names before it
-            marked = q[max(token[0], admin_end):token[1]]
-        else:
-            marked = ""
-        community, c_conf = self._pick_community(communities, district, street,
-                                                 q[admin_end:], marked)
+        # the name marked 社区/居委会, without the admin names before it
+        marked = q[max(token[0], hits.admin_end):token[1]] if token is not None else ""
+        community, c_conf = self._pick_community(hits.communities, district, street,
+                                                 q[hits.admin_end:], marked)
         if community is not None and street is None:
             street = g.street_by_code.get(community.street_code)
             s_conf = c_conf
         if community is not None and district is None:
             district, d_conf = g.district_by_code.get(community.district_code), c_conf
+        return _Found(district, d_conf, street, s_conf, community, c_conf)
+
+    def _best_answer(self, query: str, q: str, parts, found: _Found) -> GeocodeResult:
+        """The most precise answer with a point: store POI, community, street, district,
+        city."""
+        district, street, community = found.district, found.street, found.community
         poi = self._pick_poi(q, district, street)
         if poi is not None:
             return self._answer(query, poi, "poi", 0.9)
         if community is not None and community.has_point:
-            return self._answer(query, community, "community", c_conf)
+            return self._answer(query, community, "community", found.c_conf)
         if street is not None and street.has_point:
-            matched = community.name if community is not None else ""
-            return self._answer(query, street, "street", min(s_conf, c_conf)
-                                if community is not None else s_conf, extra=matched)
+            if community is None:
+                return self._answer(query, street, "street", found.s_conf)
+            return self._answer(query, street, "street", min(found.s_conf, found.c_conf),
+                                extra=community.name)
         if district is not None and district.has_point:
-            return self._answer(query, district, "district", d_conf)
+            return self._answer(query, district, "district", found.d_conf)
         if parts.in_beijing:
-            return self._answer(query, g.city, "city", 0.9)
+            return self._answer(query, self.gazetteer.city, "city", 0.9)
         return GeocodeResult(query=query)
 
     def _pinyin_hits(self, q: str, districts: list, streets: list) -> None:
@@ -387,8 +438,7 @@ class Geocoder:
         street = place.street if place.kind in ("street", "community", "poi") else ""
         d_code, s_code = place.district_code, place.street_code
         if place.kind == "poi":
-            found = g.find_district(district) if district else None
-            d_code = found.code if found is not None else ""
+            d_code = _district_code(g, district)
             matched = place.name
         else:
             names = ["北京市", district, street, place.name if place.kind == "community" else ""]
@@ -522,3 +572,13 @@ def _pick_district(districts) -> tuple[Place | None, float]:
     first = min(districts, key=lambda d: d[2])
     conf = max(c for p, c, _ in districts if p.code == first[0].code)
     return first[0], conf * (1.0 if len(codes) == 1 else 0.7)
+
+
+def _district_code(gazetteer: Gazetteer, name: str) -> str:
+    """The code of the district a store POI names (blank when the gazetteer cannot say)."""
+    if not name:
+        return ""
+    try:
+        return gazetteer.find_district(name).code
+    except GeodataError:
+        return ""
