@@ -236,10 +236,13 @@ class Geocoder:
             raise StoreError(f"无法读取站点用于地理编码 (cannot read the store): {exc}") from exc
         area_terms = self.gazetteer.terms
         pois = []
+        district_codes: dict[str, str] = {}
         for kind, rows in (("station", stations), ("candidate", candidates)):
             for r in rows:
-                place = Place("poi", r.name, f"{kind}:{r.id}", r.lon, r.lat, r.district, "",
-                              r.street, "", r.address)
+                if r.district not in district_codes:
+                    district_codes[r.district] = _district_code(self.gazetteer, r.district)
+                place = Place("poi", r.name, f"{kind}:{r.id}", r.lon, r.lat, r.district,
+                              district_codes[r.district], r.street, "", r.address)
                 name = normalise_text(r.name)
                 for form in dict.fromkeys((name, _STATION_SUFFIX.sub("", name))):
                     if len(form) >= 4 and form not in area_terms:
@@ -425,20 +428,18 @@ class Geocoder:
         for _, _, term in scan_terms(q, self._poi_prefix):
             for place, _kind in self._poi_terms[term]:
                 if district is not None and place.district and \
-                        strip_admin_suffix(place.district) != strip_admin_suffix(district.name):
-                    continue
+                        place.district_code != district.code:
+                    continue  # a store POI of another district
                 if best is None or len(term) > len(best[1]):
                     best = (place, term)
         return best[0] if best is not None and best[0].has_point else None
 
     def _answer(self, query: str, place: Place, precision: str, confidence: float, *,
                 extra: str = "") -> GeocodeResult:
-        g = self.gazetteer
         district = place.district if place.kind != "city" else ""
         street = place.street if place.kind in ("street", "community", "poi") else ""
         d_code, s_code = place.district_code, place.street_code
         if place.kind == "poi":
-            d_code = _district_code(g, district)
             matched = place.name
         else:
             names = ["北京市", district, street, place.name if place.kind == "community" else ""]
