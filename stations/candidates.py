@@ -21,9 +21,10 @@ import dataclasses
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 import sqlalchemy as sa
 
@@ -203,6 +204,126 @@ def _parse_optional_bool(value: object, column: str) -> bool | None:
     return None if state == "unknown" else state == "yes"
 
 
+_RowProblem = Callable[[str, str], None]  # bad(column, reason): note one problem
+
+_CANDIDATE_TEXT_COLUMNS = ("address", "district", "street", "contact_name", "contact_phone",
+                           "notes")
+_COORDINATE_RANGES = (("lon", -180.0, 180.0), ("lat", -90.0, 90.0))
+_CANDIDATE_FIELDS = (  # column, parser of the cell; a failure is reported as the parser says
+    ("host_type", parse_host_type),
+    ("access", parse_access),
+    ("area_m2", partial(parse_float, column="area_m2", minimum=AREA_M2_MIN,
+                        maximum=AREA_M2_MAX)),
+    ("floor", parse_floor),
+)
+_CANDIDATE_FLAGS = ("street_facing", "toilet_nearby")  # yes / no / unknown
+
+
+def _check_texts(values: Mapping[str, object], out: dict[str, object],
+                 bad: _RowProblem) -> None:
+    """The text columns, cleaned; a candidate needs a name."""
+    name = clean_text(values.get("name"))
+    if not name:
+        bad("name", "名称为空 (a candidate needs a name)")
+    out["name"] = name
+    for col in _CANDIDATE_TEXT_COLUMNS:
+        out[col] = clean_text(values.get(col))
+
+
+def _check_location(values: Mapping[str, object], out: dict[str, object],
+                    bad: _RowProblem) -> None:
+    """``lon``/``lat``: optional but a pair; without them the row needs an address."""
+    coords = {}
+    for col, lo, hi in _COORDINATE_RANGES:
+        try:
+            coords[col] = parse_float(values.get(col), column=col, minimum=lo, maximum=hi)
+        except ValidationError as exc:
+            bad(col, exc.message)
+            coords[col] = math.nan
+    if coords["lon"] is None and coords["lat"] is not None:
+        bad("lon", "只有纬度没有经度 (latitude given without longitude)")
+    elif coords["lat"] is None and coords["lon"] is not None:
+        bad("lat", "只有经度没有纬度 (longitude given without latitude)")
+    elif coords["lon"] is None and not out["address"]:
+        bad("address", "既无地址也无坐标，无法定位 (give an address or lon/lat)")
+    out["lon"], out["lat"] = coords["lon"], coords["lat"]
+
+
+def _check_fields(values: Mapping[str, object], out: dict[str, object],
+                  bad: _RowProblem) -> None:
+    """Host type, access, area and floor (:data:`_CANDIDATE_FIELDS`), then the yes/no flags."""
+    for col, parser in _CANDIDATE_FIELDS:
+        try:
+            out[col] = parser(values.get(col))
+        except ValidationError as exc:
+            bad(col, exc.message)
+    for col in _CANDIDATE_FLAGS:
+        try:
+            out[col] = _parse_optional_bool(values.get(col), col)
+        except ValidationError as exc:
+            bad(col, f"{col}: {exc.message}")
+
+
+def _check_opening_hours(values: Mapping[str, object], out: dict[str, object],
+                         bad: _RowProblem) -> None:
+    """``opening_hours`` parsed to check it, kept as canonical text."""
+    hours = clean_text(values.get("opening_hours"))
+    if hours:
+        from stations.hours import OpeningHours  # sibling topic module
+
+        try:
+            out["opening_hours"] = OpeningHours.parse(hours).to_text()
+        except ValueError as exc:
+            bad("opening_hours", str(exc))
+    else:
+        out["opening_hours"] = ""
+
+
+def _check_amenities(values: Mapping[str, object], out: dict[str, object],
+                     bad: _RowProblem) -> None:
+    """Amenities from one ``amenities`` column and/or ``amenity_<key>`` tri-state columns."""
+    try:
+        raw = values.get("amenities")
+        amenities = normalise_amenities(None if clean_text(raw) == "" and not isinstance(
+            raw, Mapping) else raw)
+        for key in AMENITIES:
+            col = f"amenity_{key}"
+            if clean_text(values.get(col)):
+                amenities[key] = parse_tristate(values[col])
+        out["amenities"] = amenities
+    except ValidationError as exc:
+        bad("amenities", exc.message)
+
+
+def _check_sample(values: Mapping[str, object], out: dict[str, object],
+                  bad: _RowProblem) -> None:
+    """The ``sample`` flag (示例数据, demo data)."""
+    try:
+        sample = parse_tristate(values.get("sample"))
+        out["sample"] = sample == "yes"
+    except ValidationError as exc:
+        bad("sample", exc.message)
+
+
+# Each check reads its columns into the candidate's fields and notes its problems, in
+# column order.
+_CANDIDATE_CHECKS = (_check_texts, _check_location, _check_fields, _check_opening_hours,
+                     _check_amenities, _check_sample)
+
+
+def _checked_candidate(values: Mapping[str, object], out: dict[str, object]) -> Candidate:
+    """The candidate of a row without problems; other non-blank columns go to ``extra``."""
+    known = set(out) | {"crs"} | {f"amenity_{a}" for a in AMENITIES}
+    extra = {k: clean_text(v) for k, v in values.items()
+             if k not in known and not k.startswith("_") and clean_text(v)}
+    candidate = Candidate(**out)
+    if candidate.located:
+        candidate.geocode_precision = "input"
+    if extra:
+        candidate.extra = {"sheet": extra}
+    return candidate
+
+
 def validate_candidate_row(row: Mapping[str, object], *, row_number: int | None = None
                            ) -> tuple[Candidate | None, list[RowError]]:
     """Validate one sheet row (canonical column names; lon/lat already WGS84).
@@ -222,82 +343,12 @@ def validate_candidate_row(row: Mapping[str, object], *, row_number: int | None 
     def bad(column: str, reason: str) -> None:
         errors.append(RowError(reason, row=row_number, column=column))
 
-    name = clean_text(values.get("name"))
-    if not name:
-        bad("name", "名称为空 (a candidate needs a name)")
-    out: dict[str, object] = {"name": name}
-    for col in ("address", "district", "street", "contact_name", "contact_phone", "notes"):
-        out[col] = clean_text(values.get(col))
-    coords = {}
-    for col, lo, hi in (("lon", -180.0, 180.0), ("lat", -90.0, 90.0)):
-        try:
-            coords[col] = parse_float(values.get(col), column=col, minimum=lo, maximum=hi)
-        except ValidationError as exc:
-            bad(col, exc.message)
-            coords[col] = math.nan
-    if coords["lon"] is None and coords["lat"] is not None:
-        bad("lon", "只有纬度没有经度 (latitude given without longitude)")
-    elif coords["lat"] is None and coords["lon"] is not None:
-        bad("lat", "只有经度没有纬度 (longitude given without latitude)")
-    elif coords["lon"] is None and not out["address"]:
-        bad("address", "既无地址也无坐标，无法定位 (give an address or lon/lat)")
-    out["lon"], out["lat"] = coords["lon"], coords["lat"]
-    for col, parser in (("host_type", parse_host_type), ("access", parse_access)):
-        try:
-            out[col] = parser(values.get(col))
-        except ValidationError as exc:
-            bad(col, exc.message)
-    try:
-        out["area_m2"] = parse_float(values.get("area_m2"), column="area_m2",
-                                     minimum=AREA_M2_MIN, maximum=AREA_M2_MAX)
-    except ValidationError as exc:
-        bad("area_m2", exc.message)
-    try:
-        out["floor"] = parse_floor(values.get("floor"))
-    except ValidationError as exc:
-        bad("floor", exc.message)
-    for col in ("street_facing", "toilet_nearby"):
-        try:
-            out[col] = _parse_optional_bool(values.get(col), col)
-        except ValidationError as exc:
-            bad(col, f"{col}: {exc.message}")
-    hours = clean_text(values.get("opening_hours"))
-    if hours:
-        from stations.hours import OpeningHours  # sibling topic module
-
-        try:
-            out["opening_hours"] = OpeningHours.parse(hours).to_text()
-        except ValueError as exc:
-            bad("opening_hours", str(exc))
-    else:
-        out["opening_hours"] = ""
-    try:
-        raw = values.get("amenities")
-        amenities = normalise_amenities(None if clean_text(raw) == "" and not isinstance(
-            raw, Mapping) else raw)
-        for key in AMENITIES:
-            col = f"amenity_{key}"
-            if clean_text(values.get(col)):
-                amenities[key] = parse_tristate(values[col])
-        out["amenities"] = amenities
-    except ValidationError as exc:
-        bad("amenities", exc.message)
-    try:
-        sample = parse_tristate(values.get("sample"))
-        out["sample"] = sample == "yes"
-    except ValidationError as exc:
-        bad("sample", exc.message)
+    out: dict[str, object] = {}
+    for check in _CANDIDATE_CHECKS:
+        check(values, out, bad)
     if errors:
         return None, errors
-    known = set(out) | {"crs"} | {f"amenity_{a}" for a in AMENITIES}
-    extra = {k: clean_text(v) for k, v in values.items()
-             if k not in known and not k.startswith("_") and clean_text(v)}
-    candidate = Candidate(**out)
-    if candidate.located:
-        candidate.geocode_precision = "input"
-    if extra:
-        candidate.extra = {"sheet": extra}
-    return candidate, errors
+    return _checked_candidate(values, out), errors
 
 
 def candidate_from_row(row: Mapping[str, object], *, row_number: int | None = None) -> Candidate:

@@ -10,9 +10,10 @@ import dataclasses
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 
 from stations.amenities import AMENITIES, empty_amenities, normalise_amenities, parse_tristate
 from stations.errors import RowError, ValidationError
@@ -366,6 +367,131 @@ def parse_status(value: object) -> str:
                    labels=STATUS_LABELS_ZH, default="open")
 
 
+_RowProblem = Callable[[str | None, str], None]  # bad(column, reason): note one problem
+
+_STATION_TEXT_COLUMNS = ("name", "code", "address", "district", "district_code", "street",
+                         "street_code", "status_reason", "contact_name", "contact_phone",
+                         "notes")
+_COORDINATE_RANGES = (("lon", -180.0, 180.0), ("lat", -90.0, 90.0))
+_STATION_CHOICES = {"host_type": parse_host_type, "access": parse_access, "status": parse_status}
+_CODE_LIMITS = (("code", CODE_MAX_LENGTH), ("district_code", AREA_CODE_MAX_LENGTH),
+                ("street_code", AREA_CODE_MAX_LENGTH))
+_STATION_NUMBERS = (  # column, parser, minimum, maximum, what the number is
+    ("area_m2", parse_float, AREA_M2_MIN, AREA_M2_MAX, "面积按平方米 (area in m²)"),
+    ("capacity", parse_int, CAPACITY_MIN, CAPACITY_MAX, "可容纳人数 (workers seated)"),
+    ("id", parse_int, ID_MIN, ID_MAX, "站点编号 (store id)"),
+)
+
+
+def _parse_into(values: dict[str, object], column: str, bad: _RowProblem,
+                parse: Callable[[], object]) -> bool:
+    """``values[column] = parse()``, or a problem of ``column``; whether the value parsed."""
+    try:
+        values[column] = parse()
+    except ValidationError as exc:
+        # parse_* messages start with the column; the RowError names it already
+        bad(column, exc.message.removeprefix(f"{column}: "))
+        return False
+    return True
+
+
+def _check_texts(row: Mapping[str, object], values: dict[str, object],
+                 bad: _RowProblem) -> None:
+    """The text columns, cleaned; a station needs a name."""
+    for col in _STATION_TEXT_COLUMNS:
+        values[col] = clean_text(row.get(col))
+    if not values["name"]:
+        bad("name", "名称为空 (a station needs a name)")
+
+
+def _check_coordinates(row: Mapping[str, object], values: dict[str, object],
+                       bad: _RowProblem) -> None:
+    """``lon`` and ``lat``: required, within their WGS84 ranges."""
+    for col, lo, hi in _COORDINATE_RANGES:
+        parse = partial(parse_float, row.get(col), column=col, minimum=lo, maximum=hi)
+        if _parse_into(values, col, bad, parse) and values[col] is None:
+            bad(col, "缺少坐标 (longitude/latitude required for a station)")
+
+
+def _check_choices(row: Mapping[str, object], values: dict[str, object],
+                   bad: _RowProblem) -> None:
+    """``host_type``, ``access`` and ``status`` from English or Chinese names."""
+    for col, parser in _STATION_CHOICES.items():
+        _parse_into(values, col, bad, partial(parser, row.get(col)))
+
+
+def _check_code_lengths(row: Mapping[str, object], values: dict[str, object],
+                        bad: _RowProblem) -> None:
+    """Codes no longer than their columns in the store; a blank ``code`` is no code."""
+    for col, limit in _CODE_LIMITS:
+        if len(values[col]) > limit:
+            bad(col, f"'{values[col][:20]}…' 长 {len(values[col])} 字符，超过 {limit} "
+                     f"({col} may hold at most {limit} characters)")
+    values["code"] = values["code"] or None
+
+
+def _check_numbers(row: Mapping[str, object], values: dict[str, object],
+                   bad: _RowProblem) -> None:
+    """``area_m2``, ``capacity`` and ``id``: finite and within what the store holds."""
+    for col, parser, lo, hi, what in _STATION_NUMBERS:
+        try:
+            values[col] = parser(row.get(col), column=col, minimum=lo, maximum=hi)
+        except ValidationError as exc:
+            reason = exc.message.removeprefix(f"{col}: ")
+            bad(col, f"{reason}; {what}: {_number_text(lo)}–{_number_text(hi)}")
+
+
+def _check_sample_and_date(row: Mapping[str, object], values: dict[str, object],
+                           bad: _RowProblem) -> None:
+    """The ``sample`` flag (示例数据, demo data) and the ``verified_on`` date."""
+    _parse_into(values, "sample", bad, lambda: bool(parse_bool(row.get("sample"))))
+    _parse_into(values, "verified_on", bad,
+                partial(parse_date, row.get("verified_on"), column="verified_on"))
+
+
+def _check_opening_hours(row: Mapping[str, object], values: dict[str, object],
+                         bad: _RowProblem) -> None:
+    """``opening_hours`` parsed to check it, kept as canonical text."""
+    from stations.hours import OpeningHours  # local: hours is a sibling topic module
+
+    hours_text = clean_text(row.get("opening_hours"))
+    try:
+        values["opening_hours"] = OpeningHours.parse(hours_text).to_text() if hours_text else ""
+    except ValueError as exc:
+        bad("opening_hours", str(exc))
+
+
+def _check_amenities(row: Mapping[str, object], values: dict[str, object],
+                     bad: _RowProblem) -> None:
+    """Amenities from one ``amenities`` column and/or ``amenity_<key>`` tri-state columns."""
+    try:
+        amenities = normalise_amenities(row.get("amenities") if not _is_blank(
+            row.get("amenities")) or isinstance(row.get("amenities"), Mapping) else None)
+        for key in AMENITIES:
+            col = f"amenity_{key}"
+            if col in row and not _is_blank(row[col]):
+                amenities[key] = parse_tristate(row[col])
+    except ValidationError as exc:
+        bad("amenities", exc.message)
+    else:
+        values["amenities"] = amenities
+
+
+def _check_no_nul(row: Mapping[str, object], values: dict[str, object],
+                  bad: _RowProblem) -> None:
+    """No text may contain a NUL character (the store cannot hold one)."""
+    for col, text in list(values.items()):
+        if isinstance(text, str) and "\x00" in text:
+            bad(col, "含有 NUL 字符 (U+0000)，无法保存 (text may not contain NUL characters)")
+
+
+# Each check reads its columns of the row into the values and notes its problems; in column
+# order, so the problems of a row come in that order.
+_STATION_CHECKS = (_check_texts, _check_coordinates, _check_choices, _check_code_lengths,
+                   _check_numbers, _check_sample_and_date, _check_opening_hours,
+                   _check_amenities, _check_no_nul)
+
+
 def validate_station_row(row: Mapping[str, object], *, row_number: int | None = None
                          ) -> tuple[Station | None, list[RowError]]:
     """Validate one row (canonical column names, WGS84 lon/lat); collect every problem.
@@ -384,83 +510,14 @@ def validate_station_row(row: Mapping[str, object], *, row_number: int | None = 
         The station when the row is good, else ``None`` and one :class:`RowError` per
         problem (row number, column, reason), in column order.
     """
-    from stations.hours import OpeningHours  # local: hours is a sibling topic module
-
     problems: list[RowError] = []
 
     def bad(column: str | None, reason: str) -> None:
         problems.append(RowError(reason, row=row_number, column=column))
 
-    def bad_value(column: str, exc: ValidationError) -> None:
-        # parse_* messages start with the column; the RowError names it already
-        bad(column, exc.message.removeprefix(f"{column}: "))
-
     values: dict[str, object] = {}
-    for col in ("name", "code", "address", "district", "district_code", "street", "street_code",
-                "status_reason", "contact_name", "contact_phone", "notes"):
-        values[col] = clean_text(row.get(col))
-    if not values["name"]:
-        bad("name", "名称为空 (a station needs a name)")
-    for col, lo, hi in (("lon", -180.0, 180.0), ("lat", -90.0, 90.0)):
-        try:
-            values[col] = parse_float(row.get(col), column=col, minimum=lo, maximum=hi)
-        except ValidationError as exc:
-            bad_value(col, exc)
-        else:
-            if values[col] is None:
-                bad(col, "缺少坐标 (longitude/latitude required for a station)")
-    simple = {
-        "host_type": parse_host_type, "access": parse_access, "status": parse_status,
-    }
-    for col, parser in simple.items():
-        try:
-            values[col] = parser(row.get(col))
-        except ValidationError as exc:
-            bad_value(col, exc)
-    for col, limit in (("code", CODE_MAX_LENGTH), ("district_code", AREA_CODE_MAX_LENGTH),
-                       ("street_code", AREA_CODE_MAX_LENGTH)):
-        if len(values[col]) > limit:
-            bad(col, f"'{values[col][:20]}…' 长 {len(values[col])} 字符，超过 {limit} "
-                     f"({col} may hold at most {limit} characters)")
-    values["code"] = values["code"] or None
-    numbers = (
-        ("area_m2", parse_float, AREA_M2_MIN, AREA_M2_MAX, "面积按平方米 (area in m²)"),
-        ("capacity", parse_int, CAPACITY_MIN, CAPACITY_MAX, "可容纳人数 (workers seated)"),
-        ("id", parse_int, ID_MIN, ID_MAX, "站点编号 (store id)"),
-    )
-    for col, parser, lo, hi, what in numbers:
-        try:
-            values[col] = parser(row.get(col), column=col, minimum=lo, maximum=hi)
-        except ValidationError as exc:
-            reason = exc.message.removeprefix(f"{col}: ")
-            bad(col, f"{reason}; {what}: {_number_text(lo)}–{_number_text(hi)}")
-    try:
-        values["sample"] = bool(parse_bool(row.get("sample")))
-    except ValidationError as exc:
-        bad_value("sample", exc)
-    try:
-        values["verified_on"] = parse_date(row.get("verified_on"), column="verified_on")
-    except ValidationError as exc:
-        bad_value("verified_on", exc)
-    hours_text = clean_text(row.get("opening_hours"))
-    try:
-        values["opening_hours"] = OpeningHours.parse(hours_text).to_text() if hours_text else ""
-    except ValueError as exc:
-        bad("opening_hours", str(exc))
-    try:
-        amenities = normalise_amenities(row.get("amenities") if not _is_blank(
-            row.get("amenities")) or isinstance(row.get("amenities"), Mapping) else None)
-        for key in AMENITIES:
-            col = f"amenity_{key}"
-            if col in row and not _is_blank(row[col]):
-                amenities[key] = parse_tristate(row[col])
-    except ValidationError as exc:
-        bad("amenities", exc.message)
-    else:
-        values["amenities"] = amenities
-    for col, text in list(values.items()):
-        if isinstance(text, str) and "\x00" in text:
-            bad(col, "含有 NUL 字符 (U+0000)，无法保存 (text may not contain NUL characters)")
+    for check in _STATION_CHECKS:
+        check(row, values, bad)
     if problems:
         return None, problems
     return Station(**values), problems
