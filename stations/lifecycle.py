@@ -16,11 +16,15 @@
   position (sheet coordinates, an exact/POI geocode or a pin corrected on the visit).
 * ``suspend`` / ``reopen`` / ``close`` act on the station and its candidate together; a
   station imported without a candidate can be suspended or closed by station id.
+  :func:`set_status` picks the step from the wanted status (``open``, ``suspended``,
+  ``closed``). These are the only way a station's status changes (the store's raw setter is
+  private to this module; :meth:`~stations.store.Store.update_station` refuses a status).
 * ``decline`` ends the workflow with a reason at any step before opening.
 
-Every step writes a ``lifecycle_events`` row (who, when, from, to, note) in the same
-transaction as the change; a refused step raises :class:`~stations.errors.TransitionError`
-naming the current stage, the step and the steps allowed.
+Every step writes a ``lifecycle_events`` row (who, when, from, to, note; see
+:mod:`stations.audit`) in the same transaction as the change; a refused step raises
+:class:`~stations.errors.TransitionError` naming the current stage, the step and the steps
+allowed.
 """
 
 from __future__ import annotations
@@ -28,12 +32,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-import sqlalchemy as sa
-
+from stations import audit
 from stations.candidates import STAGE_LABELS_ZH, STAGES, Candidate, get_candidate, update_candidate
 from stations.errors import NotFoundError, TransitionError, ValidationError
-from stations.records import Station
-from stations.schema import lifecycle_events_table, stations_table
+from stations.records import STATUSES, Station
 from stations.standard import OUTCOMES
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "suspend",
     "reopen",
     "close",
+    "set_status",
     "decline",
     "history",
 ]
@@ -116,9 +119,8 @@ def _require_text(value: str | None, what: str) -> str:
 
 def _record(conn, *, candidate_id: int | None, station_id: int | None, actor: str,
             frm: str, to: str, note: str = "") -> None:
-    conn.execute(lifecycle_events_table.insert().values(
-        candidate_id=candidate_id, station_id=station_id, actor=actor, at=_now(),
-        from_state=frm, to_state=to, note=note))
+    audit.record_event(conn, candidate_id=candidate_id, station_id=station_id, actor=actor,
+                       frm=frm, to=to, note=note, at=_now())
 
 
 def _step(store, candidate_id: int, action: str, conn) -> tuple[Candidate, str]:
@@ -249,8 +251,7 @@ def open_station(store, candidate_id: int, *, actor: str, note: str = "",
         raise _refuse("open", candidate.stage, why=(
             f"没有准确位置（当前定位：{candidate.geocode_precision}），请在走访时记录校正位置 "
             "(no precise position; record a corrected pin with the visit)"))
-    if code and conn.execute(sa.select(stations_table.c.id).where(
-            stations_table.c.code == code)).scalar_one_or_none() is not None:
+    if code and store.find_station_id(code, conn=conn) is not None:
         raise ValidationError(f"站点编码 {code} 已被使用 (station code already in use)")
     station = Station(
         name=candidate.name, lon=float(candidate.lon), lat=float(candidate.lat), code=code,
@@ -291,13 +292,13 @@ def _station_step(store, action: str, status: str, *, candidate_id: int | None,
     station = store.get_station(station_id, conn=conn)
     if candidate is None and station.candidate_id is not None:
         candidate = get_candidate(store, station.candidate_id, conn=conn)
-    before = candidate.stage if candidate is not None else (
-        "opened" if station.status == "open" else station.status)
+    before = (candidate.stage if candidate is not None
+              else audit.stage_of_status(station.status))
     moves = TRANSITIONS[action]
     if before not in moves:
         raise _refuse(action, before)
     target = moves[before]
-    store.set_status(station.id, status, reason=reason, conn=conn)
+    store._set_status(station.id, status, reason=reason, conn=conn)  # audited just below
     if candidate is not None:
         candidate.stage = target
         update_candidate(store, candidate, conn=conn)
@@ -328,6 +329,24 @@ def close(store, candidate_id: int | None = None, *, actor: str, reason: str,
                          station_id=station_id, actor=actor, reason=reason, conn=conn)
 
 
+#: wanted station status → the step that reaches it
+_STATUS_STEPS = {"suspended": "suspend", "open": "reopen", "closed": "close"}
+
+
+def set_status(store, station_id: int, status: str, *, actor: str, reason: str = "",
+               conn=None) -> Station:
+    """Move a station to ``status`` (``open``, ``suspended``, ``closed``) by the matching step.
+
+    ``suspended`` is :func:`suspend`, ``closed`` :func:`close`, ``open`` :func:`reopen`:
+    the same rules (a reason is required to suspend or close; a closed station stays
+    closed) and the same audit row.
+    """
+    if status not in STATUSES:
+        raise ValidationError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+    return _station_step(store, _STATUS_STEPS[status], status, candidate_id=None,
+                         station_id=station_id, actor=actor, reason=reason, conn=conn)
+
+
 def decline(store, candidate_id: int, *, actor: str, reason: str, conn=None) -> Candidate:
     """End the workflow for a candidate with a reason (before opening)."""
     actor = _require_text(actor, "操作人 actor")
@@ -355,20 +374,16 @@ def history(store, candidate_id: int | None = None, *, station_id: int | None = 
     list of dict
         ``{id, candidate_id, station_id, actor, at, from, to, note}`` (``at`` ISO text).
     """
-    t = lifecycle_events_table
-    query = sa.select(t).order_by(t.c.id)
     if candidate_id is not None:
         get_candidate(store, candidate_id)  # NotFoundError for unknown ids
-        query = query.where(t.c.candidate_id == int(candidate_id))
+        rows = audit.list_events(store, candidate_id=candidate_id)
     elif station_id is not None:
         station = store.get_station(station_id)
-        if station.candidate_id is not None:  # the workflow that led to the station, too
-            query = query.where(sa.or_(t.c.station_id == int(station_id),
-                                       t.c.candidate_id == station.candidate_id))
-        else:
-            query = query.where(t.c.station_id == int(station_id))
-    with store.engine.connect() as conn:
-        rows = conn.execute(query).mappings().all()
+        # with its candidate: the workflow that led to the station, too
+        rows = audit.list_events(store, station_id=station_id,
+                                 or_candidate_id=station.candidate_id)
+    else:
+        rows = audit.list_events(store)
     return [{"id": r["id"], "candidate_id": r["candidate_id"], "station_id": r["station_id"],
              "actor": r["actor"], "at": r["at"].isoformat() if r["at"] else None,
              "from": r["from_state"], "to": r["to_state"], "note": r["note"]} for r in rows]

@@ -3,6 +3,10 @@
 One :class:`Store` per database URL. Every write runs in one transaction: an import
 either lands whole or not at all. A ``stations_version`` counter in the ``meta`` table goes
 up with every station write so in-memory indexes know when to rebuild.
+
+A station's status changes only through :mod:`stations.lifecycle` (suspend, reopen, close),
+which writes the change and its audit row in one transaction; :meth:`Store.update_station`
+refuses to change it, and an import that changes it records an audit row as well.
 """
 
 from __future__ import annotations
@@ -14,13 +18,17 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from stations import audit
 from stations.amenities import AMENITIES, empty_amenities
 from stations.config import database_url
 from stations.errors import NotFoundError, StoreError, ValidationError
 from stations.records import STATUSES, Station
 from stations.schema import meta_table, metadata, sessions_table, stations_table
 
-__all__ = ["Store", "open_store", "station_from_record"]
+__all__ = ["Store", "open_store", "station_from_record", "redact_url"]
+
+#: ``actor`` of the audit rows an import writes when it changes a station's status.
+IMPORT_ACTOR = "导入 (import)"
 
 _STATION_COLUMNS = [c.name for c in stations_table.columns]
 
@@ -96,6 +104,21 @@ class Store:
                     conn.execute(sa.text(
                         f"CREATE INDEX IF NOT EXISTS ix_{table}_geom ON {table} USING GIST (geom)"))
 
+    def prepare(self, *, reset: bool = False) -> Store:
+        """:meth:`init`, with a database that cannot be reached or written turned into a
+        :class:`StoreError` naming the URL (password hidden) and the kind of failure."""
+        try:
+            self.init(reset=reset)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"无法连接或初始化数据库 (cannot open the store) "
+                             f"{self.shown_url}: {type(exc).__name__}") from exc
+        return self
+
+    @property
+    def shown_url(self) -> str:
+        """The store's URL with any password hidden (for messages and logs)."""
+        return redact_url(self.url)
+
     def check(self) -> None:
         """Raise :class:`StoreError` when the store has not been initialised."""
         if not sa.inspect(self.engine).has_table("stations"):
@@ -151,20 +174,23 @@ class Store:
 
     # -- stations -------------------------------------------------------------------
     def add_stations(self, stations: Iterable[Station], *, conn: Connection | None = None,
-                     upsert_by_code: bool = True) -> list[int]:
+                     upsert_by_code: bool = True, actor: str = IMPORT_ACTOR) -> list[int]:
         """Insert stations (or update those whose ``code`` exists) in one transaction.
 
         A station with an ``id`` keeps it when that id is free (lossless round trips);
         a station without a ``code`` gets ``NX-<street or district code>-<id>``.
+        An update that changes a station's status writes an audit row (by ``actor``).
         Returns the ids in input order.
         """
         if conn is None:
             with self.transaction() as c:
-                return self.add_stations(stations, conn=c, upsert_by_code=upsert_by_code)
+                return self.add_stations(stations, conn=c, upsert_by_code=upsert_by_code,
+                                         actor=actor)
         batch = list(stations)
         now = _now()
         by_code = self._ids_by_code(
             [st.code for st in batch if st.code] if upsert_by_code else [], conn=conn)
+        statuses = self._statuses(list(by_code.values()), conn=conn)
         wanted_ids = [st.id for st in batch if st.id is not None]
         taken = self._existing_ids(wanted_ids, conn=conn)
         # explicit ids that are free keep their value (lossless round trips)...
@@ -196,6 +222,7 @@ class Store:
                 values.pop("created_at", None)
                 conn.execute(stations_table.update().where(stations_table.c.id == existing)
                              .values(**values))
+                self._audit_status_change(existing, statuses, station, actor=actor, conn=conn)
                 ids.append(existing)
                 continue
             values["created_at"] = station.created_at or now
@@ -245,34 +272,83 @@ class Store:
     def _max_id(*, conn: Connection) -> int:
         return int(conn.execute(sa.select(sa.func.max(stations_table.c.id))).scalar() or 0)
 
+    @staticmethod
+    def _statuses(ids: Sequence[int], *, conn: Connection) -> dict[int, tuple[str, str]]:
+        """``{id: (status, status_reason)}`` of the given stations."""
+        found: dict[int, tuple[str, str]] = {}
+        unique = sorted(set(ids))
+        t = stations_table
+        for start in range(0, len(unique), 500):
+            rows = conn.execute(sa.select(t.c.id, t.c.status, t.c.status_reason)
+                                .where(t.c.id.in_(unique[start:start + 500])))
+            found.update({int(i): (status, reason or "") for i, status, reason in rows})
+        return found
+
+    @staticmethod
+    def _audit_status_change(station_id: int, statuses: dict[int, tuple[str, str]],
+                             station: Station, *, actor: str, conn: Connection) -> None:
+        """An audit row when an upsert moved ``station_id`` to ``station.status``."""
+        before, _ = statuses.get(station_id, (station.status, ""))
+        if before == station.status:
+            return
+        statuses[station_id] = (station.status, station.status_reason or "")
+        audit.record_event(
+            conn, candidate_id=None, station_id=station_id, actor=actor,
+            frm=audit.stage_of_status(before), to=audit.stage_of_status(station.status),
+            note=station.status_reason or f"状态 {before}→{station.status} (set by an import)")
+
+    def find_station_id(self, code: str, *, conn: Connection | None = None) -> int | None:
+        """The id of the station with this ``code``, or ``None``."""
+        with self._conn(conn) as c:
+            found = c.execute(sa.select(stations_table.c.id).where(
+                stations_table.c.code == code)).scalar_one_or_none()
+        return None if found is None else int(found)
+
     def update_station(self, station: Station, *, conn: Connection | None = None) -> None:
-        """Write every field of an existing station (by ``id``)."""
+        """Write every field of an existing station (by ``id``) but its status.
+
+        Raises
+        ------
+        ValidationError
+            When ``station`` carries another status or status reason than the stored one:
+            statuses change through :mod:`stations.lifecycle`, which audits them.
+        """
         if station.id is None:
             raise ValidationError("update_station needs a station with an id")
         if conn is None:
             with self.transaction() as c:
                 return self.update_station(station, conn=c)
+        stored = self._statuses([station.id], conn=conn).get(station.id)
+        if stored is None:
+            raise NotFoundError(f"站点 {station.id} 不存在 (no station with id {station.id})")
+        if stored != (station.status, station.status_reason or ""):
+            raise ValidationError(
+                f"站点状态只能通过暂停、恢复开放或关闭来更改 (station {station.id}: the status "
+                f"{stored[0]!r} changes only through stations.lifecycle suspend/reopen/close, "
+                f"which records it in the audit log; got {station.status!r})",
+                detail={"id": station.id, "status": stored[0]})
         values = _station_values(station)
         values.pop("id")
         values.pop("created_at", None)
         values["updated_at"] = _now()
         if not values.get("code"):
             values.pop("code")
-        done = conn.execute(stations_table.update().where(stations_table.c.id == station.id)
-                            .values(**values)).rowcount
-        if not done:
-            raise NotFoundError(f"站点 {station.id} 不存在 (no station with id {station.id})")
+        conn.execute(stations_table.update().where(stations_table.c.id == station.id)
+                     .values(**values))
         self.bump_version("stations_version", conn=conn)
 
-    def set_status(self, station_id: int, status: str, *, reason: str = "",
-                   conn: Connection | None = None) -> Station:
-        """Open, suspend or close a station with a reason (never a silent delete)."""
+    def _set_status(self, station_id: int, status: str, *, reason: str,
+                    conn: Connection) -> None:
+        """Write a station's status and reason: only :mod:`stations.lifecycle` calls this,
+        inside the transaction that writes the audit row (``conn`` is required)."""
         if status not in STATUSES:
             raise ValidationError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
-        station = self.get_station(station_id, conn=conn)
-        station.status, station.status_reason = status, reason
-        self.update_station(station, conn=conn)
-        return station
+        done = conn.execute(stations_table.update().where(stations_table.c.id == station_id)
+                            .values(status=status, status_reason=reason or "",
+                                    updated_at=_now())).rowcount
+        if not done:
+            raise NotFoundError(f"站点 {station_id} 不存在 (no station with id {station_id})")
+        self.bump_version("stations_version", conn=conn)
 
     def get_station(self, station_id: int, *, conn: Connection | None = None) -> Station:
         """One station by id; :class:`NotFoundError` when absent."""
@@ -387,6 +463,14 @@ def _as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def redact_url(url: str) -> str:
+    """A database URL with any password hidden; a placeholder when it does not parse."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy understands: say so, leak nothing
+        return "(unparsable database URL)"
 
 
 def open_store(url: str | None = None, *, create: bool = True) -> Store:

@@ -30,6 +30,7 @@ from geodata.nearest.index import (
 from stations.amenities import AMENITIES
 from stations.errors import ValidationError
 from stations.hours import TZ, OpeningHours
+from stations.lifecycle import set_status
 from stations.records import Station
 from webmap.cli import main
 
@@ -470,7 +471,7 @@ def test_get_index_rebuilds_when_stations_change(store):
     rebuilt = get_index(store)
     assert rebuilt is not index and len(rebuilt) == 21
     assert rebuilt.nearest(116.3001, 39.9001, k=1)[0].station.id == new_id
-    store.set_status(new_id, "suspended", reason="装修")
+    set_status(store, new_id, "suspended", reason="装修", actor="test_index")
     assert new_id not in [s.id for s in get_index(store).stations]
     both = get_index(store, statuses=("open", "suspended"))
     assert len(both) == 21

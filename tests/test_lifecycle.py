@@ -233,6 +233,67 @@ def test_station_without_candidate_can_be_suspended_and_closed_by_station_id(sto
         lifecycle.reopen(store, station_id=sid, actor=ACTOR)
 
 
+# -- every status change is audited ----------------------------------------------------------
+def _status_trail(store, sid) -> list[tuple[str, str, str]]:
+    return [(e["from"], e["to"], e["actor"]) for e in lifecycle.history(store, station_id=sid)]
+
+
+def test_every_status_change_leaves_an_audit_row(store):
+    from stations.store import IMPORT_ACTOR
+
+    cid = new_candidate(store)
+    to_agreed(store, cid)
+    sid = lifecycle.open_station(store, cid, actor=ACTOR).id
+    (plain,) = store.add_stations([Station(name="导入站点", lon=116.3, lat=39.9, code="IMP-1")])
+    changes = [  # (station, step, status afterwards, who)
+        (sid, lambda: lifecycle.suspend(store, cid, actor=ACTOR, reason="装修"), "suspended",
+         ACTOR),
+        (sid, lambda: lifecycle.set_status(store, sid, "open", actor="王"), "open", "王"),
+        (plain, lambda: lifecycle.set_status(store, plain, "suspended", actor="李",
+                                             reason="检修"), "suspended", "李"),
+        (plain, lambda: lifecycle.reopen(store, station_id=plain, actor=ACTOR), "open", ACTOR),
+        # a re-imported sheet (update by code) that says the station is closed
+        (plain, lambda: store.add_stations([Station(
+            name="导入站点", lon=116.3, lat=39.9, code="IMP-1", status="closed",
+            status_reason="撤除")]), "closed", IMPORT_ACTOR),
+        (sid, lambda: lifecycle.close(store, station_id=sid, actor=ACTOR, reason="搬迁"),
+         "closed", ACTOR),
+    ]
+    for station_id, change, status, who in changes:
+        before = _status_trail(store, station_id)
+        change()
+        after = _status_trail(store, station_id)
+        assert store.get_station(station_id).status == status
+        assert after[:-1] == before and after[-1][1:] == (
+            "opened" if status == "open" else status, who)
+    assert get_candidate(store, cid).stage == "closed"  # the candidate moved along
+
+
+def test_a_status_is_not_written_around_the_lifecycle(store):
+    (sid,) = store.add_stations([Station(name="导入站点", lon=116.3, lat=39.9)])
+    station = store.get_station(sid)
+    station.status, station.status_reason = "closed", "偷偷关闭"
+    with pytest.raises(ValidationError, match="lifecycle"):
+        store.update_station(station)
+    assert store.get_station(sid).status == "open" and lifecycle.history(store, station_id=sid) \
+        == []
+    assert not hasattr(store, "set_status")  # the raw setter is private to the lifecycle
+    unchanged = store.add_stations([Station(name="导入站点", lon=116.3, lat=39.9,
+                                            code=store.get_station(sid).code)])
+    assert unchanged == [sid] and lifecycle.history(store, station_id=sid) == []
+
+
+@pytest.mark.parametrize("status, match", [
+    ("demolished", "status must be one of"),
+    ("open", "cannot reopen"),  # already open: no step leads there
+])
+def test_set_status_refuses_what_no_step_does(store, status, match):
+    (sid,) = store.add_stations([Station(name="导入站点", lon=116.3, lat=39.9)])
+    with pytest.raises((ValidationError, TransitionError), match=match):
+        lifecycle.set_status(store, sid, status, actor=ACTOR)
+    assert lifecycle.history(store, station_id=sid) == []
+
+
 @pytest.mark.parametrize("call, match", [
     (lambda s, c: lifecycle.decline(s, c, actor=ACTOR, reason="  "), "reason"),
     (lambda s, c: lifecycle.visit(s, c, actor=ACTOR, notes=""), "notes"),

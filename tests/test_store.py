@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from stations.errors import NotFoundError, ValidationError
+from stations.lifecycle import set_status
 from stations.records import Station
 from stations.store import Store
 
@@ -23,6 +24,10 @@ def backend(request, tmp_path) -> Store:
     store.init()
     yield store
     store.dispose()
+
+
+#: who the status changes are by (statuses change through stations.lifecycle, audited)
+ACTOR = "test_store"
 
 
 def _station(name="鸭子桥社区暖心驿站", lon=116.3384227, lat=39.8728584, **kw) -> Station:
@@ -155,7 +160,7 @@ def test_list_filters(backend):
 
 def test_set_status_records_reason(backend):
     [sid] = backend.add_stations([_station()])
-    station = backend.set_status(sid, "closed", reason="承建单位搬迁")
+    station = set_status(backend, sid, "closed", reason="承建单位搬迁", actor=ACTOR)
     assert station.status == "closed"
     got = backend.get_station(sid)
     assert (got.status, got.status_reason) == ("closed", "承建单位搬迁")
@@ -165,7 +170,7 @@ def test_set_status_records_reason(backend):
 def test_set_status_rejects_unknown_status(backend):
     [sid] = backend.add_stations([_station()])
     with pytest.raises(ValidationError, match="status"):
-        backend.set_status(sid, "demolished")
+        set_status(backend, sid, "demolished", actor=ACTOR)
     assert backend.get_station(sid).status == "open"
 
 
@@ -177,7 +182,7 @@ def test_version_counter_moves_on_writes_only(backend):
     backend.list_stations()
     backend.get_station(sid)
     assert backend.version() == v1
-    backend.set_status(sid, "suspended", reason="检修")
+    set_status(backend, sid, "suspended", reason="检修", actor=ACTOR)
     v2 = backend.version()
     assert v2 > v1
     station = backend.get_station(sid)

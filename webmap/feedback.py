@@ -1,5 +1,8 @@
 """Workers' reports about a station ("this is wrong"), kept in the ``reports`` table.
 
+The rows are read and written by :mod:`stations.worker_reports`; this module holds what a
+report may say (kinds, labels, the note's length) and the labels the dashboard shows.
+
 A report is anonymous: a kind from :data:`REPORT_KINDS` and an optional short note. The union
 dashboard lists them and marks them handled. ``confirmed`` is the one-tap "still correct"
 verification finders abroad found useful.
@@ -9,12 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
-
+from stations import worker_reports
 from stations.errors import NotFoundError, ValidationError
 from stations.hours import TZ
 from stations.limits import check_text
-from stations.schema import reports_table, stations_table
 from stations.store import Store
 
 __all__ = [
@@ -70,16 +71,8 @@ def add_report(store: Store, station_id: int, *, kind: str, note: str = "") -> d
     # Stored as Shanghai wall time (the column is naive); answered with its offset, as the
     # OpenAPI ``date-time`` format requires.
     now = datetime.now(TZ).replace(microsecond=0)
-    with store.transaction() as conn:
-        exists = conn.execute(sa.select(stations_table.c.id).where(
-            stations_table.c.id == station_id)).scalar_one_or_none()
-        if exists is None:
-            raise NotFoundError(f"站点 {station_id} 不存在 (no station with id {station_id})",
-                                detail={"id": station_id})
-        new_id = conn.execute(reports_table.insert().values(
-            station_id=station_id, kind=kind, note=note, status="new",
-            created_at=now.replace(tzinfo=None))
-        ).inserted_primary_key[0]
+    new_id = worker_reports.add_report(store, station_id, kind=kind, note=note,
+                                       created_at=now.replace(tzinfo=None))
     return {"id": int(new_id), "station_id": station_id, "kind": kind,
             "kind_zh": REPORT_KIND_LABELS_ZH[kind], "note": note, "status": "new",
             "created_at": now.isoformat()}
@@ -88,16 +81,7 @@ def add_report(store: Store, station_id: int, *, kind: str, note: str = "") -> d
 def list_reports(store: Store, *, status: str | None = None, station_id: int | None = None,
                  limit: int = 200) -> list[dict]:
     """Reports, newest first, with the station's name."""
-    query = (sa.select(reports_table, stations_table.c.name.label("station_name"))
-             .join(stations_table, stations_table.c.id == reports_table.c.station_id)
-             .order_by(reports_table.c.created_at.desc(), reports_table.c.id.desc())
-             .limit(limit))
-    if status:
-        query = query.where(reports_table.c.status == status)
-    if station_id is not None:
-        query = query.where(reports_table.c.station_id == station_id)
-    with store.engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(query).mappings()]
+    rows = worker_reports.list_reports(store, status=status, station_id=station_id, limit=limit)
     for row in rows:
         row["kind_zh"] = REPORT_KIND_LABELS_ZH.get(row["kind"], row["kind"])
         row["status_zh"] = REPORT_STATUS_LABELS_ZH.get(row["status"], row["status"])
@@ -106,19 +90,12 @@ def list_reports(store: Store, *, status: str | None = None, station_id: int | N
 
 def count_reports(store: Store, *, status: str | None = "new") -> int:
     """How many reports (of a status)."""
-    query = sa.select(sa.func.count()).select_from(reports_table)
-    if status:
-        query = query.where(reports_table.c.status == status)
-    with store.engine.connect() as conn:
-        return int(conn.execute(query).scalar())
+    return worker_reports.count_reports(store, status=status)
 
 
 def set_report_status(store: Store, report_id: int, status: str) -> None:
     """Mark a report handled / dismissed / new."""
     if status not in REPORT_STATUSES:
         raise ValidationError(f"status must be one of {', '.join(REPORT_STATUSES)}, got {status!r}")
-    with store.transaction() as conn:
-        done = conn.execute(reports_table.update().where(reports_table.c.id == report_id)
-                            .values(status=status)).rowcount
-    if not done:
+    if not worker_reports.set_report_status(store, report_id, status):
         raise NotFoundError(f"反馈 {report_id} 不存在 (no report with id {report_id})")

@@ -6,6 +6,8 @@ the account in the store (:mod:`webmap.sessions`) and removing the account delet
 the same transaction. :func:`session_token` derives a short value from the stored hash; the
 dashboard also keeps it in the session cookie and drops sessions whose token no longer
 matches, a second guard for a hash changed by any other path.
+
+The rows are read and written by :mod:`stations.accounts`; this module holds the rules.
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ import hashlib
 import re
 from datetime import datetime
 
-import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from stations import accounts
 from stations.errors import NotFoundError, ValidationError
-from stations.schema import users_table
 from stations.store import Store
 from webmap.sessions import utcnow
 
@@ -71,65 +72,48 @@ def add_user(store: Store, username: str, password: str, *, role: str = "staff",
     _check_password(password)
     if role not in ROLES:
         raise ValidationError(f"角色无效 {role!r} (role must be one of {', '.join(ROLES)})")
-    with store.transaction() as conn:
-        taken = conn.execute(sa.select(users_table.c.id).where(
-            users_table.c.username == name)).scalar_one_or_none()
-        if taken is not None:
-            raise ValidationError(f"用户 {name} 已存在 (user exists; use `nuanxin users passwd`)")
-        conn.execute(users_table.insert().values(
-            username=name, password_hash=generate_password_hash(password), role=role,
-            district=district or "", street=street or "",
-            created_at=datetime.now().replace(microsecond=0)))
+    added = accounts.add_account(
+        store, username=name, password_hash=generate_password_hash(password), role=role,
+        district=district or "", street=street or "",
+        created_at=datetime.now().replace(microsecond=0))
+    if added is None:
+        raise ValidationError(f"用户 {name} 已存在 (user exists; use `nuanxin users passwd`)")
     return get_user(store, username=name)
 
 
-def _user_id(conn, name: str) -> int:
-    uid = conn.execute(sa.select(users_table.c.id).where(users_table.c.username == name)
-                       ).scalar_one_or_none()
-    if uid is None:
-        raise NotFoundError(f"没有用户 {name} (no such user)")
-    return int(uid)
+def _no_such_user(name: str) -> NotFoundError:
+    return NotFoundError(f"没有用户 {name} (no such user)")
 
 
 def set_password(store: Store, username: str, password: str) -> None:
     """Replace a user's password and end every session of theirs."""
     name = _check_name(username)
     password_hash = generate_password_hash(_check_password(password))
-    with store.transaction() as conn:
-        uid = _user_id(conn, name)
-        conn.execute(users_table.update().where(users_table.c.id == uid).values(
-            password_hash=password_hash))
-        store.revoke_user_sessions(uid, now=utcnow(), conn=conn)
+    if not accounts.set_password_hash(store, name, password_hash, now=utcnow()):
+        raise _no_such_user(name)
 
 
 def remove_user(store: Store, username: str) -> None:
     """Delete an account and its sessions."""
     name = _check_name(username)
-    with store.transaction() as conn:
-        uid = _user_id(conn, name)
-        store.delete_user_sessions(uid, conn=conn)
-        conn.execute(users_table.delete().where(users_table.c.id == uid))
+    if not accounts.delete_account(store, name):
+        raise _no_such_user(name)
 
 
 def list_users(store: Store) -> list[dict]:
     """Every account (no hashes)."""
-    with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(users_table).order_by(users_table.c.username)).mappings()
-        return [_public(r) for r in rows]
+    return [_public(r) for r in accounts.list_accounts(store)]
 
 
 def get_user(store: Store, user_id: int | None = None, *, username: str | None = None
              ) -> dict | None:
     """One account by id or name (with its ``token``), or ``None``."""
-    query = sa.select(users_table)
     if user_id is not None:
-        query = query.where(users_table.c.id == int(user_id))
+        row = accounts.get_account(store, user_id=int(user_id))
     elif username is not None:
-        query = query.where(users_table.c.username == username.strip())
+        row = accounts.get_account(store, username=username.strip())
     else:
         return None
-    with store.engine.connect() as conn:
-        row = conn.execute(query).mappings().first()
     if row is None:
         return None
     out = _public(row)
@@ -145,9 +129,7 @@ def session_token(password_hash: str) -> str:
 def authenticate(store: Store, username: str, password: str) -> dict | None:
     """The account when the password matches, else ``None`` (same work either way)."""
     name = (username or "").strip()
-    with store.engine.connect() as conn:
-        row = conn.execute(sa.select(users_table).where(users_table.c.username == name)
-                           ).mappings().first()
+    row = accounts.get_account(store, username=name)
     if row is None:
         check_password_hash(_DUMMY_HASH, password or "")
         return None

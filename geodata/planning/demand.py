@@ -4,7 +4,7 @@ Demand points are sanitation depots, courier stations, taxi ranks, construction 
 with a ``weight`` (headcount, ≥ 0, default 1), a ``group`` (``sanitation``, ``courier``,
 ``taxi``...) and an optional ``shift`` (``05:00-13:00``; ``22:00-06:00`` runs past midnight).
 They are imported from GeoJSON / CSV / XLSX with :func:`import_demand` into
-:data:`stations.schema.demand_table`.
+the store's demand table (:mod:`stations.demand_points`).
 
 When an area has no imported demand, :func:`grid_demand` lays a regular grid over its polygon
 (default 100 m cells, weight 1 per cell, or weights taken from a polygon layer's column or a
@@ -24,14 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import sqlalchemy as sa
 
 from geodata.crs.projection import BEIJING_CRS, from_metric, metric_crs_for, to_metric
 from geodata.errors import GeodataError
 from geodata.io.tables import read_rows, to_wgs84_rows
+from stations import demand_points
 from stations.errors import RowError, ValidationError
 from stations.records import clean_text, parse_float
-from stations.schema import demand_table
 
 __all__ = [
     "GROUPS",
@@ -219,22 +218,15 @@ def import_demand(store, path: str | Path, *, crs: str = "wgs84", replace: bool 
         values["source"] = source if source is not None else path.name
         values["sample"] = bool(sample)
         good.append(values)
-    with store.transaction() as conn:
-        if replace:
-            conn.execute(demand_table.delete())
-        elif replace_source:
-            conn.execute(demand_table.delete().where(
-                demand_table.c.source == (source if source is not None else path.name)))
-        if good:
-            conn.execute(demand_table.insert(), good)
-        store.bump_version("demand_version", conn=conn)
+    demand_points.write_demand(
+        store, good, replace_all=replace,
+        replace_source=(source if source is not None else path.name) if replace_source else None)
     return {"imported": len(good), "rejected": rejected}
 
 
 def count_demand(store) -> int:
     """How many demand points the store holds."""
-    with store.engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(demand_table)).scalar())
+    return demand_points.count_demand(store)
 
 
 # ----------------------------------------------------------------------------- arrays
@@ -313,15 +305,8 @@ def load_demand(store, *, polygon=None, sources: Sequence[str] | None = None) ->
     """
     import shapely
 
-    query = sa.select(demand_table).order_by(demand_table.c.id)
-    if polygon is not None:
-        minx, miny, maxx, maxy = polygon.bounds
-        query = query.where(demand_table.c.lon.between(minx, maxx),
-                            demand_table.c.lat.between(miny, maxy))
-    if sources is not None:
-        query = query.where(demand_table.c.source.in_(list(sources)))
-    with store.engine.connect() as conn:
-        records = conn.execute(query).mappings().all()
+    records = demand_points.demand_rows(
+        store, bbox=None if polygon is None else polygon.bounds, sources=sources)
     lon = np.array([r["lon"] for r in records], dtype=float)
     lat = np.array([r["lat"] for r in records], dtype=float)
     starts, ends = [], []

@@ -1,8 +1,8 @@
 """The ``nuanxin`` command line (console script ``nuanxin = webmap.cli:main``).
 
-One click group; each topic adds its commands from its own module (``core``,
-``candidates``, ``planning``, ``web``). Heavy imports (geopandas, Flask) happen inside the
-commands, so ``nuanxin convert`` starts fast.
+One click group (:mod:`webmap.cli.base`); each topic adds its commands from its own module
+(``core``, ``candidates``, ``planning``, ``web``), imported here so they register. Heavy
+imports (geopandas, Flask) happen inside the commands, so ``nuanxin convert`` starts fast.
 
 User errors (:class:`stations.errors.NuanxinError`) print one line on stderr and exit 2; no
 traceback.
@@ -10,60 +10,12 @@ traceback.
 
 from __future__ import annotations
 
-import json
 import sys
 
-import click
-
-from stations.errors import NuanxinError
+from webmap.cli import candidates, core, planning, web  # noqa: F401  (commands register)
+from webmap.cli.base import crs_option, emit_json, fail, json_option, main
 
 __all__ = ["main", "emit_json", "fail", "crs_option", "json_option"]
-
-
-class _Group(click.Group):
-    """A click group that turns domain errors into one line on stderr and exit status 2."""
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except NuanxinError as exc:
-            click.echo(f"错误 (error): {exc}", err=True)
-            ctx.exit(2)
-        except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-            click.echo(f"错误 (error): {exc.strerror}: {exc.filename}", err=True)
-            ctx.exit(2)
-
-
-#: ``--crs``: the datum of coordinates given on the command line or in a file.
-crs_option = click.option(
-    "--crs", default="wgs84", show_default=True,
-    help="坐标系 (datum of the coordinates): wgs84 | gcj02 | bd09")
-
-#: ``--json``: print the machine-readable answer (INTERFACE.md keys).
-json_option = click.option("--json", "as_json", is_flag=True, help="输出 JSON (print JSON)")
-
-
-def emit_json(data: object) -> None:
-    """Print JSON (UTF-8, Chinese kept readable) to stdout."""
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
-def fail(message: str) -> None:
-    """Stop with a user error (exit 2)."""
-    raise NuanxinError(message)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="nuanxin")
-def main() -> None:
-    """暖心驿站 Nuanxin — 户外劳动者服务站点的查找、筛选与规划。"""
-
-
-def _register() -> None:
-    from webmap.cli import candidates, core, planning, web  # noqa: F401  (commands register)
-
-
-_register()
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

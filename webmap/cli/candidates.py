@@ -14,7 +14,7 @@ import sys
 import click
 
 from stations import settings
-from webmap.cli import crs_option, emit_json, json_option, main
+from webmap.cli.base import crs_option, emit_json, json_option, main, ready_store
 
 __all__: list[str] = []
 
@@ -29,24 +29,10 @@ def _default_actor() -> str:
         return "unknown"
 
 
-def _store():
-    """The configured store, tables created when missing (a dead server is a user error)."""
-    import sqlalchemy as sa
-
-    from stations.errors import StoreError
-    from stations.store import Store
-
-    store = Store()
-    try:
-        store.init()
-    except sa.exc.SQLAlchemyError as exc:
-        raise StoreError(f"无法连接或初始化数据库 (cannot open the store): "
-                         f"{type(exc).__name__}") from exc
-    return store
-
-
 actor_option = click.option(
     "--actor", default=None, help="操作人，写入审计日志 (who; default NUANXIN_ACTOR or login name)")
+
+
 def _candidate_json(candidate) -> dict:
     from stations.lifecycle import allowed_actions
 
@@ -70,7 +56,7 @@ def import_cmd(file: str, crs: str, progress: bool | None, as_json: bool) -> Non
     """导入候选单位表 (CSV/XLSX; rows without coordinates are geocoded)."""
     from geodata.io.candidates import import_candidates
 
-    report = import_candidates(_store(), file, crs=crs, progress=progress)
+    report = import_candidates(ready_store(), file, crs=crs, progress=progress)
     if as_json:
         emit_json(report.as_dict())
         return
@@ -96,8 +82,9 @@ def screen_cmd(standard_path: str | None, district: str | None, street: str | No
     """按标准筛选全部候选单位 (screen every candidate against the standard)."""
     from geodata.io.candidates import screen_candidates
 
-    results = screen_candidates(_store(), standard=standard_path, actor=actor or _default_actor(),
-                                union_district=district, union_street=street)
+    results = screen_candidates(ready_store(), standard=standard_path,
+                                actor=actor or _default_actor(), union_district=district,
+                                union_street=street)
     if as_json:
         emit_json(results)
         return
@@ -129,7 +116,7 @@ def list_cmd(stage: str | None, as_json: bool) -> None:
     """列出候选单位 (list candidates)."""
     from stations.candidates import LOCATION_SOURCE_LABELS_ZH, STAGE_LABELS_ZH, list_candidates
 
-    items = list_candidates(_store(), stage=stage)
+    items = list_candidates(ready_store(), stage=stage)
     if as_json:
         emit_json([_candidate_json(c) for c in items])
         return
@@ -173,7 +160,7 @@ def visit_cmd(candidate_id: int, notes: str, lon: float | None, lat: float | Non
     from stations.lifecycle import visit
 
     wlon, wlat = _point(lon, lat, crs)
-    candidate = visit(_store(), candidate_id, actor=actor or _default_actor(), notes=notes,
+    candidate = visit(ready_store(), candidate_id, actor=actor or _default_actor(), notes=notes,
                       lon=wlon, lat=wlat, photos=photos)
     _done(candidate, as_json, "已记录走访 (visit recorded)")
 
@@ -197,7 +184,7 @@ def agree_cmd(candidate_id: int, note: str, actor: str | None, as_json: bool) ->
     """记录承建单位同意建站 (the host agrees)."""
     from stations.lifecycle import agree
 
-    candidate = agree(_store(), candidate_id, actor=actor or _default_actor(), note=note)
+    candidate = agree(ready_store(), candidate_id, actor=actor or _default_actor(), note=note)
     _done(candidate, as_json, "已同意建站 (agreed)")
 
 
@@ -214,7 +201,7 @@ def open_cmd(candidate_id: int, code: str | None, note: str, actor: str | None,
     from stations.candidates import get_candidate
     from stations.lifecycle import open_station
 
-    store = _store()
+    store = ready_store()
     candidate = get_candidate(store, candidate_id)
     district_code, street_code = area_codes(candidate.district, candidate.street)
     station = open_station(store, candidate_id, actor=actor or _default_actor(), note=note,
@@ -232,7 +219,7 @@ def _station_step(step: str, candidate_id: int, reason: str, by_station: bool,
 
     func = getattr(lifecycle, step)
     key = {"station_id": candidate_id} if by_station else {"candidate_id": candidate_id}
-    station = func(_store(), actor=actor or _default_actor(), reason=reason, **key)
+    station = func(ready_store(), actor=actor or _default_actor(), reason=reason, **key)
     if as_json:
         emit_json(station.as_dict())
         return
@@ -289,7 +276,7 @@ def decline_cmd(candidate_id: int, reason: str, actor: str | None, as_json: bool
     """放弃该候选单位 (decline, with a reason)."""
     from stations.lifecycle import decline
 
-    candidate = decline(_store(), candidate_id, actor=actor or _default_actor(), reason=reason)
+    candidate = decline(ready_store(), candidate_id, actor=actor or _default_actor(), reason=reason)
     _done(candidate, as_json, "已放弃 (declined)")
 
 
@@ -302,7 +289,7 @@ def history_cmd(candidate_id: int, by_station: bool, as_json: bool) -> None:
     from stations.candidates import STAGE_LABELS_ZH
     from stations.lifecycle import history
 
-    store = _store()
+    store = ready_store()
     events = (history(store, station_id=candidate_id) if by_station
               else history(store, candidate_id))
     if as_json:

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from webmap.cli import crs_option, emit_json, main
+from webmap.cli.base import crs_option, emit_json, main, ready_store
 
 __all__ = []
 
@@ -128,7 +128,8 @@ def _split_amenities(values: tuple[str, ...]) -> list[str]:
 def nearest_cmd(lon: str, lat: str, crs: str, k: str, amenities: tuple[str, ...],
                 open_at: str | None, radius: str | None, as_json: bool) -> None:
     """最近的驿站: k nearest stations, walking time and whether they are open on arrival."""
-    from geodata.nearest.index import get_index, nearest_payload, parse_open_at
+    from geodata.nearest.index import get_index, nearest_payload
+    from stations.hours import parse_open_at
     from stations.store import Store
 
     lon_v = _parse_number(lon, "--lon")
@@ -188,32 +189,6 @@ def _print_nearest(payload: dict, *, empty_store: bool, filtered: bool) -> None:
 # -- init, stations import/export (engineer B2) ---------------------------------------------
 
 
-def _shown_url(url: str) -> str:
-    """The store URL with any password hidden."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy understands: say so without leaking it
-        return "(unparsable database URL)"
-
-
-def _ready_store(*, reset: bool = False):
-    """Open the configured store and create missing tables; a dead server is a user error."""
-    import sqlalchemy as sa
-
-    from stations.errors import StoreError
-    from stations.store import Store
-
-    store = Store()
-    try:
-        store.init(reset=reset)
-    except sa.exc.SQLAlchemyError as exc:
-        raise StoreError(f"无法连接或初始化数据库 (cannot open the store) "
-                         f"{_shown_url(store.url)}: {type(exc).__name__}") from exc
-    return store
-
-
 @main.command("init")
 @click.option("--demo", is_flag=True, help="载入北京示例数据 (load the shipped Beijing demo).")
 @click.option("--if-empty", is_flag=True,
@@ -222,8 +197,8 @@ def _ready_store(*, reset: bool = False):
 @click.option("--reset", is_flag=True, help="删除并重建所有表 (drop and recreate every table).")
 def init_cmd(demo: bool, if_empty: bool, reset: bool) -> None:
     """创建站点库 (create the store); --demo 载入北京示例数据。"""
-    store = _ready_store(reset=reset)
-    click.echo(f"站点库已就绪 (store ready): {_shown_url(store.url)}")
+    store = ready_store(reset=reset)
+    click.echo(f"站点库已就绪 (store ready): {store.shown_url}")
     if not demo:
         return
     if if_empty and store.count_stations() > 0:
@@ -274,7 +249,7 @@ def stations_import_cmd(file: str, crs: str, update: bool, as_json: bool) -> Non
     """
     from geodata.io.stations import import_stations
 
-    report = import_stations(_ready_store(), file, crs=crs, update=update, progress=None)
+    report = import_stations(ready_store(), file, crs=crs, update=update, progress=None)
     if as_json:
         emit_json(report.as_dict())
         return
@@ -293,5 +268,5 @@ def stations_export_cmd(file: str) -> None:
     """导出站点 (export every station; format by extension: .geojson .gpkg .csv .xlsx)."""
     from geodata.io.stations import export_stations
 
-    count = export_stations(_ready_store(), file)
+    count = export_stations(ready_store(), file)
     click.echo(f"已导出 {count} 个站点到 {file} (exported)")

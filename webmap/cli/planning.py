@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from webmap.cli import crs_option, emit_json, main
+from webmap.cli.base import crs_option, emit_json, main, ready_store
 
 __all__ = []
 
@@ -61,9 +61,8 @@ def demand_group() -> None:
 def demand_import_cmd(file: str, crs: str, replace: bool, as_json: bool) -> None:
     """导入需求点 (.geojson / .csv / .xlsx with lon/lat, optional weight, group, shift)."""
     from geodata.planning.demand import import_demand
-    from stations.store import open_store
 
-    store = open_store()
+    store = ready_store()
     try:
         report = import_demand(store, file, crs=crs, replace=replace)
     finally:
@@ -99,14 +98,13 @@ def coverage_cmd(district, street, radius, minutes, min_stations, at, network_pa
     """覆盖分析: how much demand is within reach of an open station (and of ≥ N)."""
     from geodata.io.reports import coverage_geojson, write_excel_report, write_geojson
     from geodata.planning.coverage import area_coverage
-    from stations.store import open_store
 
     radius_v = _number(radius, "--radius")
     minutes_v = _number(minutes, "--minutes")
     n_v = _number(min_stations, "--min-stations", integer=True, minimum=1)
     cell_v = _number(cell, "--cell", minimum=1)
     network = _network(network_path)
-    store = open_store()
+    store = ready_store()
     try:
         result = area_coverage(store, district=district, street=street, radius_m=radius_v,
                                minutes=minutes_v, min_stations=n_v, at=at, network=network,
@@ -157,7 +155,6 @@ def site_cmd(district, street, radius, minutes, add, exact, lscp, backup, networ
     from geodata.io.reports import siting_geojson, write_excel_report, write_geojson
     from geodata.planning.siting import site
     from stations.errors import ValidationError
-    from stations.store import open_store
 
     radius_v = _number(radius, "--radius")
     minutes_v = _number(minutes, "--minutes")
@@ -166,7 +163,7 @@ def site_cmd(district, street, radius, minutes, add, exact, lscp, backup, networ
     if add_v is None and not lscp:
         raise ValidationError("需要 --add P (how many stations to add), or --lscp")
     network = _network(network_path)
-    store = open_store()
+    store = ready_store()
     try:
         body = site(store, district=district, street=street, radius_m=radius_v,
                     minutes=minutes_v, add=add_v, exact=exact, lscp=lscp, backup=backup,

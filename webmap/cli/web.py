@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from webmap.cli import emit_json, main
+from webmap.cli.base import emit_json, main, ready_store
 
 __all__ = []
 
@@ -32,20 +32,10 @@ def serve_cmd(host: str, port: int, threads: int) -> None:
     app = create_app()
     store = app.extensions["nuanxin.store"]
     click.echo(f"暖心驿站 serving on http://{host}:{port}/  (tiles: {app.config['TILES']}, "
-               f"mode: {app.config['ENV']}, store: {_safe_url(store.url)}, "
+               f"mode: {app.config['ENV']}, store: {store.shown_url}, "
                f"{store.count_stations()} stations)", err=True)
     serve(app, host=host, port=port, threads=threads, ident="nuanxin",
           clear_untrusted_proxy_headers=True)
-
-
-def _safe_url(url: str) -> str:
-    """A database URL without its password."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - only for display
-        return "(unparsable URL)"
 
 
 @main.group("users")
@@ -61,9 +51,7 @@ def _read_password(password_stdin: bool, *, confirm: bool = True) -> str:
 
 
 def _store():
-    from stations.store import open_store
-
-    return open_store()
+    return ready_store()
 
 
 @users_group.command("add")
