@@ -476,19 +476,8 @@ def test_excel_report_keeps_formulas_and_control_characters_as_text(store, tmp_p
     assert demand_row[1] == _in_a_cell(text)
 
 
-_IO_XFAIL = {
-    "formula": "geodata/io/stations.py _write_xlsx: a text starting with '=' is written as a "
-               "formula (openpyxl infers it); set cell.data_type = 's' (and quotePrefix)",
-    "control-characters": "geodata/io/stations.py _write_xlsx: openpyxl raises "
-                          "IllegalCharacterError on control characters, so "
-                          "/union/download/stations.xlsx answers 500; replace them (U+FFFD) "
-                          "as geodata/io/reports.py does",
-}
-
-
-@pytest.mark.parametrize("text", [
-    pytest.param(text, id=key, marks=pytest.mark.xfail(strict=True, reason=_IO_XFAIL[key]))
-    for key, text in SPREADSHEET_PAYLOADS.items()])
+@pytest.mark.parametrize("text", [pytest.param(text, id=key)
+                                  for key, text in SPREADSHEET_PAYLOADS.items()])
 def test_station_xlsx_export_keeps_formulas_and_control_characters_as_text(store, tmp_path,
                                                                            text):
     from geodata.io.stations import export_stations

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from geodata.crs.datums import convert
+from geodata.io.cells import append_row
 from geodata.planning.coverage import CoverageResult
 
 __all__ = ["coverage_geojson", "siting_geojson", "write_geojson", "write_excel_report"]
@@ -101,11 +102,7 @@ def _sheet(book, title: str, headers: list[str], rows: list[list], *, widths=Non
         cell.fill = PatternFill("solid", fgColor="FCE4D6")
         cell.alignment = Alignment(vertical="center", wrap_text=True)
     for row in rows:
-        sheet.append([_cell(v) for v in row])
-        for cell in sheet[sheet.max_row]:
-            if cell.data_type == "f":  # openpyxl reads "=..." as a formula: keep it text
-                cell.data_type = "s"
-                cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
+        append_row(sheet, [_cell(v) for v in row])
     for col in percent_cols:
         for cell in sheet.iter_cols(min_col=col, max_col=col, min_row=2):
             for c in cell:
@@ -127,10 +124,6 @@ def _cell(value):
         return value.item()
     if isinstance(value, float) and not np.isfinite(value):
         return None
-    if isinstance(value, str):
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)  # no control characters in XML
     return value
 
 

@@ -443,6 +443,8 @@ def _write_xlsx(stations: list[Station], path: Path) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    from geodata.io.cells import append_row
+
     book = Workbook()
     sheet = book.active
     sheet.title = "stations"
@@ -453,8 +455,8 @@ def _write_xlsx(stations: list[Station], path: Path) -> None:
     text_columns = {"code", "district_code", "street_code", "contact_phone", "verified_on"}
     for station in stations:
         flat = station_to_flat(station)
-        sheet.append([flat[c] if c not in text_columns or flat[c] is None else str(flat[c])
-                      for c in STATION_FIELDS])
+        append_row(sheet, [flat[c] if c not in text_columns or flat[c] is None else str(flat[c])
+                           for c in STATION_FIELDS])
     for index, name in enumerate(STATION_FIELDS, start=1):
         if name in text_columns:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):

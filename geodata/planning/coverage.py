@@ -430,7 +430,10 @@ class CoverageResult:
                 x, y = to_metric(self.demand.lon[mask], self.demand.lat[mask], self.demand.crs)
             h = self.demand.cell_m / 2
             boxes = shapely.box(x - h, y - h, x + h, y + h)
-            geom = shapely.coverage_union_all(boxes)
+            try:
+                geom = shapely.coverage_union_all(boxes)  # fast: the cells tile the plane
+            except shapely.errors.GEOSException:  # cells from several grids may overlap
+                geom = shapely.union_all(boxes)
             crs = self.demand.crs or self.crs
         else:
             geom = shapely.union_all(shapely.buffer(shapely.points(x, y), buffer_m or 100.0,
