@@ -461,49 +461,81 @@ class Standard:
                    union_street=str(union.get("street", "")), path=path)
 
 
-def _check_params(name: str, params: dict, where: str) -> None:
-    def number(key: str, *, positive: bool = True) -> float:
-        value = params[key]
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or (
-                positive and value <= 0):
-            raise ValidationError(f"规则 {name} 的 {key} 应为正数 (must be a positive number)"
-                                  f"{where}, got {value!r}")
-        return float(value)
+def _param_number(name: str, params: dict, key: str, where: str, *,
+                  positive: bool = True) -> float:
+    """``params[key]`` of rule ``name`` as a float: a number, positive unless told otherwise."""
+    value = params[key]
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or (
+            positive and value <= 0):
+        raise ValidationError(f"规则 {name} 的 {key} 应为正数 (must be a positive number)"
+                              f"{where}, got {value!r}")
+    return float(value)
 
-    if name == "area":
-        number("min_m2")
-    elif name == "hours":
-        if not 0 < number("min_hours_per_day") <= 24:
-            raise ValidationError(f"min_hours_per_day 应在 0–24 之间{where}")
-        if not 1 <= number("min_days_per_week") <= 7:
-            raise ValidationError(f"min_days_per_week 应在 1–7 之间{where}")
-    elif name == "shift_cover":
-        _clock_minutes(params["early_before"], what="early_before")
-        _clock_minutes(params["late_after"], what="late_after")
-    elif name == "access":
-        if not 0 <= number("ask_staff_share", positive=False) <= 1:
-            raise ValidationError(f"ask_staff_share 应在 0–1 之间{where}")
-    elif name == "in_area":
-        if params["level"] not in ("street", "district"):
-            raise ValidationError(f"in_area 的 level 应为 street 或 district{where}, "
-                                  f"got {params['level']!r}")
-    elif name == "core_kit":
-        groups = params["groups"]
-        if not isinstance(groups, list) or not groups or not all(
-                isinstance(g, list) and g for g in groups):
-            raise ValidationError(f"core_kit 的 groups 应为非空列表的列表{where}")
-        for group in groups:
-            for item in group:
-                if item not in AMENITIES:
-                    raise ValidationError(f"core_kit 中的设施 {item!r} 不存在 (unknown amenity)"
-                                          f"{where}; use: {', '.join(AMENITIES)}")
-    elif name == "gap":
-        for key in ("radius_m", "dense_radius_m", "near_m", "dense_near_m",
-                    "density_radius_m", "dense_min_communities", "dense_min_stations"):
-            number(key)
-        if params["near_m"] >= params["radius_m"] or \
-                params["dense_near_m"] >= params["dense_radius_m"]:
-            raise ValidationError(f"gap 的 near_m 应小于 radius_m{where}")
+
+def _check_area_params(name: str, params: dict, where: str) -> None:
+    _param_number(name, params, "min_m2", where)
+
+
+def _check_hours_params(name: str, params: dict, where: str) -> None:
+    if not 0 < _param_number(name, params, "min_hours_per_day", where) <= 24:
+        raise ValidationError(f"min_hours_per_day 应在 0–24 之间{where}")
+    if not 1 <= _param_number(name, params, "min_days_per_week", where) <= 7:
+        raise ValidationError(f"min_days_per_week 应在 1–7 之间{where}")
+
+
+def _check_shift_cover_params(name: str, params: dict, where: str) -> None:
+    _clock_minutes(params["early_before"], what="early_before")
+    _clock_minutes(params["late_after"], what="late_after")
+
+
+def _check_access_params(name: str, params: dict, where: str) -> None:
+    if not 0 <= _param_number(name, params, "ask_staff_share", where, positive=False) <= 1:
+        raise ValidationError(f"ask_staff_share 应在 0–1 之间{where}")
+
+
+def _check_in_area_params(name: str, params: dict, where: str) -> None:
+    if params["level"] not in ("street", "district"):
+        raise ValidationError(f"in_area 的 level 应为 street 或 district{where}, "
+                              f"got {params['level']!r}")
+
+
+def _check_core_kit_params(name: str, params: dict, where: str) -> None:
+    groups = params["groups"]
+    if not isinstance(groups, list) or not groups or not all(
+            isinstance(g, list) and g for g in groups):
+        raise ValidationError(f"core_kit 的 groups 应为非空列表的列表{where}")
+    for group in groups:
+        for item in group:
+            if item not in AMENITIES:
+                raise ValidationError(f"core_kit 中的设施 {item!r} 不存在 (unknown amenity)"
+                                      f"{where}; use: {', '.join(AMENITIES)}")
+
+
+def _check_gap_params(name: str, params: dict, where: str) -> None:
+    for key in ("radius_m", "dense_radius_m", "near_m", "dense_near_m",
+                "density_radius_m", "dense_min_communities", "dense_min_stations"):
+        _param_number(name, params, key, where)
+    if params["near_m"] >= params["radius_m"] or \
+            params["dense_near_m"] >= params["dense_radius_m"]:
+        raise ValidationError(f"gap 的 near_m 应小于 radius_m{where}")
+
+
+_PARAM_CHECKS = {  # rule name → check of its parameters (a rule not named here has none)
+    "area": _check_area_params,
+    "hours": _check_hours_params,
+    "shift_cover": _check_shift_cover_params,
+    "access": _check_access_params,
+    "in_area": _check_in_area_params,
+    "core_kit": _check_core_kit_params,
+    "gap": _check_gap_params,
+}
+
+
+def _check_params(name: str, params: dict, where: str) -> None:
+    """Refuse parameters rule ``name`` cannot use (type, range, unknown amenity)."""
+    check = _PARAM_CHECKS.get(name)
+    if check is not None:
+        check(name, params, where)
 
 
 def load_standard(path: str | os.PathLike | None = None) -> Standard:

@@ -156,49 +156,64 @@ class Param:
     def parse_one(self, raw: object) -> Any:
         """Parse one value (a string from a query/path, or a JSON value from a body)."""
         if self.type == "string":
-            if not isinstance(raw, str):
-                raise self._fail(raw, self._expected())
-            if not _storable(raw):
-                raise self._fail(raw.encode("ascii", "backslashreplace").decode("ascii")[:40],
-                                 "valid Unicode text (no lone surrogate, no NUL)")
-            value = raw.strip()
-            if self.max_length is not None and len(value) > self.max_length:
-                raise self._fail(raw[:40] + "…", self._expected())
-            if self.enum:
-                folded = {e.lower(): e for e in self.enum}
-                if value.lower() not in folded:
-                    raise self._fail(raw, self._expected())
-                value = folded[value.lower()]
-            return value
+            return self._parse_string(raw)
         if self.type == "boolean":
-            if isinstance(raw, bool):
-                return raw
-            text = str(raw).strip().lower()
-            if text in _TRUE:
-                return True
-            if text in _FALSE:
-                return False
-            raise self._fail(raw, self._expected())
-        if self.type == "integer":
-            if isinstance(raw, bool) or not (isinstance(raw, int) or (
-                    isinstance(raw, str) and _INT.match(raw.strip()))):
-                raise self._fail(_short(raw), self._expected())
-            value = int(raw)
-            if abs(value) > _INT64_MAX:  # a JSON body can carry any integer
-                raise self._fail(_short(raw), self._expected())
-        else:
-            if isinstance(raw, bool):
-                raise self._fail(raw, self._expected())
-            if isinstance(raw, str) and (len(raw) > 64 or not raw.isascii()):
-                raise self._fail(_short(raw), self._expected())
-            try:
-                value = float(raw)
-            except (TypeError, ValueError, OverflowError):
-                raise self._fail(_short(raw), self._expected()) from None
-            if not math.isfinite(value):
-                raise self._fail(_short(raw), self._expected())
+            return self._parse_boolean(raw)
+        value = self._parse_integer(raw) if self.type == "integer" else self._parse_number(raw)
         if (self.minimum is not None and value < self.minimum) or (
                 self.maximum is not None and value > self.maximum):
+            raise self._fail(_short(raw), self._expected())
+        return value
+
+    def _parse_string(self, raw: object) -> str:
+        """Storable text, stripped, within ``max_length``; an ``enum`` value in its spelling."""
+        if not isinstance(raw, str):
+            raise self._fail(raw, self._expected())
+        if not _storable(raw):
+            raise self._fail(raw.encode("ascii", "backslashreplace").decode("ascii")[:40],
+                             "valid Unicode text (no lone surrogate, no NUL)")
+        value = raw.strip()
+        if self.max_length is not None and len(value) > self.max_length:
+            raise self._fail(raw[:40] + "…", self._expected())
+        if self.enum:
+            folded = {e.lower(): e for e in self.enum}
+            if value.lower() not in folded:
+                raise self._fail(raw, self._expected())
+            value = folded[value.lower()]
+        return value
+
+    def _parse_boolean(self, raw: object) -> bool:
+        """A JSON boolean, or one of the words in ``_TRUE`` / ``_FALSE``."""
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise self._fail(raw, self._expected())
+
+    def _parse_integer(self, raw: object) -> int:
+        """A JSON integer or ASCII digits, within 64 bits (bounds are checked by the caller)."""
+        if isinstance(raw, bool) or not (isinstance(raw, int) or (
+                isinstance(raw, str) and _INT.match(raw.strip()))):
+            raise self._fail(_short(raw), self._expected())
+        value = int(raw)
+        if abs(value) > _INT64_MAX:  # a JSON body can carry any integer
+            raise self._fail(_short(raw), self._expected())
+        return value
+
+    def _parse_number(self, raw: object) -> float:
+        """A finite number from JSON or short ASCII text (bounds are checked by the caller)."""
+        if isinstance(raw, bool):
+            raise self._fail(raw, self._expected())
+        if isinstance(raw, str) and (len(raw) > 64 or not raw.isascii()):
+            raise self._fail(_short(raw), self._expected())
+        try:
+            value = float(raw)
+        except (TypeError, ValueError, OverflowError):
+            raise self._fail(_short(raw), self._expected()) from None
+        if not math.isfinite(value):
             raise self._fail(_short(raw), self._expected())
         return value
 
