@@ -88,36 +88,65 @@ def planning_layers(*, to_tiles: str = "wgs84", stations=None, coverage=None,
     max_points : int
         At most this many uncovered demand points are drawn (heaviest/farthest first).
     """
-    import folium
-    import shapely
-
     datum = normalise_datum(to_tiles)
     if stations is None and coverage is not None:
         stations = coverage.stations
     rows = _station_rows(stations)
     if radius_m is None and coverage is not None:
         radius_m = coverage.radius_m
-    groups = []
+    groups = [_service_layer(rows, datum, radius_m=radius_m, isochrones=isochrones),
+              _stations_layer(rows, datum)]
+    if coverage is not None:
+        groups.append(_uncovered_layer(coverage, datum, max_points=max_points))
+    if siting:
+        groups.append(_sites_layer(siting, datum, radius_m=radius_m))
+    return groups
+
+
+def _service_layer(rows: list[dict], datum: str, *, radius_m: float | None,
+                   isochrones: Sequence | None):
+    """服务范围: walking areas when ``isochrones`` are given, else circles of ``radius_m``."""
+    import folium
 
     service = folium.FeatureGroup(name="服务范围", show=True)
     if isochrones:
-        for poly, row in zip(isochrones, rows or [{}] * len(isochrones), strict=False):
-            if poly is None or poly.is_empty:
-                continue
-            folium.GeoJson(json.loads(shapely.to_geojson(_geom_to(poly, datum))),
-                           style_function=lambda _f: {"color": _COLORS["service"], "weight": 1,
-                                                      "fillOpacity": 0.12},
-                           tooltip=folium.Tooltip(_esc(row.get("name")) + " 步行可达范围")
-                           ).add_to(service)
+        _add_isochrones(service, isochrones, rows, datum)
     elif radius_m and rows:
-        x, y = _to([r["lon"] for r in rows], [r["lat"] for r in rows], datum)
-        for r, lon, lat in zip(rows, x, y, strict=True):
-            folium.Circle(_ll(lon, lat), radius=float(radius_m), color=_COLORS["service"],
-                          weight=1, fill=True, fill_opacity=0.08,
-                          tooltip=folium.Tooltip(
-                              f"{_esc(r.get('name'))} {radius_m:.0f} 米服务半径"),
-                          ).add_to(service)
-    groups.append(service)
+        _add_service_circles(service, rows, datum, radius_m=radius_m)
+    return service
+
+
+def _add_isochrones(group, isochrones: Sequence, rows: list[dict], datum: str) -> None:
+    """One walking service area per station (polygons in the order of ``rows``)."""
+    import folium
+    import shapely
+
+    for poly, row in zip(isochrones, rows or [{}] * len(isochrones), strict=False):
+        if poly is None or poly.is_empty:
+            continue
+        folium.GeoJson(json.loads(shapely.to_geojson(_geom_to(poly, datum))),
+                       style_function=lambda _f: {"color": _COLORS["service"], "weight": 1,
+                                                  "fillOpacity": 0.12},
+                       tooltip=folium.Tooltip(_esc(row.get("name")) + " 步行可达范围")
+                       ).add_to(group)
+
+
+def _add_service_circles(group, rows: list[dict], datum: str, *, radius_m: float) -> None:
+    """A circle of ``radius_m`` metres around each station."""
+    import folium
+
+    x, y = _to([r["lon"] for r in rows], [r["lat"] for r in rows], datum)
+    for r, lon, lat in zip(rows, x, y, strict=True):
+        folium.Circle(_ll(lon, lat), radius=float(radius_m), color=_COLORS["service"],
+                      weight=1, fill=True, fill_opacity=0.08,
+                      tooltip=folium.Tooltip(
+                          f"{_esc(r.get('name'))} {radius_m:.0f} 米服务半径"),
+                      ).add_to(group)
+
+
+def _stations_layer(rows: list[dict], datum: str):
+    """驿站: one marker per station, its name and opening hours in the popup."""
+    import folium
 
     st_group = folium.FeatureGroup(name="驿站", show=True)
     if rows:
@@ -129,55 +158,71 @@ def planning_layers(*, to_tiles: str = "wgs84", stations=None, coverage=None,
             folium.CircleMarker(_ll(lon, lat), radius=6, color=_COLORS["station"], fill=True,
                                 fill_opacity=0.9, popup=folium.Popup(text, max_width=260),
                                 tooltip=folium.Tooltip(_esc(r.get("name")))).add_to(st_group)
-    groups.append(st_group)
+    return st_group
 
-    if coverage is not None:
-        gap = folium.FeatureGroup(name="未覆盖需求", show=True)
-        geom = coverage.uncovered_geometry()
-        if not geom.is_empty:
-            folium.GeoJson(json.loads(shapely.to_geojson(_geom_to(geom, datum))),
-                           style_function=lambda _f: {"color": _COLORS["uncovered"],
-                                                      "weight": 1, "fillOpacity": 0.25},
-                           tooltip=folium.Tooltip("未覆盖区域")).add_to(gap)
-        points = coverage.uncovered_points(max_points)
-        if points:
-            x, y = _to([p["lon"] for p in points], [p["lat"] for p in points], datum)
-            for p, lon, lat in zip(points, x, y, strict=True):
-                dist = "—" if p["nearest_m"] is None else f"{p['nearest_m']:.0f} 米"
-                tip = (f"{_esc(p['name']) or '需求点'} · 人数 {p['weight']:g} · "
-                       f"距最近驿站 {dist}")
-                folium.CircleMarker(_ll(lon, lat), radius=3, color=_COLORS["uncovered"],
-                                    fill=True, fill_opacity=0.8,
-                                    tooltip=folium.Tooltip(tip)).add_to(gap)
-        far = coverage.farthest()
-        if far:
-            x, y = _to(far["lon"], far["lat"], datum)
-            folium.CircleMarker(_ll(x[0], y[0]), radius=8, color=_COLORS["farthest"], weight=3,
+
+def _uncovered_layer(coverage, datum: str, *, max_points: int):
+    """未覆盖需求: the uncovered area, up to ``max_points`` uncovered demand points and the
+    farthest demand point."""
+    import folium
+    import shapely
+
+    gap = folium.FeatureGroup(name="未覆盖需求", show=True)
+    geom = coverage.uncovered_geometry()
+    if not geom.is_empty:
+        folium.GeoJson(json.loads(shapely.to_geojson(_geom_to(geom, datum))),
+                       style_function=lambda _f: {"color": _COLORS["uncovered"],
+                                                  "weight": 1, "fillOpacity": 0.25},
+                       tooltip=folium.Tooltip("未覆盖区域")).add_to(gap)
+    _add_uncovered_points(gap, coverage.uncovered_points(max_points), datum)
+    far = coverage.farthest()
+    if far:
+        x, y = _to(far["lon"], far["lat"], datum)
+        folium.CircleMarker(_ll(x[0], y[0]), radius=8, color=_COLORS["farthest"], weight=3,
+                            tooltip=folium.Tooltip(
+                                f"最远需求点 {_esc(far['name'])}: 距 "
+                                f"{_esc(far['nearest_station_name'])} "
+                                f"{far['distance_m']:.0f} 米")).add_to(gap)
+    return gap
+
+
+def _add_uncovered_points(group, points: list[dict], datum: str) -> None:
+    """A small marker per uncovered demand point: name, people, distance to the nearest."""
+    import folium
+
+    if not points:
+        return
+    x, y = _to([p["lon"] for p in points], [p["lat"] for p in points], datum)
+    for p, lon, lat in zip(points, x, y, strict=True):
+        dist = "—" if p["nearest_m"] is None else f"{p['nearest_m']:.0f} 米"
+        tip = (f"{_esc(p['name']) or '需求点'} · 人数 {p['weight']:g} · "
+               f"距最近驿站 {dist}")
+        folium.CircleMarker(_ll(lon, lat), radius=3, color=_COLORS["uncovered"],
+                            fill=True, fill_opacity=0.8,
+                            tooltip=folium.Tooltip(tip)).add_to(group)
+
+
+def _sites_layer(siting: dict, datum: str, *, radius_m: float | None):
+    """推荐新站点: the chosen sites with rank and gain, each in a dashed service circle."""
+    import folium
+
+    sites = folium.FeatureGroup(name="推荐新站点", show=True)
+    chosen = siting.get("chosen", [])
+    if chosen:
+        x, y = _to([c["lon"] for c in chosen], [c["lat"] for c in chosen], datum)
+        for c, lon, lat in zip(chosen, x, y, strict=True):
+            text = (f"<b>推荐 #{int(c.get('rank') or 0)} {_esc(c['name'])}</b><br>"
+                    f"{_esc(c.get('address'))}<br>新增覆盖 {c['gain']:g} 人")
+            folium.CircleMarker(_ll(lon, lat), radius=8, color=_COLORS["site"], weight=3,
+                                fill=True, fill_opacity=0.9,
+                                popup=folium.Popup(text, max_width=280),
                                 tooltip=folium.Tooltip(
-                                    f"最远需求点 {_esc(far['name'])}: 距 "
-                                    f"{_esc(far['nearest_station_name'])} "
-                                    f"{far['distance_m']:.0f} 米")).add_to(gap)
-        groups.append(gap)
-
-    if siting:
-        sites = folium.FeatureGroup(name="推荐新站点", show=True)
-        chosen = siting.get("chosen", [])
-        if chosen:
-            x, y = _to([c["lon"] for c in chosen], [c["lat"] for c in chosen], datum)
-            for c, lon, lat in zip(chosen, x, y, strict=True):
-                text = (f"<b>推荐 #{int(c.get('rank') or 0)} {_esc(c['name'])}</b><br>"
-                        f"{_esc(c.get('address'))}<br>新增覆盖 {c['gain']:g} 人")
-                folium.CircleMarker(_ll(lon, lat), radius=8, color=_COLORS["site"], weight=3,
-                                    fill=True, fill_opacity=0.9,
-                                    popup=folium.Popup(text, max_width=280),
-                                    tooltip=folium.Tooltip(
-                                        f"推荐 #{int(c.get('rank') or 0)} {_esc(c['name'])}"),
-                                    ).add_to(sites)
-                if radius_m:
-                    folium.Circle(_ll(lon, lat), radius=float(radius_m), color=_COLORS["site"],
-                                  weight=1, dash_array="4", fill=False).add_to(sites)
-        groups.append(sites)
-    return groups
+                                    f"推荐 #{int(c.get('rank') or 0)} {_esc(c['name'])}"),
+                                ).add_to(sites)
+            if radius_m:
+                folium.Circle(_ll(lon, lat), radius=float(radius_m), color=_COLORS["site"],
+                              weight=1, dash_array="4", fill=False).add_to(sites)
+    return sites
 
 
 def planning_map(*, to_tiles: str = "wgs84", m=None, center: tuple[float, float] | None = None,
