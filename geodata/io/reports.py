@@ -26,6 +26,8 @@ __all__ = ["coverage_geojson", "siting_geojson", "write_geojson", "write_excel_r
 
 _METHOD_ZH = {"straight_line": "直线距离", "straight_line_x_detour": "直线距离 × 绕行系数",
               "network": "步行路网距离"}
+_SITING_MODEL_ZH = {"mclp": "最大覆盖 (MCLP)", "lscp": "集合覆盖 (LSCP)"}
+_SITING_MODE_ZH = {"exact": "精确 (HiGHS)", "fast": "快速 (贪心 + 交换)"}
 
 
 def _point(lon: float, lat: float, props: dict) -> dict:
@@ -149,7 +151,6 @@ def write_excel_report(path: str | Path, *, coverage: CoverageResult | dict | No
     :meth:`~CoverageResult.as_dict` body (only the points it carries).
     """
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     if coverage is None and siting is None:
         raise ValueError("write_excel_report needs a coverage or a siting result")
@@ -160,66 +161,106 @@ def write_excel_report(path: str | Path, *, coverage: CoverageResult | dict | No
                  else (coverage or {}).get("uncovered_points", []))
     summary: list[list] = [["报告", title], ["生成时间", datetime.now().strftime("%Y-%m-%d %H:%M")]]
     if body:
-        far = body.get("farthest") or {}
-        summary += [
-            ["分析区域", _area_label(body)],
-            ["需求来源", {"imported": "导入的需求点", "grid": f"网格 ({body.get('cell_m')} 米)",
-                      "community_proxy": "社区点 (代理需求)"}.get(body["demand_source"],
-                                                             body["demand_source"])],
-            ["需求点数", body["demand_points"]],
-            ["需求总量 (人)", body["demand_total"]],
-            ["已覆盖需求 (人)", body["demand_covered"]],
-            ["覆盖率", body["covered_share"]],
-            [f"交叉覆盖率 (≥{body['min_stations']} 个站点)", body["multi_covered_share"]],
-            ["服务半径 (米)", body["radius_m"]],
-            ["步行时间 (分钟)", body.get("walk_minutes")],
-            ["距离计算", _METHOD_ZH.get(body["method"], body["method"])],
-            ["时间点", body.get("at") or "不限 (any time)"],
-            ["参与计算的站点数", body["stations_counted"]],
-            ["未覆盖需求点数", body["uncovered"]],
-            ["最远需求点", far.get("name") or (f"{far.get('lon')}, {far.get('lat')}"
-                                          if far else None)],
-            ["最远需求点距最近站点 (米)", far.get("distance_m")],
-            ["坐标系", "WGS84 (另附 GCJ-02 供高德地图使用)"],
-        ]
+        summary += _coverage_summary(body)
     if siting:
-        summary += [
-            ["选址模型", {"mclp": "最大覆盖 (MCLP)", "lscp": "集合覆盖 (LSCP)"}[siting["model"]]],
-            ["求解方式", {"exact": "精确 (HiGHS)", "fast": "快速 (贪心 + 交换)"}[siting["mode"]]],
-            ["推荐新增站点数", len(siting["chosen"])],
-            ["选址前覆盖需求 (人)", siting["covered_before"]],
-            ["选址后覆盖需求 (人)", siting["covered_after"]],
-            ["选址前覆盖率", siting.get("covered_share_before")],
-            ["选址后覆盖率", siting.get("covered_share_after")],
-        ]
+        summary += _siting_summary(siting)
+    _summary_sheet(book, summary)
+    if body:
+        _area_sheet(book, body["by_area"])
+        _group_sheet(book, body["by_group"])
+        _uncovered_sheet(book, uncovered)
+    _sites_sheet(book, (siting or {}).get("chosen", []))
+    path = Path(path)
+    book.save(path)
+    return path
+
+
+def _coverage_summary(body: dict) -> list[list]:
+    """汇总 rows of a coverage result (its :meth:`~CoverageResult.as_dict` body)."""
+    far = body.get("farthest") or {}
+    return [
+        ["分析区域", _area_label(body)],
+        ["需求来源", {"imported": "导入的需求点", "grid": f"网格 ({body.get('cell_m')} 米)",
+                  "community_proxy": "社区点 (代理需求)"}.get(body["demand_source"],
+                                                         body["demand_source"])],
+        ["需求点数", body["demand_points"]],
+        ["需求总量 (人)", body["demand_total"]],
+        ["已覆盖需求 (人)", body["demand_covered"]],
+        ["覆盖率", body["covered_share"]],
+        [f"交叉覆盖率 (≥{body['min_stations']} 个站点)", body["multi_covered_share"]],
+        ["服务半径 (米)", body["radius_m"]],
+        ["步行时间 (分钟)", body.get("walk_minutes")],
+        ["距离计算", _METHOD_ZH.get(body["method"], body["method"])],
+        ["时间点", body.get("at") or "不限 (any time)"],
+        ["参与计算的站点数", body["stations_counted"]],
+        ["未覆盖需求点数", body["uncovered"]],
+        ["最远需求点", far.get("name") or (f"{far.get('lon')}, {far.get('lat')}"
+                                      if far else None)],
+        ["最远需求点距最近站点 (米)", far.get("distance_m")],
+        ["坐标系", "WGS84 (另附 GCJ-02 供高德地图使用)"],
+    ]
+
+
+def _siting_summary(siting: dict) -> list[list]:
+    """汇总 rows of a siting result."""
+    return [
+        ["选址模型", _SITING_MODEL_ZH[siting["model"]]],
+        ["求解方式", _SITING_MODE_ZH[siting["mode"]]],
+        ["推荐新增站点数", len(siting["chosen"])],
+        ["选址前覆盖需求 (人)", siting["covered_before"]],
+        ["选址后覆盖需求 (人)", siting["covered_after"]],
+        ["选址前覆盖率", siting.get("covered_share_before")],
+        ["选址后覆盖率", siting.get("covered_share_after")],
+    ]
+
+
+def _summary_sheet(book, summary: list[list]) -> None:
+    """汇总: one indicator per row; the shares (率) as percentages."""
+    from openpyxl.styles import Font
+
     sheet = _sheet(book, "汇总", ["指标", "数值"], summary, widths=[34, 48])
     for row in sheet.iter_rows(min_row=2):
         if "率" in str(row[0].value):
             row[1].number_format = "0.0%"
     sheet["A1"].font = Font(bold=True)
-    if body:
-        _sheet(book, "分街道", ["街道/区", "所属区", "需求总量 (人)", "已覆盖 (人)", "覆盖率",
-                             "交叉覆盖率", "需求点数", "未覆盖点数"],
-               [[a["name"], a.get("district"), a["demand_total"], a["demand_covered"],
-                 a["covered_share"], a["multi_covered_share"], a["demand_points"],
-                 a["uncovered_points"]] for a in body["by_area"]],
-               widths=[22, 12, 14, 14, 10, 12, 10, 12], percent_cols=(5, 6))
-        _sheet(book, "分群体", ["群体", "需求总量 (人)", "已覆盖 (人)", "覆盖率", "交叉覆盖率",
-                             "需求点数"],
-               [[g["label_zh"], g["demand_total"], g["demand_covered"], g["covered_share"],
-                 g["multi_covered_share"], g["demand_points"]] for g in body["by_group"]],
-               widths=[18, 14, 14, 10, 12, 10], percent_cols=(4, 5))
-        rows = []
-        for n, u in enumerate(uncovered, start=1):
-            glon, glat = _gcj(u["lon"], u["lat"])
-            rows.append([n, u["name"], u["area"], u["group"], u["shift"], u["weight"],
-                         u["nearest_m"], u["lon"], u["lat"], glon, glat])
-        _sheet(book, "未覆盖需求", ["序号", "名称", "所属街道/区", "群体", "班次", "人数 (权重)",
-                                "距最近站点 (米)", "经度 (WGS84)", "纬度 (WGS84)",
-                                "经度 (GCJ-02)", "纬度 (GCJ-02)"], rows,
-               widths=[6, 24, 16, 12, 12, 10, 14, 14, 14, 14, 14])
+
+
+def _area_sheet(book, by_area: list[dict]) -> None:
+    """分街道: coverage per street (or district)."""
+    _sheet(book, "分街道", ["街道/区", "所属区", "需求总量 (人)", "已覆盖 (人)", "覆盖率",
+                         "交叉覆盖率", "需求点数", "未覆盖点数"],
+           [[a["name"], a.get("district"), a["demand_total"], a["demand_covered"],
+             a["covered_share"], a["multi_covered_share"], a["demand_points"],
+             a["uncovered_points"]] for a in by_area],
+           widths=[22, 12, 14, 14, 10, 12, 10, 12], percent_cols=(5, 6))
+
+
+def _group_sheet(book, by_group: list[dict]) -> None:
+    """分群体: coverage per group of workers."""
+    _sheet(book, "分群体", ["群体", "需求总量 (人)", "已覆盖 (人)", "覆盖率", "交叉覆盖率",
+                         "需求点数"],
+           [[g["label_zh"], g["demand_total"], g["demand_covered"], g["covered_share"],
+             g["multi_covered_share"], g["demand_points"]] for g in by_group],
+           widths=[18, 14, 14, 10, 12, 10], percent_cols=(4, 5))
+
+
+def _uncovered_sheet(book, uncovered: list[dict]) -> None:
+    """未覆盖需求: every uncovered demand point, in WGS84 and GCJ-02."""
     rows = []
-    for c in (siting or {}).get("chosen", []):
+    for n, u in enumerate(uncovered, start=1):
+        glon, glat = _gcj(u["lon"], u["lat"])
+        rows.append([n, u["name"], u["area"], u["group"], u["shift"], u["weight"],
+                     u["nearest_m"], u["lon"], u["lat"], glon, glat])
+    _sheet(book, "未覆盖需求", ["序号", "名称", "所属街道/区", "群体", "班次", "人数 (权重)",
+                            "距最近站点 (米)", "经度 (WGS84)", "纬度 (WGS84)",
+                            "经度 (GCJ-02)", "纬度 (GCJ-02)"], rows,
+           widths=[6, 24, 16, 12, 12, 10, 14, 14, 14, 14, 14])
+
+
+def _sites_sheet(book, chosen: list[dict]) -> None:
+    """推荐站点: the recommended sites, in WGS84 and GCJ-02 (headers only when none)."""
+    rows = []
+    for c in chosen:
         glon, glat = _gcj(c["lon"], c["lat"])
         rows.append([c.get("rank"), c["id"], c["name"], c.get("address"), c.get("street"),
                      c["gain"], c.get("gain_share"), c.get("unique_gain"), c["lon"], c["lat"],
@@ -228,6 +269,3 @@ def write_excel_report(path: str | Path, *, coverage: CoverageResult | dict | No
                           "新增覆盖占比", "独有覆盖 (人)", "经度 (WGS84)", "纬度 (WGS84)",
                           "经度 (GCJ-02)", "纬度 (GCJ-02)"], rows,
            widths=[6, 10, 26, 34, 14, 14, 12, 12, 14, 14, 14, 14], percent_cols=(7,))
-    path = Path(path)
-    book.save(path)
-    return path
