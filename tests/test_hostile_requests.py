@@ -295,3 +295,10 @@ def test_sweep_every_api_route_never_answers_500(client, data):
 def test_sweep_dashboard_queries_never_answer_500(union_client, path, params):
     r = union_client.get(path, query_string=params)
     assert r.status_code in (200, 302, 400, 404), (path, params, r.status_code)
+
+
+def test_union_coverage_without_district_or_demand_answers(union_client):
+    """Grid demand over every district: cells of several grids overlap (GEOS refused
+    coverage_union_all with a TopologyException: a 500 for an account without a district)."""
+    r = union_client.get("/union/coverage?radius=1000")
+    assert r.status_code == 200

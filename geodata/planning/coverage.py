@@ -289,6 +289,36 @@ def _share(part: float, total: float) -> float | None:
     return None if total <= 0 else part / total
 
 
+#: Most grid cells dissolved exactly for a drawing; beyond, cells are merged 2×2, 4×4... first.
+MAX_OUTLINE_CELLS = 100_000
+
+
+def _cells_outline(x: np.ndarray, y: np.ndarray, cell_m: float):
+    """The union of grid cells centred at ``x, y`` (metres), fast and bounded.
+
+    The cells of one grid tile the plane, so :func:`shapely.coverage_union_all` dissolves them
+    in linear time. Cells of several areas' grids may be offset from each other (GEOS then
+    refuses), and a whole city has millions: centres are then snapped to one grid, coarsened
+    until at most :data:`MAX_OUTLINE_CELLS` remain (an outline within a cell or two, for maps).
+    """
+    import shapely
+
+    h = cell_m / 2
+    if len(x) <= MAX_OUTLINE_CELLS:
+        try:
+            return shapely.coverage_union_all(shapely.box(x - h, y - h, x + h, y + h))
+        except shapely.errors.GEOSException:
+            pass
+    size = cell_m
+    while True:
+        keys = np.unique(np.column_stack([np.floor(x / size), np.floor(y / size)]), axis=0)
+        if len(keys) <= MAX_OUTLINE_CELLS:
+            break
+        size *= 2
+    x0, y0 = keys[:, 0] * size, keys[:, 1] * size
+    return shapely.coverage_union_all(shapely.box(x0, y0, x0 + size, y0 + size))
+
+
 @dataclass
 class CoverageResult:
     """Everything measured; :meth:`as_dict` is the JSON body (INTERFACE.md keys + extras)."""
@@ -428,12 +458,7 @@ class CoverageResult:
         if self.demand.source == "grid" and self.demand.cell_m and buffer_m is None:
             if self.demand.crs and self.demand.crs != self.crs:
                 x, y = to_metric(self.demand.lon[mask], self.demand.lat[mask], self.demand.crs)
-            h = self.demand.cell_m / 2
-            boxes = shapely.box(x - h, y - h, x + h, y + h)
-            try:
-                geom = shapely.coverage_union_all(boxes)  # fast: the cells tile the plane
-            except shapely.errors.GEOSException:  # cells from several grids may overlap
-                geom = shapely.union_all(boxes)
+            geom = _cells_outline(x, y, float(self.demand.cell_m))
             crs = self.demand.crs or self.crs
         else:
             geom = shapely.union_all(shapely.buffer(shapely.points(x, y), buffer_m or 100.0,
