@@ -16,6 +16,7 @@ structure; :meth:`~OpeningHours.to_text` and :meth:`~OpeningHours.describe_zh` w
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -31,6 +32,7 @@ from stations.settings import TZ, now
 __all__ = ["HOLIDAYS", "TZ", "HoursError", "OpeningHours", "is_public_holiday", "hours_of",
            "parse_open_at"]
 
+log = logging.getLogger(__name__)
 _DAY = 1440
 _FULL = ((0, _DAY),)
 _PH = 7  # selector value standing for public holidays
@@ -697,7 +699,9 @@ class _Parser:
 def _parsed(text: str) -> OpeningHours:
     try:
         return OpeningHours.parse(text or None)
-    except HoursError:
+    except HoursError as exc:  # reported once per distinct text, where it is read
+        log.warning("opening hours %r cannot be read, shown as unknown: %s", text[:80],
+                    exc.message)
         return OpeningHours(known=False)
 
 

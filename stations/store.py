@@ -25,7 +25,11 @@ from stations.errors import NotFoundError, StoreError, ValidationError
 from stations.records import STATUSES, Station
 from stations.schema import meta_table, metadata, sessions_table, stations_table
 
-__all__ = ["Store", "open_store", "station_from_record", "redact_url"]
+__all__ = ["Store", "open_store", "station_from_record", "redact_url", "UNAVAILABLE"]
+
+#: Driver errors that mean the store is unavailable (down, unreachable, not initialised), not
+#: that a request was wrong: the web answers them 503 (:mod:`webmap.errors`).
+UNAVAILABLE: tuple[type[Exception], ...] = (sa.exc.OperationalError, sa.exc.InterfaceError)
 
 #: ``actor`` of the audit rows an import writes when it changes a station's status.
 IMPORT_ACTOR = "导入 (import)"
@@ -158,11 +162,18 @@ class Store:
         return current
 
     def version(self, name: str = "stations_version") -> int:
-        """The change counter; indexes rebuild when it moves."""
+        """The change counter; indexes rebuild when it moves.
+
+        Raises
+        ------
+        StoreError
+            When the store cannot be read (not initialised, unreachable): never a silent 0.
+        """
         try:
             return int(self.get_meta(name, "0") or 0)
-        except sa.exc.OperationalError:
-            return 0
+        except UNAVAILABLE as exc:
+            raise StoreError(f"无法读取数据库 (cannot read the store at {redact_url(self.url)}; "
+                             f"run `nuanxin init`?): {type(exc).__name__}") from exc
 
     @contextlib.contextmanager
     def _conn(self, conn: Connection | None) -> Iterator[Connection]:

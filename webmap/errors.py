@@ -20,6 +20,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from stations.errors import NotFoundError, NuanxinError, StoreError
+from stations.store import UNAVAILABLE
 
 __all__ = ["register_error_handlers", "wants_json", "error_response", "RateLimitError", "BusyError",
            "StrictJSONProvider", "bug_answered", "finite"]
@@ -94,6 +95,15 @@ def _detail_of(exc: NuanxinError) -> object:
     return detail
 
 
+def _store_unreachable(exc: Exception):
+    from flask import current_app
+
+    current_app.logger.error("store unavailable on %s %s: %s", request.method, request.path,
+                             type(exc).__name__, exc_info=exc)
+    return error_response(503, "数据库暂时不可用，请稍后再试 (store unavailable)",
+                          {"reason": "store"})
+
+
 def register_error_handlers(app: Flask) -> None:
     """Install the handlers on ``app``."""
 
@@ -136,6 +146,9 @@ def register_error_handlers(app: Flask) -> None:
     def _busy(exc: BusyError):
         body, status = error_response(503, exc.message, _detail_of(exc))
         return body, status, {"Retry-After": str((exc.detail or {}).get("retry_after", 15))}
+
+    for unavailable in UNAVAILABLE:
+        app.register_error_handler(unavailable, _store_unreachable)
 
     @app.errorhandler(StoreError)
     def _store_down(exc: StoreError):

@@ -581,7 +581,6 @@ def get_index(store, *, statuses: Sequence[str] | None = ("open",), network=CONF
         bad = [s for s in wanted if s not in STATUSES]
         if bad:
             raise ValidationError(f"未知状态 (unknown status) {bad}; use {', '.join(STATUSES)}")
-    store.check()
     key = ("index", wanted, id(network) if network is not None else None, float(detour_factor))
     return (cache or DEFAULT_CACHE).derived(
         store, key, lambda snap: StationIndex(snap.with_status(wanted), network=network,

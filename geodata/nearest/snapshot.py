@@ -13,6 +13,7 @@ The web app keeps one cache per app (:mod:`webmap.extensions`); library and CLI 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
@@ -24,6 +25,7 @@ from stations.records import STATUSES, Station
 __all__ = ["StationSnapshot", "SnapshotCache", "DEFAULT_CACHE", "store_key"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,10 @@ class SnapshotCache:
             if hit is not None and hit[0].version == version:
                 self._entries.move_to_end(where)
                 return hit
+            store.check()  # an uninitialised store is an error, never "no stations"
             snapshot = StationSnapshot(version, tuple(store.list_stations()))
+            log.debug("station snapshot of %s at version %d: %d stations", where, version,
+                      len(snapshot.stations))
             entry = (snapshot, OrderedDict())
             self._entries[where] = entry
             self._entries.move_to_end(where)

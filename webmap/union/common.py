@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import io
+import logging
 import tempfile
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from webmap.sessions import end_session, resume_session
 
 __all__ = ["bp", "current_user", "send_temp", "XLSX"]
 
+log = logging.getLogger(__name__)
 bp = Blueprint("union", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -79,7 +81,8 @@ def _inject():
 def _new_reports() -> int:
     try:
         return feedback.count_reports(get_store(), status="new") if current_user() else 0
-    except Exception:  # noqa: BLE001 - a badge must never break a page
+    except Exception:  # noqa: BLE001 - a badge must never break a page, but it is logged
+        log.exception("the new-reports badge could not be counted")
         return 0
 
 
