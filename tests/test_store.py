@@ -258,3 +258,18 @@ def test_postgis_dwithin_agrees_with_lon_lat(pg_store):
     assert [r.name for r in rows] == [n for _, n in wanted] and len(rows) == 2
     for row in rows:
         assert row.d == pytest.approx(expected[row.name], abs=0.5)
+
+
+def test_geocode_cache_keeps_the_first_answer_per_key(backend):
+    from datetime import datetime
+
+    from stations.geocode_cache import cache_answers, cached_answers
+
+    now = datetime(2024, 3, 12, 8, 0)
+    assert cached_answers(backend, ["sig|广安门外大街1号"]) == {}
+    first = {"lon": 116.34, "lat": 39.88, "precision": "exact"}
+    assert cache_answers(backend, {"sig|广安门外大街1号": first}, now=now) == 1
+    assert cache_answers(backend, {"sig|广安门外大街1号": {"precision": "none"},
+                                   "sig|红莲南里": {"precision": "community"}}, now=now) == 1
+    assert cached_answers(backend, ["sig|广安门外大街1号", "sig|红莲南里", "sig|无"]) == {
+        "sig|广安门外大街1号": first, "sig|红莲南里": {"precision": "community"}}
