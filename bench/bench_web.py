@@ -175,13 +175,74 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def run() -> list[dict]:
-    """Measure our page and both Folium pages at both viewports; rows for ``python -m bench``."""
+_BASELINE_NAMES = {"MarkerCluster": "Folium MarkerCluster of Markers",
+                   "FastMarkerCluster": "Folium FastMarkerCluster"}  # at the row's viewport
+
+
+def _kb(v: float) -> float:
+    return round(v, 1)
+
+
+def _timed_get(url: str) -> tuple[float, float]:
+    """(seconds, kilobytes) of one GET."""
+    started = time.perf_counter()
+    with urllib.request.urlopen(url) as r:
+        size = len(r.read()) / 1024
+    return time.perf_counter() - started, size
+
+
+def _measure_all(server_url: str, static_url: str, pages: dict) -> tuple[dict, dict]:
+    """Server figures (catalogue build, a city view) and page timings at every viewport."""
     from playwright.sync_api import sync_playwright
 
+    from webmap.testing import launch_chromium
+
+    # the first request builds the in-memory catalogue once, as a running server has
+    catalogue_s, _ = _timed_get(server_url + "/api/stations?limit=1")
+    city_s, city_kb = _timed_get(server_url + "/api/stations?bbox=115.4,39.4,117.6,41.1&zoom=9"
+                                 "&cluster=true&fields=map&limit=400")
+    urls = {"ours": server_url + "/"}
+    urls.update({name: static_url + page["file"] for name, page in pages.items()})
+    timings = {}
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        for label, viewport in VIEWPORTS.items():
+            timings[label] = compare(
+                {name: partial(_measure, browser, u, viewport) for name, u in urls.items()},
+                figure=lambda r: r["first_marker_s"], keep_results=True)
+        browser.close()
+    return {"catalogue_s": catalogue_s, "city_s": city_s, "city_kb": city_kb}, timings
+
+
+def _page_rows(label: str, t: dict) -> list[dict]:
+    """The two rows of one viewport: bytes before the first marker, time to it."""
+    html_data = _median(t["ours"]["results"], "html_data_kb")
+    first = t["ours"]["median"]
+    return [{
+        "case": f"worker page {label}, {N_STATIONS:,} stations: bytes before first marker",
+        "ours": _kb(html_data), "unit": "KB (HTML + data)",
+        "baselines": [{"name": _BASELINE_NAMES[b],
+                       "value": _kb(_median(t[b]["results"], "html_data_kb")),
+                       "all_kb": _kb(_median(t[b]["results"], "all_kb"))}
+                      for b in _BASELINE_NAMES],
+        "timing": describe(t["ours"]),
+        "ours_all_kb": _kb(_median(t["ours"]["results"], "all_kb")),
+        "api_requests": int(_median(t["ours"]["results"], "requests")),
+        "goal": f"≤ {BYTES_GOAL_KB:g} KB", "ok": bool(html_data <= BYTES_GOAL_KB)}, {
+        "case": f"worker page {label}, {N_STATIONS:,} stations: time to first marker",
+        "ours": round(first, 3), "unit": "s",
+        "baselines": [{"name": _BASELINE_NAMES[b], "value": round(t[b]["median"], 3),
+                       "runs": [round(v, 3) for v in t[b]["runs"]]} for b in _BASELINE_NAMES],
+        "timing": describe(t["ours"]),
+        "runs": [round(v, 3) for v in t["ours"]["runs"]],
+        "goal": f"≤ {FIRST_MARKER_GOAL_S:g} s", "ok": bool(first <= FIRST_MARKER_GOAL_S)}]
+
+
+def run() -> list[dict]:
+    """Measure our page and both Folium pages at both viewports; rows for ``python -m bench``."""
     from stations.store import Store
     from webmap.app import create_app
-    from webmap.testing import launch_chromium, live_server, synthetic_stations
+    from webmap.testing import live_server, synthetic_stations
 
     with tempfile.TemporaryDirectory(prefix="nuanxin-bench-web-") as tmp:
         folder = Path(tmp)
@@ -199,69 +260,20 @@ def run() -> list[dict]:
         static = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=static.serve_forever, daemon=True).start()
         static_url = f"http://127.0.0.1:{static.server_address[1]}/"
-        timings = {}
         try:
             with live_server(app, threads=4) as server:
-                started = time.perf_counter()
-                with urllib.request.urlopen(server.url + "/api/stations?limit=1") as r:
-                    r.read()  # builds the in-memory catalogue once, as a running server has
-                catalogue_s = time.perf_counter() - started
-                city = (server.url + "/api/stations?bbox=115.4,39.4,117.6,41.1&zoom=9"
-                        "&cluster=true&fields=map&limit=400")
-                started = time.perf_counter()
-                with urllib.request.urlopen(city) as r:
-                    city_kb = len(r.read()) / 1024
-                city_s = time.perf_counter() - started
-                urls = {"ours": server.url + "/"}
-                urls.update({name: static_url + page["file"] for name, page in pages.items()})
-                with sync_playwright() as p:
-                    browser = launch_chromium(p)
-                    for label, viewport in VIEWPORTS.items():
-                        timings[label] = compare(
-                            {name: partial(_measure, browser, u, viewport)
-                             for name, u in urls.items()},
-                            figure=lambda r: r["first_marker_s"], keep_results=True)
-                    browser.close()
+                server_figures, timings = _measure_all(server.url, static_url, pages)
         finally:
             static.shutdown()
             store.dispose()
-
-    def kb(v: float) -> float:
-        return round(v, 1)
-
-    baseline_names = {"MarkerCluster": "Folium MarkerCluster of Markers",
-                      "FastMarkerCluster": "Folium FastMarkerCluster"}  # at the row's viewport
-    rows = []
-    for label, t in timings.items():
-        html_data = _median(t["ours"]["results"], "html_data_kb")
-        first = t["ours"]["median"]
-        rows.append({
-            "case": f"worker page {label}, {N_STATIONS:,} stations: bytes before first marker",
-            "ours": kb(html_data), "unit": "KB (HTML + data)",
-            "baselines": [{"name": baseline_names[b],
-                           "value": kb(_median(t[b]["results"], "html_data_kb")),
-                           "all_kb": kb(_median(t[b]["results"], "all_kb"))}
-                          for b in baseline_names],
-            "timing": describe(t["ours"]),
-            "ours_all_kb": kb(_median(t["ours"]["results"], "all_kb")),
-            "api_requests": int(_median(t["ours"]["results"], "requests")),
-            "goal": f"≤ {BYTES_GOAL_KB:g} KB", "ok": bool(html_data <= BYTES_GOAL_KB)})
-        rows.append({
-            "case": f"worker page {label}, {N_STATIONS:,} stations: time to first marker",
-            "ours": round(first, 3), "unit": "s",
-            "baselines": [{"name": baseline_names[b],
-                           "value": round(t[b]["median"], 3),
-                           "runs": [round(v, 3) for v in t[b]["runs"]]}
-                          for b in baseline_names],
-            "timing": describe(t["ours"]),
-            "runs": [round(v, 3) for v in t["ours"]["runs"]],
-            "goal": f"≤ {FIRST_MARKER_GOAL_S:g} s", "ok": bool(first <= FIRST_MARKER_GOAL_S)})
+    rows = [row for label, t in timings.items() for row in _page_rows(label, t)]
     rows.append({"case": "server: catalogue build on first request (26k stations)",
-                 "ours": round(catalogue_s, 3), "unit": "s", "baselines": [],
-                 "timing": "once", "store_load_s": round(load_s, 2),
+                 "ours": round(server_figures["catalogue_s"], 3), "unit": "s",
+                 "baselines": [], "timing": "once", "store_load_s": round(load_s, 2),
                  **{f"folium_{name}_render_s": round(page["render_s"], 2)
                     for name, page in pages.items()},
                  **{f"folium_{name}_html_mb": round(page["html_mb"], 2)
                     for name, page in pages.items()},
-                 "city_view_kb": kb(city_kb), "city_view_s": round(city_s, 3)})
+                 "city_view_kb": _kb(server_figures["city_kb"]),
+                 "city_view_s": round(server_figures["city_s"], 3)})
     return rows

@@ -44,22 +44,12 @@ FORBIDDEN = {
 CYCLE_EDGES_ALLOWED: dict[tuple[str, str], str] = {}
 
 #: Files outside ``stations/`` still allowed to import SQLAlchemy or ``stations.schema``.
-SQL_ALLOWED: dict[str, str] = {
-    # TODO(issue 9): Geocoder._read_db_cache / _write_db_cache still build their queries on
-    # geocode_cache; they become calls to stations.geocode_cache (cached_answers,
-    # cache_answers: the same queries, ready) once the file's owner, reworking it this round,
-    # takes them. The file was out of this change's hands.
-    "geodata/places/geocoding.py": "geocode cache queries (Geocoder._read_db_cache, "
-                                   "_write_db_cache) still built in geodata",
-}
+SQL_ALLOWED: dict[str, str] = {}
 
 #: ``path::function`` longer than :data:`MAX_FUNCTION_LINES` (``def`` line to last line,
 #: docstring included), each with why it is long today.
-LENGTH_ALLOWED: dict[str, str] = {
-    "bench/bench_web.py::run":
-        "a benchmark script's main: sets up the app and times each route in sequence; "
-        "one helper per measured route is the fix",
-}
+LENGTH_ALLOWED: dict[str, str] = {}
+
 MAX_COMPLEXITY = 15
 MAX_FUNCTION_LINES = 80
 

@@ -19,7 +19,7 @@ from stations.limits import ID_MAX, ID_MIN
 from stations.records import ACCESS_MODES, STATUSES
 from webmap import feedback
 from webmap.catalogue import MAP_FIELDS, get_catalogue, grid_clusters, hours_of, station_feature
-from webmap.extensions import get_store, report_limiter, snapshots
+from webmap.extensions import get_store, snapshots
 from webmap.params import ApiSpec, Param
 
 __all__ = ["bp", "spec", "parse_bbox", "bbox_to_wgs84"]
@@ -368,16 +368,6 @@ def coverage(args):
 
 
 # -- reports ---------------------------------------------------------------------------------
-def submit_report(station_id: int, kind: str, note: str) -> dict:
-    """Rate-limited :func:`webmap.feedback.add_report` for the current client."""
-    from webmap.errors import RateLimitError
-
-    if not report_limiter().hit(request.remote_addr or "?"):
-        raise RateLimitError("提交太频繁，请稍后再试 (too many reports from this address; "
-                             "try again later)")
-    return feedback.add_report(get_store(), station_id, kind=kind, note=note or "")
-
-
 @spec.route(bp, "/stations/<station_id>/reports", method="POST",
             summary="Report a problem with a station (anonymous)", tags=["reports"],
             body_description='`{"kind": ..., "note": ...}`; kinds: ' + ", ".join(
@@ -393,7 +383,7 @@ def submit_report(station_id: int, kind: str, note: str) -> dict:
                 **{k: v for k, v in _resp("", errors=(400, 404, 429)).items() if k != "200"}})
 def report(args):
     """Store an anonymous worker report; 201 with the stored report."""
-    row = submit_report(args["station_id"], args["kind"], args["note"])
+    row = feedback.submit_report(args["station_id"], args["kind"], args["note"])
     return jsonify(row), 201
 
 

@@ -1,7 +1,9 @@
 """Workers' reports about a station ("this is wrong"), kept in the ``reports`` table.
 
 The rows are read and written by :mod:`stations.worker_reports`; this module holds what a
-report may say (kinds, labels, the note's length) and the labels the dashboard shows.
+report may say (kinds, labels, the note's length), the labels the dashboard shows, and
+:func:`submit_report`, the one way a worker's report comes in (the JSON API and the station
+page's form both call it).
 
 A report is anonymous: a kind from :data:`REPORT_KINDS` and an optional short note. The union
 dashboard lists them and marks them handled. ``confirmed`` is the one-tap "still correct"
@@ -10,13 +12,14 @@ verification finders abroad found useful.
 
 from __future__ import annotations
 
-from datetime import datetime
+from flask import request
 
-from stations import worker_reports
+from stations import settings, worker_reports
 from stations.errors import NotFoundError, ValidationError
-from stations.hours import TZ
 from stations.limits import check_text
 from stations.store import Store
+from webmap.errors import RateLimitError
+from webmap.extensions import get_store, report_limiter
 
 __all__ = [
     "REPORT_KINDS",
@@ -28,6 +31,7 @@ __all__ = [
     "list_reports",
     "count_reports",
     "set_report_status",
+    "submit_report",
 ]
 
 REPORT_KIND_LABELS_ZH = {
@@ -70,7 +74,7 @@ def add_report(store: Store, station_id: int, *, kind: str, note: str = "") -> d
     check_text(note, "note")
     # Stored as Shanghai wall time (the column is naive); answered with its offset, as the
     # OpenAPI ``date-time`` format requires.
-    now = datetime.now(TZ).replace(microsecond=0)
+    now = settings.now().replace(microsecond=0)
     new_id = worker_reports.add_report(store, station_id, kind=kind, note=note,
                                        created_at=now.replace(tzinfo=None))
     return {"id": int(new_id), "station_id": station_id, "kind": kind,
@@ -99,3 +103,15 @@ def set_report_status(store: Store, report_id: int, status: str) -> None:
         raise ValidationError(f"status must be one of {', '.join(REPORT_STATUSES)}, got {status!r}")
     if not worker_reports.set_report_status(store, report_id, status):
         raise NotFoundError(f"反馈 {report_id} 不存在 (no report with id {report_id})")
+
+
+def submit_report(station_id: int, kind: str, note: str) -> dict:
+    """A worker's report from this request's client: rate-limited, then :func:`add_report`.
+
+    The one entry point of both faces (``POST /api/stations/<id>/reports`` and the station
+    page's form); over the per-client limit raises :class:`webmap.errors.RateLimitError` (429).
+    """
+    if not report_limiter().hit(request.remote_addr or "?"):
+        raise RateLimitError("提交太频繁，请稍后再试 (too many reports from this address; "
+                             "try again later)")
+    return add_report(get_store(), station_id, kind=kind, note=note or "")

@@ -138,12 +138,10 @@ def station(station_id: int):
 @bp.post("/stations/<int:station_id>/report")
 def report(station_id: int):
     """The station page's report form (works without JavaScript; CSRF-protected)."""
-    from webmap.api import submit_report  # TODO move
-
     kind = request.form.get("kind", "")
     note = request.form.get("note", "")
     try:
-        submit_report(station_id, kind, note)
+        feedback.submit_report(station_id, kind, note)
     except ValidationError as exc:
         get_store().get_station(station_id)  # unknown station → 404 first
         flash(exc.message, "error")

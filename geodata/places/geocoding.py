@@ -36,7 +36,6 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -53,6 +52,7 @@ from geodata.places.gazetteer import (
     load_gazetteer,
     scan_terms,
 )
+from stations import geocode_cache, settings
 
 __all__ = [
     "PRECISIONS",
@@ -486,40 +486,16 @@ class Geocoder:
     def _read_db_cache(self, queries: set[str]) -> dict[str, dict]:
         if self.store is None or not self.use_cache or not queries:
             return {}
-        import sqlalchemy as sa
-
-        from stations.schema import geocode_cache_table as t
-
         keys = {self._cache_key(q): q for q in queries}
-        found = {}
-        items = list(keys)
-        with self.store.engine.connect() as conn:
-            for i in range(0, len(items), 500):
-                chunk = items[i:i + 500]
-                for row in conn.execute(sa.select(t.c.query, t.c.result).where(
-                        t.c.query.in_(chunk))):
-                    found[keys[row.query]] = row.result
-        return found
+        return {keys[k]: answer for k, answer in geocode_cache.cached_answers(
+            self.store, keys).items()}
 
     def _write_db_cache(self, fresh: dict[str, dict]) -> None:
         if self.store is None or not self.use_cache or not fresh:
             return
-        import sqlalchemy as sa
-
-        from stations.schema import geocode_cache_table as t
-
-        now = datetime.now().replace(microsecond=0)
-        rows = [{"query": self._cache_key(q), "result": r, "created_at": now}
-                for q, r in fresh.items()]
-        with self.store.transaction() as conn:
-            existing = set()
-            for i in range(0, len(rows), 500):
-                chunk = [r["query"] for r in rows[i:i + 500]]
-                existing |= set(conn.execute(sa.select(t.c.query).where(
-                    t.c.query.in_(chunk))).scalars())
-            rows = [r for r in rows if r["query"] not in existing]
-            if rows:
-                conn.execute(t.insert(), rows)
+        geocode_cache.cache_answers(
+            self.store, {self._cache_key(q): r for q, r in fresh.items()},
+            now=settings.now().replace(microsecond=0, tzinfo=None))
 
 
 def _community_token(q: str, parts) -> tuple[int, int] | None:
