@@ -1,8 +1,9 @@
 """Configuration of the web app: defaults → instance file → ``NUANXIN_*`` environment.
 
-Every variable is listed in ``.env.example``. Values from the environment go through
-:meth:`flask.Config.from_prefixed_env` (``NUANXIN_TILES=none`` → ``TILES = "none"``,
-``NUANXIN_SESSION_COOKIE_SECURE=true`` → ``True``).
+Every variable is declared once, with its type, default and meaning, in
+:mod:`stations.settings` (and listed for operators in ``.env.example``). Values from the
+environment go through :meth:`flask.Config.from_prefixed_env` (``NUANXIN_TILES=none`` →
+``TILES = "none"``, ``NUANXIN_SESSION_COOKIE_SECURE=true`` → ``True``).
 
 Secrets
 -------
@@ -21,6 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from stations.errors import NuanxinError
+from stations.settings import web_defaults
 
 __all__ = [
     "DEFAULTS",
@@ -35,43 +37,13 @@ __all__ = [
 TILE_CHOICES = ("amap", "tianditu", "osm", "none")
 ENVIRONMENTS = ("development", "production")
 
-#: Defaults; each can be overridden by the instance file ``<instance>/nuanxin.cfg`` (Python
-#: syntax) and then by ``NUANXIN_<NAME>`` in the environment.
+#: Defaults, from the one settings module (:mod:`stations.settings`: each ``web`` setting is
+#: named, typed and documented there); each can be overridden by the instance file
+#: ``<instance>/nuanxin.cfg`` (Python syntax) and then by ``NUANXIN_<NAME>`` in the environment.
 DEFAULTS: dict[str, object] = {
-    "ENV": "development",
-    "SECRET_KEY": None,
-    "DATABASE_URL": None,  # None → stations.config.database_url() (NUANXIN_DATABASE_URL/SQLite)
-    "TILES": "amap",
-    "TIANDITU_KEY": "",
-    "SESSION_COOKIE_NAME": "nuanxin_session",
-    "SESSION_COOKIE_HTTPONLY": True,
-    "SESSION_COOKIE_SAMESITE": "Lax",
-    "SESSION_COOKIE_SECURE": False,
+    **web_defaults(),
     # The cookie's own expiry; check_config sets it to SESSION_LIFETIME_SECONDS.
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
-    "WTF_CSRF_ENABLED": True,
-    "WTF_CSRF_TIME_LIMIT": 8 * 3600,
-    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
-    "JSON_AS_ASCII": False,
-    # The map opens on 广安门外街道 (西城区), WGS84 lon, lat.
-    "MAP_CENTER": (116.3400, 39.8793),
-    "MAP_ZOOM": 15,
-    # /api/stations answers up to this many stations per map view, then groups them.
-    "MAP_MAX_FEATURES": 400,
-    "REPORTS_PER_HOUR": 30,  # anonymous reports per client address
-    # Failed dashboard logins (webmap.sessions.LoginThrottle): per (account, client address)...
-    "LOGIN_MAX_FAILURES": 5,
-    "LOGIN_LOCK_SECONDS": 300,
-    # ...per account from every address (a slower ceiling against distributed guessing)...
-    "LOGIN_ACCOUNT_MAX_FAILURES": 50,
-    "LOGIN_ACCOUNT_WINDOW_SECONDS": 3600,
-    # ...and per client address across accounts (against password spraying).
-    "LOGIN_CLIENT_MAX_FAILURES": 30,
-    "LOGIN_CLIENT_WINDOW_SECONDS": 3600,
-    # Dashboard sessions (held in the store): end after this long without a request, and
-    # this long after login whatever happens.
-    "SESSION_IDLE_SECONDS": 2 * 3600,
-    "SESSION_LIFETIME_SECONDS": 12 * 3600,
 }
 
 #: Settings that must be positive numbers (seconds or counts).
