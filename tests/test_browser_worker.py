@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from geodata.crs.datums import convert
-from geodata.nearest.index import get_index
+from geodata.nearest.cache import get_index
 from stations.records import Station
 from stations.store import Store
 from tests.conftest import require

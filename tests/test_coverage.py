@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from pyproj import Transformer
 
 from geodata.crs.projection import from_metric, to_metric
-from geodata.nearest.index import DETOUR_FACTOR
 from geodata.planning.coverage import (
     DEFAULT_RADIUS_M,
     AreaSpec,
@@ -30,6 +29,7 @@ from geodata.planning.demand import DemandSet
 from stations.errors import NuanxinError, ValidationError
 from stations.hours import TZ, OpeningHours
 from stations.records import Station
+from stations.settings import DETOUR_FACTOR
 
 CRS = "EPSG:4548"
 HOURS = ["24/7", "Mo-Fr 09:00-17:00", "Mo-Su 05:00-10:00", "Mo-Su 20:00-02:00",

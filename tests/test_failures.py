@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from geodata.nearest.index import clear_index_cache, get_index
+from geodata.nearest.cache import clear_index_cache, get_index
 from geodata.nearest.snapshot import SnapshotCache
 from stations.errors import StoreError
 from stations.hours import hours_of

@@ -18,20 +18,15 @@ from pyproj import Geod, Transformer
 
 from geodata.crs.datums import convert
 from geodata.errors import DatumError
-from geodata.nearest.index import (
-    DETOUR_FACTOR,
-    METHOD_NETWORK,
-    METHOD_STRAIGHT,
-    StationIndex,
-    get_index,
-    nearest_payload,
-    parse_open_at,
-)
+from geodata.nearest.cache import get_index
+from geodata.nearest.index import METHOD_NETWORK, METHOD_STRAIGHT, StationIndex
+from geodata.nearest.payload import nearest_payload
 from stations.amenities import AMENITIES
 from stations.errors import ValidationError
-from stations.hours import TZ, OpeningHours
+from stations.hours import TZ, OpeningHours, parse_open_at
 from stations.lifecycle import set_status
 from stations.records import Station
+from stations.settings import DETOUR_FACTOR
 from webmap.cli import main
 
 TO_4548 = Transformer.from_crs("EPSG:4326", "EPSG:4548", always_xy=True)

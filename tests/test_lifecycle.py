@@ -209,7 +209,7 @@ def test_opening_rolls_back_when_the_event_cannot_be_written(store, monkeypatch)
 
 
 def test_opened_station_is_found_by_the_nearest_index(store):
-    from geodata.nearest.index import get_index
+    from geodata.nearest.cache import get_index
 
     cid = new_candidate(store)
     to_agreed(store, cid)

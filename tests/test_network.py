@@ -303,7 +303,7 @@ def test_the_nearest_command_walks_the_configured_network(store, monkeypatch):
 
     from click.testing import CliRunner
 
-    from geodata.nearest.index import clear_index_cache
+    from geodata.nearest.cache import clear_index_cache
     from stations.records import Station
     from webmap.cli import main
 

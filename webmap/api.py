@@ -287,7 +287,8 @@ def station(args):
 def _index_for(store, *, access: tuple[str, ...], always_open: bool | None):
     """The nearest index, narrowed for the map's access/24-hour chips (derived from the
     app's station snapshot, so rebuilt only when the stations change)."""
-    from geodata.nearest.index import StationIndex, get_index
+    from geodata.nearest.cache import get_index
+    from geodata.nearest.index import StationIndex
 
     base = get_index(store, cache=snapshots())
     if not access and always_open is None:
@@ -320,7 +321,7 @@ def _index_for(store, *, access: tuple[str, ...], always_open: bool | None):
                    {"$ref": "#/components/schemas/Nearest"}))
 def nearest(args):
     """The same body as ``nuanxin nearest --json`` (:func:`geodata.nearest.nearest_payload`)."""
-    from geodata.nearest.index import nearest_payload
+    from geodata.nearest.payload import nearest_payload
 
     when = parse_open_at(args["open_at"])  # now (Asia/Shanghai) without open_at, as the CLI
     index = _index_for(get_store(), access=tuple(args["access"] or ()),

@@ -378,7 +378,7 @@ def _community_tree(crs: str):
 
 def _contexts(store, candidates: list[Candidate], standard: Standard, *,
               union_district: str, union_street: str) -> list[ScreeningContext]:
-    from geodata.nearest.index import get_index
+    from geodata.nearest.cache import get_index
 
     gap = standard.rule("gap")
     params = gap.params if gap is not None else {

@@ -52,12 +52,10 @@ from scipy.spatial import cKDTree
 
 from geodata.crs.datums import convert, normalise_datum
 from geodata.crs.projection import BEIJING_CRS, metric_crs_for, to_metric, transformer
-from geodata.nearest.snapshot import DEFAULT_CACHE, SnapshotCache
-from geodata.network.loaders import CONFIGURED, resolve_network
-from stations.amenities import AMENITIES, normalise_amenity
+from stations.amenities import normalise_amenity
 from stations.errors import ValidationError
 from stations.hours import OpeningHours, hours_of, parse_open_at
-from stations.records import STATUSES, Station
+from stations.records import Station
 from stations.settings import DETOUR_FACTOR, WALK_SPEED_KMH  # the one walking model
 
 __all__ = [
@@ -67,11 +65,6 @@ __all__ = [
     "METHOD_STRAIGHT",
     "NearestResult",
     "StationIndex",
-    "get_index",
-    "clear_index_cache",
-    "parse_open_at",
-    "result_dict",
-    "nearest_payload",
 ]
 
 METHOD_STRAIGHT = "straight_line_x_detour"
@@ -558,95 +551,3 @@ def _amenity_keys(amenities: Sequence[str] | str) -> tuple[str, ...]:
         if key not in keys:
             keys.append(key)
     return tuple(keys)
-
-
-# -------------------------------------------------------------------- the store's index
-def get_index(store, *, statuses: Sequence[str] | None = ("open",), network=CONFIGURED,
-              detour_factor: float = DETOUR_FACTOR, cache: SnapshotCache | None = None
-              ) -> StationIndex:
-    """The index over ``store``'s stations with the given statuses, rebuilt on change.
-
-    Built from the station snapshot (:mod:`geodata.nearest.snapshot`; ``cache`` or the shared
-    :data:`~geodata.nearest.snapshot.DEFAULT_CACHE`), once per ``stations_version``, status
-    set, network and detour factor. ``statuses=None`` means every status. ``network``: see
-    :data:`geodata.network.loaders.CONFIGURED` (the default: ``NUANXIN_NETWORK`` when set;
-    ``None``: straight line × detour). A broken or uninitialised store raises
-    :class:`~stations.errors.StoreError` — it never answers "no stations nearby".
-    """
-    network = resolve_network(network)
-    if statuses is None:
-        wanted = STATUSES
-    else:
-        wanted = tuple(sorted({statuses} if isinstance(statuses, str) else set(statuses)))
-        bad = [s for s in wanted if s not in STATUSES]
-        if bad:
-            raise ValidationError(f"未知状态 (unknown status) {bad}; use {', '.join(STATUSES)}")
-    key = ("index", wanted, id(network) if network is not None else None, float(detour_factor))
-    return (cache or DEFAULT_CACHE).derived(
-        store, key, lambda snap: StationIndex(snap.with_status(wanted), network=network,
-                                              detour_factor=detour_factor))
-
-
-def clear_index_cache() -> None:
-    """Forget every cached snapshot and index (tests, or after writing behind the store)."""
-    DEFAULT_CACHE.clear()
-
-
-# -------------------------------------------------------------------- JSON
-def result_dict(result: NearestResult) -> dict:
-    """One result in the INTERFACE.md form (plus extra keys)."""
-    s = result.station
-    return {
-        "id": s.id,
-        "code": s.code,
-        "name": s.name,
-        "lon": round(float(s.lon), 7),
-        "lat": round(float(s.lat), 7),
-        "distance_m": round(result.distance_m, 1),
-        "walk_distance_m": round(result.walk_distance_m, 1),
-        "walk_minutes": round(result.walk_minutes, 1),
-        "arrival": result.arrival.isoformat(timespec="seconds"),
-        "open_at_arrival": result.open_at_arrival,
-        "amenities": [a for a in AMENITIES if s.amenities.get(a) == "yes"],
-        "amenities_unknown": [a for a in AMENITIES if s.amenities.get(a, "unknown") == "unknown"],
-        "address": s.address,
-        "district": s.district,
-        "street": s.street,
-        "opening_hours": s.opening_hours,
-        "status": s.status,
-        "access": s.access,
-        "host_type": s.host_type,
-        "sample": bool(s.sample),
-        "method": result.method,
-    }
-
-
-def nearest_payload(results: Sequence[NearestResult], *, lon: float | None = None,
-                    lat: float | None = None, crs: str = "wgs84",
-                    open_at: datetime | None = None, index: StationIndex | None = None) -> dict:
-    """The body of ``nuanxin nearest --json`` and ``GET /api/nearest``.
-
-    ``{results: [...], method, detour_factor, walk_speed_kmh, query: {lon, lat, crs, ...}}``;
-    ``method`` comes from ``index`` (or the results), ``query`` is present when ``lon``/``lat``
-    are given.
-    """
-    if index is not None:
-        method, detour, speed = index.method, index.detour_factor, index.walk_speed_kmh
-    else:
-        method = METHOD_NETWORK if any(r.method == METHOD_NETWORK for r in results) \
-            else METHOD_STRAIGHT
-        detour, speed = DETOUR_FACTOR, WALK_SPEED_KMH
-    body: dict = {
-        "results": [result_dict(r) for r in results],
-        "method": method,
-        "detour_factor": detour,
-        "walk_speed_kmh": speed,
-    }
-    if lon is not None and lat is not None:
-        datum = normalise_datum(crs)
-        wlon, wlat = _to_wgs84(float(lon), float(lat), datum)
-        body["query"] = {"lon": float(lon), "lat": float(lat), "crs": datum,
-                         "lon_wgs84": round(float(wlon), 7), "lat_wgs84": round(float(wlat), 7)}
-        if open_at is not None:
-            body["query"]["open_at"] = open_at.isoformat(timespec="seconds")
-    return body

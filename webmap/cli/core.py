@@ -128,7 +128,8 @@ def _split_amenities(values: tuple[str, ...]) -> list[str]:
 def nearest_cmd(lon: str, lat: str, crs: str, k: str, amenities: tuple[str, ...],
                 open_at: str | None, radius: str | None, as_json: bool) -> None:
     """最近的驿站: k nearest stations, walking time and whether they are open on arrival."""
-    from geodata.nearest.index import get_index, nearest_payload
+    from geodata.nearest.cache import get_index
+    from geodata.nearest.payload import nearest_payload
     from stations.hours import parse_open_at
     from stations.store import Store
 
