@@ -5,8 +5,8 @@ Synthetic, seeded: demand clustered around 40 centres in a 10 km × 10 km square
 
 End to end (both sides start from the same metric coordinates):
 
-* ours exact: :func:`geodata.planning.siting.coverage_matrix` (cKDTree) →
-  :func:`geodata.planning.siting.solve_mclp` (rows dropped and merged, ``y`` continuous, HiGHS via
+* ours exact: :func:`geodata.planning.mclp.coverage_matrix` (cKDTree) →
+  :func:`geodata.planning.mclp.solve_mclp` (rows dropped and merged, ``y`` continuous, HiGHS via
   ``scipy.optimize.milp``, ``mip_rel_gap = 0``) → chosen set read from ``x > 0.5``;
 * baseline: the distance matrix (numpy) → ``spopt.locate.MCLP.from_cost_matrix`` →
   ``.solve(pulp.PULP_CBC_CMD())`` (CBC, the solver PuLP ships; spopt's documented default).
@@ -43,7 +43,7 @@ import numpy as np
 from scipy import sparse
 
 from bench._timing import compare, describe
-from geodata.planning.siting import SitingProblem, coverage_matrix, solve_mclp
+from geodata.planning.mclp import SitingProblem, coverage_matrix, solve_mclp
 
 N_DEMAND, N_CAND, P, RADIUS = 5_000, 300, 20, 500.0
 REPEATS = 3  # end-to-end rows: spopt takes ~12 s a run (mostly PuLP building its model)

@@ -11,14 +11,14 @@ from scipy import sparse
 from geodata.crs.projection import from_metric
 from geodata.planning.coverage import StationArrays, compute_coverage
 from geodata.planning.demand import DemandSet
-from geodata.planning.siting import (
+from geodata.planning.mclp import (
     SitingProblem,
     coverage_matrix,
     evaluate,
-    site,
     solve_lscp,
     solve_mclp,
 )
+from geodata.planning.siting import site
 from stations.candidates import Candidate, add_candidates
 from stations.errors import ValidationError
 from stations.records import Station
