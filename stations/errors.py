@@ -14,6 +14,9 @@ __all__ = [
     "NotFoundError",
     "TransitionError",
     "StoreError",
+    "ForbiddenError",
+    "AuthError",
+    "ConflictError",
 ]
 
 
@@ -70,3 +73,15 @@ class TransitionError(NuanxinError, ValueError):
 
 class StoreError(NuanxinError, RuntimeError):
     """The store cannot be opened or written (bad URL, missing tables, locked file)."""
+
+
+class AuthError(NuanxinError, PermissionError):
+    """No valid credentials (HTTP 401): no token, an unknown or revoked token."""
+
+
+class ForbiddenError(NuanxinError, PermissionError):
+    """Authenticated, but the account may not do this here (HTTP 403); nothing changed."""
+
+
+class ConflictError(NuanxinError, ValueError):
+    """A write based on a stale version of a record (HTTP 409); ``detail`` has the current."""

@@ -1,6 +1,7 @@
 """One place that maps errors to HTTP answers.
 
-``NuanxinError`` (a user error) → 400, ``NotFoundError`` → 404, ``StoreError`` (the store is
+``NuanxinError`` (a user error) → 400, ``AuthError`` → 401, ``ForbiddenError`` → 403,
+``NotFoundError`` → 404, ``ConflictError`` → 409, ``StoreError`` (the store is
 down or uninitialised) → 503, each as JSON ``{"error": ..., "detail": ...}`` for the API (and
 for clients asking for JSON), or as a small zh-CN page for people. HTTP errors (unknown route,
 wrong method, body too large, bad CSRF token) take the same shape. Anything else is a bug:
@@ -19,7 +20,14 @@ from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from stations.errors import NotFoundError, NuanxinError, StoreError
+from stations.errors import (
+    AuthError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    NuanxinError,
+    StoreError,
+)
 from stations.store import UNAVAILABLE
 
 __all__ = ["register_error_handlers", "wants_json", "error_response", "RateLimitError", "BusyError",
@@ -65,7 +73,8 @@ class BusyError(NuanxinError):
 
 _TITLES_ZH = {
     400: "请求有误", 401: "需要登录", 403: "没有权限", 404: "没有找到", 405: "不支持的请求方法",
-    413: "内容太大", 429: "请求太频繁", 500: "服务器出错了", 503: "服务暂时不可用",
+    409: "数据已被修改", 413: "内容太大", 429: "请求太频繁", 500: "服务器出错了",
+    503: "服务暂时不可用",
 }
 
 
@@ -110,6 +119,19 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(NotFoundError)
     def _not_found(exc: NotFoundError):
         return error_response(404, exc.message, _detail_of(exc))
+
+    @app.errorhandler(AuthError)
+    def _unauthenticated(exc: AuthError):
+        body, status = error_response(401, exc.message, _detail_of(exc))
+        return body, status, {"WWW-Authenticate": 'Bearer realm="nuanxin"'}
+
+    @app.errorhandler(ForbiddenError)
+    def _forbidden(exc: ForbiddenError):
+        return error_response(403, exc.message, _detail_of(exc))
+
+    @app.errorhandler(ConflictError)
+    def _conflict(exc: ConflictError):
+        return error_response(409, exc.message, _detail_of(exc))
 
     @app.errorhandler(RateLimitError)
     def _too_many(exc: RateLimitError):
