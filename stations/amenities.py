@@ -7,10 +7,10 @@ asked about is not a station without a toilet.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 
 from stations.errors import ValidationError
+from stations.text import fold, half_width
 
 __all__ = [
     "AMENITIES",
@@ -104,9 +104,14 @@ _FALSE = {"no", "n", "false", "0", "无", "否", "没有", "×", "✗", "x", "f"
 _UNK = {"", "unknown", "未知", "不详", "?", "？", "待确认", "none", "null", "nan", "-"}
 
 
+#: Amenity words and yes/no marks: the vocabulary-key separators (:mod:`stations.text`) plus
+#: ``/`` and ``·``, which are written inside one word here (``A/C`` is air conditioning,
+#: ``Wi·Fi``); a list is split on them before (:func:`parse_amenity_list`).
+_AMENITY_SEPARATORS = re.compile(r"[\s_\-/·]+")
+
+
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKC", str(text)).strip().lower()
-    return re.sub(r"[\s_\-/·]+", "", text)
+    return fold(text, drop=_AMENITY_SEPARATORS)
 
 
 def normalise_amenity(name: str) -> str:
@@ -164,7 +169,7 @@ def parse_amenity_list(text: str | Iterable[str] | None, *,
     if text is None:
         return result
     if isinstance(text, str):
-        items = re.split(r"[,，、;；/|\s]+", unicodedata.normalize("NFKC", text))
+        items = re.split(r"[,，、;；/|\s]+", half_width(text))
     else:
         items = list(text)
     for item in items:

@@ -16,6 +16,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from stations import settings
 from stations.schema import lifecycle_events_table
 
 __all__ = ["record_event", "list_events", "stage_of_status"]
@@ -29,10 +30,11 @@ def stage_of_status(status: str) -> str:
 def record_event(conn: Connection, *, candidate_id: int | None, station_id: int | None,
                  actor: str, frm: str, to: str, note: str = "",
                  at: datetime | None = None) -> None:
-    """Write one event inside the caller's transaction (``at`` defaults to now, local wall time)."""
+    """Write one event inside the caller's transaction (``at`` defaults to
+    :func:`stations.settings.wall_now`, Shanghai wall time)."""
     conn.execute(lifecycle_events_table.insert().values(
         candidate_id=candidate_id, station_id=station_id, actor=actor,
-        at=at or datetime.now().replace(microsecond=0), from_state=frm, to_state=to, note=note))
+        at=at or settings.wall_now(), from_state=frm, to_state=to, note=note))
 
 
 def list_events(store, *, candidate_id: int | None = None, station_id: int | None = None,

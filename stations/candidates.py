@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +27,7 @@ from functools import partial
 
 import sqlalchemy as sa
 
+from stations import settings
 from stations.amenities import AMENITIES, empty_amenities, normalise_amenities, parse_tristate
 from stations.errors import NotFoundError, RowError, ValidationError
 from stations.records import (
@@ -39,6 +39,7 @@ from stations.records import (
     parse_host_type,
 )
 from stations.schema import candidates_table
+from stations.text import WHITESPACE, fold, half_width
 
 __all__ = [
     "Candidate",
@@ -163,8 +164,7 @@ class Candidate:
 # -- one sheet row ---------------------------------------------------------------------------
 def candidate_column(column: str) -> str:
     """Map a canonical column (output of ``canonical_column``) to the candidate's field name."""
-    folded = unicodedata.normalize("NFKC", str(column)).strip().lower().replace(" ", "")
-    return CANDIDATE_COLUMN_ALIASES.get(folded, column)
+    return CANDIDATE_COLUMN_ALIASES.get(fold(column, drop=WHITESPACE), column)
 
 
 def parse_floor(value: object) -> int | None:
@@ -177,7 +177,7 @@ def parse_floor(value: object) -> int | None:
     ValidationError
         When the text is not a floor.
     """
-    text = unicodedata.normalize("NFKC", clean_text(value)).replace(" ", "").upper()
+    text = half_width(clean_text(value)).replace(" ", "").upper()
     if not text or text in ("未知", "?", "-"):
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -361,10 +361,6 @@ def candidate_from_row(row: Mapping[str, object], *, row_number: int | None = No
 
 
 # -- repository -----------------------------------------------------------------------------
-def _now() -> datetime:
-    return datetime.now().replace(microsecond=0)
-
-
 def candidate_from_record(record: Mapping) -> Candidate:
     """Build a :class:`Candidate` from a database row mapping."""
     values = {k: record[k] for k in _CANDIDATE_COLUMNS if k in record}
@@ -400,7 +396,7 @@ def add_candidates(store, candidates: Iterable[Candidate], *, conn=None) -> list
         with store.transaction() as c:
             return add_candidates(store, candidates, conn=c)
     ids = []
-    now = _now()
+    now = settings.wall_now()
     for candidate in candidates:
         values = _candidate_values(candidate)
         values.pop("id", None)
@@ -460,7 +456,7 @@ def update_candidate(store, candidate: Candidate, *, conn=None) -> None:
     values = _candidate_values(candidate)
     values.pop("id")
     values.pop("created_at", None)
-    values["updated_at"] = _now()
+    values["updated_at"] = settings.wall_now()
     done = conn.execute(candidates_table.update().where(candidates_table.c.id == candidate.id)
                         .values(**values)).rowcount
     if not done:
@@ -478,12 +474,10 @@ def count_candidates(store, *, conn=None) -> int:
 
 
 # -- duplicates (textual) ------------------------------------------------------------------------
-_PUNCT = re.compile(r"[\s\-_·•.,，。、;；:：'\"“”‘’()（）\[\]【】<>《》/\\|#＃]+")
-
-
 def normalise_name(text: str) -> str:
-    """Fold a host name for comparison: NFKC, lower case, no spaces or punctuation."""
-    return _PUNCT.sub("", unicodedata.normalize("NFKC", clean_text(text)).lower())
+    """Fold a host name for comparison: :func:`stations.text.fold` (NFKC, lower case, no
+    spaces or punctuation)."""
+    return fold(clean_text(text))
 
 
 def normalise_address(text: str) -> str:

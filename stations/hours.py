@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -28,6 +27,7 @@ from itertools import groupby
 from stations.errors import NuanxinError, ValidationError
 from stations.limits import TIME_TEXT_MAX, check_time
 from stations.settings import TZ, now
+from stations.text import half_width
 
 __all__ = ["HOLIDAYS", "TZ", "HoursError", "OpeningHours", "is_public_holiday", "hours_of",
            "parse_open_at"]
@@ -477,7 +477,7 @@ def _sep_class(skipped: str) -> str:
 
 
 def _normalise_text(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).translate(_DASHES).lower().strip()
+    return half_width(text).translate(_DASHES).lower().strip()
 
 
 class _Parser:

@@ -30,9 +30,9 @@ allowed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date
 
-from stations import audit
+from stations import audit, settings
 from stations.candidates import STAGE_LABELS_ZH, STAGES, Candidate, get_candidate, update_candidate
 from stations.errors import NotFoundError, TransitionError, ValidationError
 from stations.records import STATUSES, Station
@@ -73,10 +73,6 @@ ACTION_LABELS_ZH = {
 }
 # Stages where a new screening result is recorded without moving the stage.
 _RESCREEN_IN_PLACE = ("visited", "agreed", "opened", "suspended", "closed", "declined")
-
-
-def _now() -> datetime:
-    return datetime.now().replace(microsecond=0)
 
 
 def allowed_actions(stage: str, *, result: str | None = None) -> list[str]:
@@ -120,7 +116,7 @@ def _require_text(value: str | None, what: str) -> str:
 def _record(conn, *, candidate_id: int | None, station_id: int | None, actor: str,
             frm: str, to: str, note: str = "") -> None:
     audit.record_event(conn, candidate_id=candidate_id, station_id=station_id, actor=actor,
-                       frm=frm, to=to, note=note, at=_now())
+                       frm=frm, to=to, note=note, at=settings.wall_now())
 
 
 def _step(store, candidate_id: int, action: str, conn) -> tuple[Candidate, str]:
@@ -182,7 +178,7 @@ def visit(store, candidate_id: int, *, actor: str, notes: str, lon: float | None
     if candidate.screening_result == "fail":
         raise _refuse("visit", candidate.stage, result="fail",
                       why="筛选未通过，请更正资料并重新筛选 (screening failed: fix, re-screen)")
-    entry = {"at": _now().isoformat(), "actor": actor, "notes": notes,
+    entry = {"at": settings.wall_now().isoformat(), "actor": actor, "notes": notes,
              "photos": [str(p) for p in photos]}
     if lon is not None:
         entry["pin"] = {"lon": float(lon), "lat": float(lat),
@@ -259,7 +255,7 @@ def open_station(store, candidate_id: int, *, actor: str, note: str = "",
         district=candidate.district, district_code=district_code, street=candidate.street,
         street_code=street_code, amenities=dict(candidate.amenities), access=candidate.access,
         area_m2=candidate.area_m2, opening_hours=candidate.opening_hours, status="open",
-        sample=candidate.sample, verified_on=verified_on or date.today(),
+        sample=candidate.sample, verified_on=verified_on or settings.now().date(),
         contact_name=candidate.contact_name, contact_phone=candidate.contact_phone,
         notes=candidate.notes, candidate_id=candidate.id)
     (station_id,) = store.add_stations([station], conn=conn, upsert_by_code=False)

@@ -17,6 +17,7 @@ from functools import partial
 
 from stations.amenities import AMENITIES, empty_amenities, normalise_amenities, parse_tristate
 from stations.errors import RowError, ValidationError
+from stations.text import KEY_SEPARATORS, WHITESPACE, fold, half_width
 
 __all__ = [
     "Station",
@@ -197,9 +198,8 @@ COLUMN_ALIASES: dict[str, str] = {
 
 
 def _fold_header(name: str) -> str:
-    text = unicodedata.normalize("NFKC", str(name)).strip().lower()
-    text = re.sub(r"\s+", "", text)
-    return text.replace("²", "2")
+    """A header folded for lookup: NFKC (``m²`` → ``m2``), lower case, no whitespace."""
+    return fold(name, drop=WHITESPACE)
 
 
 def canonical_column(header: str) -> str:
@@ -256,7 +256,7 @@ def parse_float(value: object, *, column: str, minimum: float | None = None,
     if _is_blank(value):
         return None
     try:
-        number = float(unicodedata.normalize("NFKC", str(value)).strip().rstrip("㎡").replace(
+        number = float(half_width(value).strip().rstrip("㎡").replace(
             "m2", "").replace("平方米", "").replace("平米", "").strip())
     except ValueError:
         raise ValidationError(f"{column}: '{value}' 不是数字 (not a number)") from None
@@ -281,7 +281,7 @@ def parse_int(value: object, *, column: str, minimum: int | None = None,
     if isinstance(value, int):
         number = value
     else:
-        text = unicodedata.normalize("NFKC", str(value)).strip()
+        text = half_width(value).strip()
         try:
             number = int(text)
         except ValueError:
@@ -314,7 +314,7 @@ def parse_date(value: object, *, column: str) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    text = unicodedata.normalize("NFKC", str(value)).strip()
+    text = half_width(value).strip()
     m = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?", text)
     if not m:
         raise ValidationError(f"{column}: '{value}' 不是日期 (expected YYYY-MM-DD)")
@@ -328,8 +328,8 @@ def _lookup(value: object, choices: tuple[str, ...], synonyms: dict[str, str], *
             column: str, labels: dict[str, str], default: str) -> str:
     if _is_blank(value):
         return default
-    text = unicodedata.normalize("NFKC", str(value)).strip()
-    folded = re.sub(r"[\s_\-]+", "", text.lower())
+    text = half_width(value).strip()
+    folded = fold(text, drop=KEY_SEPARATORS)
     for choice in choices:
         if folded == choice.replace("_", ""):
             return choice

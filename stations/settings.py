@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 __all__ = [
     "TZ",
     "now",
+    "wall_now",
     "WALK_SPEED_KMH",
     "DETOUR_FACTOR",
     "DEFAULT_RADIUS_M",
@@ -188,3 +189,14 @@ def web_defaults() -> dict[str, object]:
     out["DATABASE_URL"] = None  # None → stations.config.database_url()
     out["JSON_AS_ASCII"] = False
     return out
+
+
+def wall_now() -> datetime:
+    """Now as a naive Asia/Shanghai wall time, to the second.
+
+    What the store's naive timestamp columns hold (``created_at``, ``updated_at``, audit
+    ``at``, visit notes' ``at``...) until they become aware: every such value is made here,
+    never by ``datetime.now()`` (which gives the server's zone, often UTC). Session rows are
+    aware UTC instead (:func:`webmap.sessions.utcnow`, derived from :func:`now`).
+    """
+    return now().replace(microsecond=0, tzinfo=None)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from stations import audit
+from stations import audit, settings
 from stations.amenities import AMENITIES, empty_amenities
 from stations.config import database_url
 from stations.errors import NotFoundError, StoreError, ValidationError
@@ -35,10 +35,6 @@ UNAVAILABLE: tuple[type[Exception], ...] = (sa.exc.OperationalError, sa.exc.Inte
 IMPORT_ACTOR = "导入 (import)"
 
 _STATION_COLUMNS = [c.name for c in stations_table.columns]
-
-
-def _now() -> datetime:
-    return datetime.now().replace(microsecond=0)
 
 
 def station_from_record(record: sa.engine.RowMapping | dict) -> Station:
@@ -198,7 +194,7 @@ class Store:
                 return self.add_stations(stations, conn=c, upsert_by_code=upsert_by_code,
                                          actor=actor)
         batch = list(stations)
-        now = _now()
+        now = settings.wall_now()
         by_code = self._ids_by_code(
             [st.code for st in batch if st.code] if upsert_by_code else [], conn=conn)
         statuses = self._statuses(list(by_code.values()), conn=conn)
@@ -341,7 +337,7 @@ class Store:
         values = _station_values(station)
         values.pop("id")
         values.pop("created_at", None)
-        values["updated_at"] = _now()
+        values["updated_at"] = settings.wall_now()
         if not values.get("code"):
             values.pop("code")
         conn.execute(stations_table.update().where(stations_table.c.id == station.id)
@@ -356,7 +352,7 @@ class Store:
             raise ValidationError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
         done = conn.execute(stations_table.update().where(stations_table.c.id == station_id)
                             .values(status=status, status_reason=reason or "",
-                                    updated_at=_now())).rowcount
+                                    updated_at=settings.wall_now())).rowcount
         if not done:
             raise NotFoundError(f"站点 {station_id} 不存在 (no station with id {station_id})")
         self.bump_version("stations_version", conn=conn)

@@ -74,12 +74,12 @@ def add_report(store: Store, station_id: int, *, kind: str, note: str = "") -> d
     check_text(note, "note")
     # Stored as Shanghai wall time (the column is naive); answered with its offset, as the
     # OpenAPI ``date-time`` format requires.
-    now = settings.now().replace(microsecond=0)
+    created = settings.wall_now()
     new_id = worker_reports.add_report(store, station_id, kind=kind, note=note,
-                                       created_at=now.replace(tzinfo=None))
+                                       created_at=created)
     return {"id": int(new_id), "station_id": station_id, "kind": kind,
             "kind_zh": REPORT_KIND_LABELS_ZH[kind], "note": note, "status": "new",
-            "created_at": now.isoformat()}
+            "created_at": created.replace(tzinfo=settings.TZ).isoformat()}
 
 
 def list_reports(store: Store, *, status: str | None = None, station_id: int | None = None,

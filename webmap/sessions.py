@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from stations import settings
 from stations.store import Store
 
 __all__ = [
@@ -54,8 +55,12 @@ _TOUCH_AT_MOST_EVERY = 60.0  # seconds between writes of last_seen_at (or idle/1
 
 
 def utcnow() -> datetime:
-    """The current time, aware UTC (tests replace this to move the clock)."""
-    return datetime.now(UTC)
+    """The current time, aware UTC (tests replace this to move the clock).
+
+    The product's one "now" (:func:`stations.settings.now`) seen in UTC: session rows are
+    compared with it across requests and servers, so they are stored as UTC, not wall time.
+    """
+    return settings.now().astimezone(UTC)
 
 
 def hash_session_id(sid: str) -> str:

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from stations import accounts
+from stations import accounts, settings
 from stations.errors import NotFoundError, ValidationError
 from stations.store import Store
 from webmap.sessions import utcnow
@@ -75,7 +74,7 @@ def add_user(store: Store, username: str, password: str, *, role: str = "staff",
     added = accounts.add_account(
         store, username=name, password_hash=generate_password_hash(password), role=role,
         district=district or "", street=street or "",
-        created_at=datetime.now().replace(microsecond=0))
+        created_at=settings.wall_now())
     if added is None:
         raise ValidationError(f"用户 {name} 已存在 (user exists; use `nuanxin users passwd`)")
     return get_user(store, username=name)

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import numpy as np
 from geodata.crs.datums import convert
 from geodata.io.cells import append_row
 from geodata.planning.coverage import CoverageResult
+from stations import settings
 
 __all__ = ["coverage_geojson", "siting_geojson", "write_geojson", "write_excel_report"]
 
@@ -159,7 +159,7 @@ def write_excel_report(path: str | Path, *, coverage: CoverageResult | dict | No
     body = coverage.as_dict(max_points=0) if isinstance(coverage, CoverageResult) else coverage
     uncovered = (coverage.uncovered_points() if isinstance(coverage, CoverageResult)
                  else (coverage or {}).get("uncovered_points", []))
-    summary: list[list] = [["报告", title], ["生成时间", datetime.now().strftime("%Y-%m-%d %H:%M")]]
+    summary: list[list] = [["报告", title], ["生成时间", settings.now().strftime("%Y-%m-%d %H:%M")]]
     if body:
         summary += _coverage_summary(body)
     if siting:

@@ -8,15 +8,16 @@ The parser works on text shape alone (administrative suffixes, house-number patt
 geocoder (:mod:`geodata.places.geocoding`) confirms the names against the gazetteer, which also
 finds
 names written without their suffix (``广外``, ``红莲南里``). Text is folded with
-:func:`normalise_text` first: NFKC (full-width ``６号`` → ``6号``), no spaces or punctuation,
-Chinese numerals in house numbers left alone.
+:func:`normalise_text` first (the address rule of :mod:`stations.text`): NFKC (full-width
+``６号`` → ``6号``), no spaces or punctuation, Chinese numerals in house numbers left alone.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import asdict, dataclass
+
+from stations.text import ADDRESS_PUNCTUATION, fold
 
 __all__ = [
     "AddressParts",
@@ -41,7 +42,6 @@ ROAD_SUFFIX = re.compile(
     r"(?:[东南西北中]?(?:大街|大道|路|街(?!道)|胡同|巷|斜街|辅路|桥)|[东南西北]?[一二三四五六七八九十\d]+条)")
 
 _CJK = "\u4e00-\u9fff"
-_PUNCT = re.compile(r"[\s,，。.、;；:：'\"“”‘’()（）\[\]【】<>《》/\\|·•]+")
 _PROVINCE_RE = re.compile(
     r"^(?:中国|中华人民共和国)?(" + "|".join(sorted(PROVINCES, key=len, reverse=True))
     + r")(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)?")
@@ -90,9 +90,10 @@ class AddressParts:
 
 
 def normalise_text(text: object) -> str:
-    """Fold an address: NFKC (full-width digits and letters), lower case, no spaces/punctuation."""
-    folded = unicodedata.normalize("NFKC", str(text or "")).lower()
-    return _PUNCT.sub("", folded).replace("—", "-").replace("－", "-")
+    """Fold an address: :func:`stations.text.fold` with the address rule (NFKC, lower case,
+    no spaces or punctuation, but ``-``/``_``/``#`` kept for house numbers), and an em dash
+    read as the hyphen of a house number (``6—1号`` → ``6-1号``)."""
+    return fold(text or "", drop=ADDRESS_PUNCTUATION).replace("—", "-")
 
 
 def strip_admin_suffix(name: str) -> str:

@@ -495,7 +495,7 @@ class Geocoder:
             return
         geocode_cache.cache_answers(
             self.store, {self._cache_key(q): r for q, r in fresh.items()},
-            now=settings.now().replace(microsecond=0, tzinfo=None))
+            now=settings.wall_now())
 
 
 def _community_token(q: str, parts) -> tuple[int, int] | None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from geodata.io.tables import read_rows, to_wgs84_rows
 from stations import demand_points
 from stations.errors import RowError, ValidationError
 from stations.records import clean_text, parse_float
+from stations.text import fold, half_width
 
 __all__ = [
     "GROUPS",
@@ -93,7 +93,7 @@ def parse_shift(text: object) -> tuple[int, int] | None:
     raw = clean_text(text)
     if not raw:
         return None
-    norm = unicodedata.normalize("NFKC", raw).replace("点", ":").replace("时", ":")
+    norm = half_width(raw).replace("点", ":").replace("时", ":")
     norm = re.sub(r":(?=\s*(?:-|–|—|~|至|到|$))", "", norm)  # "5:-13:" from 5点-13点
     m = _SHIFT.match(norm)
     if not m:
@@ -118,12 +118,17 @@ def _shift_text(shift: tuple[int, int] | None) -> str:
     return f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}"
 
 
+#: Group keys are snake_case words: whitespace and ``-`` between words become ``_``
+#: (``road sweeper`` → ``road_sweeper``), unlike the other folds of :mod:`stations.text`.
+_GROUP_SEPARATORS = re.compile(r"[\s\-]+")
+
+
 def normalise_group(value: object) -> str:
     """Group key from English or Chinese (``环卫`` → ``sanitation``); unknown text kept."""
     text = clean_text(value)
     if not text:
         return ""
-    folded = re.sub(r"[\s\-]+", "_", unicodedata.normalize("NFKC", text).lower())
+    folded = fold(text, drop=_GROUP_SEPARATORS, sep="_")
     if folded in GROUPS:
         return folded
     if folded in _GROUP_SYNONYMS:
