@@ -392,6 +392,15 @@ class Standard:
         """The configured rule called ``name`` (None when switched off)."""
         return next((r for r in self.rules if r.name == name), None)
 
+    def params(self, name: str) -> dict:
+        """The parameters of rule ``name``: as configured, else the rule's defaults.
+
+        A rule switched off still lends its numbers to the screening context (what counts as
+        a dense area comes from the ``gap`` rule); the defaults live once, in :data:`RULES`.
+        """
+        rule = self.rule(name)
+        return dict(rule.params) if rule is not None else dict(RULES[name][2])
+
     @property
     def max_score(self) -> float:
         """The best possible total score."""

@@ -261,6 +261,17 @@ def test_default_file_lists_every_rule_with_the_published_thresholds(standard):
     assert hard == {"area", "ground_floor", "core_kit", "toilet", "hours", "access", "in_area"}
 
 
+def test_params_of_a_switched_off_rule_are_its_defaults():
+    """The screening context still needs the gap rule's density numbers: from RULES, once."""
+    no_gap = Standard.from_mapping({"rules": {"area": {}, "gap": {"enabled": False}}})
+    assert no_gap.rule("gap") is None
+    assert no_gap.params("gap") == RULES["gap"][2]
+    tuned = Standard.from_mapping({"rules": {"gap": {"dense_min_communities": 5}}})
+    assert tuned.params("gap")["dense_min_communities"] == 5
+    tuned.params("gap")["dense_min_communities"] = 1  # a copy: the standard is unchanged
+    assert tuned.params("gap")["dense_min_communities"] == 5
+
+
 def write(tmp_path, text: str):
     path = tmp_path / "standard.toml"
     path.write_text(text, encoding="utf-8")

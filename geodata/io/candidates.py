@@ -380,9 +380,7 @@ def _contexts(store, candidates: list[Candidate], standard: Standard, *,
               union_district: str, union_street: str) -> list[ScreeningContext]:
     from geodata.nearest.cache import get_index
 
-    gap = standard.rule("gap")
-    params = gap.params if gap is not None else {
-        "density_radius_m": 1000.0, "dense_min_communities": 8, "dense_min_stations": 3}
+    params = standard.params("gap")  # the standard's numbers, also when gap is switched off
     index = get_index(store)
     precise = [i for i, c in enumerate(candidates) if c.precisely_located]
     contexts = [ScreeningContext(union_district=union_district, union_street=union_street)
