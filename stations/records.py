@@ -17,6 +17,7 @@ from functools import partial
 
 from stations.amenities import AMENITIES, empty_amenities, normalise_amenities, parse_tristate
 from stations.errors import RowError, ValidationError
+from stations.limits import ID_MAX, ID_MIN
 from stations.text import KEY_SEPARATORS, WHITESPACE, fold, half_width
 
 __all__ = [
@@ -97,11 +98,9 @@ AREA_M2_MAX = 100_000
 #: Workers a station seats at once.
 CAPACITY_MIN = 1
 CAPACITY_MAX = 10_000
-#: Store ids (``id``, ``candidate_id``). :mod:`stations.schema` declares them ``Integer``,
-#: which is 32-bit on PostgreSQL (SQLite would take 2**63-1): the narrower bound keeps a
-#: file importable into either backend.
-ID_MIN = 1
-ID_MAX = 2**31 - 1
+#: Store ids (``id``, ``candidate_id``): :data:`stations.limits.ID_MIN` …
+#: :data:`stations.limits.ID_MAX` (imported above), the bound of PostgreSQL's 32-bit
+#: ``Integer``, which keeps a file importable into either backend.
 #: Text lengths of the ``String(n)`` columns in :mod:`stations.schema` (PostgreSQL enforces
 #: them; SQLite does not, so the validator does).
 CODE_MAX_LENGTH = 64

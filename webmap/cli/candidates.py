@@ -14,7 +14,8 @@ import sys
 import click
 
 from stations import settings
-from webmap.cli.base import crs_option, emit_json, json_option, main, ready_store
+from stations.limits import ID_MAX, ID_MIN
+from webmap.cli.base import Number, crs_option, emit_json, json_option, main, ready_store
 
 __all__: list[str] = []
 
@@ -28,6 +29,9 @@ def _default_actor() -> str:
     except (KeyError, OSError):  # no login name in some containers
         return "unknown"
 
+
+#: A candidate (or, with ``--station``, a station) id: a whole number the store can hold.
+_ID = Number(integer=True, minimum=ID_MIN, maximum=ID_MAX)
 
 actor_option = click.option(
     "--actor", default=None, help="操作人，写入审计日志 (who; default NUANXIN_ACTOR or login name)")
@@ -146,10 +150,10 @@ def _point(lon: float | None, lat: float | None, crs: str):
 
 
 @candidates_group.command("visit")
-@click.argument("candidate_id", type=int)
+@click.argument("candidate_id", type=_ID)
 @click.option("--notes", required=True, help="走访记录 (field notes)")
-@click.option("--lon", type=float, default=None, help="校正后的经度 (corrected longitude)")
-@click.option("--lat", type=float, default=None, help="校正后的纬度 (corrected latitude)")
+@click.option("--lon", type=Number(), default=None, help="校正后的经度 (corrected longitude)")
+@click.option("--lat", type=Number(), default=None, help="校正后的纬度 (corrected latitude)")
 @crs_option
 @click.option("--photo", "photos", multiple=True, help="照片文件或链接，可重复 (photo, repeatable)")
 @actor_option
@@ -176,7 +180,7 @@ def _done(candidate, as_json: bool, message: str) -> None:
 
 
 @candidates_group.command("agree")
-@click.argument("candidate_id", type=int)
+@click.argument("candidate_id", type=_ID)
 @click.option("--note", default="", help="备注 (note)")
 @actor_option
 @json_option
@@ -189,7 +193,7 @@ def agree_cmd(candidate_id: int, note: str, actor: str | None, as_json: bool) ->
 
 
 @candidates_group.command("open")
-@click.argument("candidate_id", type=int)
+@click.argument("candidate_id", type=_ID)
 @click.option("--code", default=None, help="站点编码 (station code; default assigned)")
 @click.option("--note", default="", help="备注 (note)")
 @actor_option
@@ -232,7 +236,7 @@ _by_station = click.option("--station", "by_station", is_flag=True,
 
 
 @candidates_group.command("suspend")
-@click.argument("candidate_id", type=int)
+@click.argument("candidate_id", type=_ID)
 @click.option("--reason", required=True, help="暂停原因 (reason)")
 @_by_station
 @actor_option
@@ -244,7 +248,7 @@ def suspend_cmd(candidate_id: int, reason: str, by_station: bool, actor: str | N
 
 
 @candidates_group.command("reopen")
-@click.argument("candidate_id", type=int)
+@click.argument("candidate_id", type=_ID)
 @click.option("--reason", default="", help="备注 (note)")
 @_by_station
 @actor_option
@@ -256,7 +260,7 @@ def reopen_cmd(candidate_id: int, reason: str, by_station: bool, actor: str | No
 
 
 @candidates_group.command("close")
-@click.argument("candidate_id", type=int)
+@click.argument("candidate_id", type=_ID)
 @click.option("--reason", required=True, help="关闭原因 (reason)")
 @_by_station
 @actor_option
@@ -268,7 +272,7 @@ def close_cmd(candidate_id: int, reason: str, by_station: bool, actor: str | Non
 
 
 @candidates_group.command("decline")
-@click.argument("candidate_id", type=int)
+@click.argument("candidate_id", type=_ID)
 @click.option("--reason", required=True, help="放弃原因 (reason)")
 @actor_option
 @json_option
@@ -281,7 +285,7 @@ def decline_cmd(candidate_id: int, reason: str, actor: str | None, as_json: bool
 
 
 @candidates_group.command("history")
-@click.argument("candidate_id", type=int)
+@click.argument("candidate_id", type=_ID)
 @_by_station
 @json_option
 def history_cmd(candidate_id: int, by_station: bool, as_json: bool) -> None:

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from webmap.cli.base import crs_option, emit_json, main, ready_store
+from webmap.cli.base import Number, crs_option, emit_json, main, ready_store
 
 __all__ = []
 
@@ -14,8 +14,8 @@ __all__ = []
 @main.command("convert")
 @click.option("--from", "src", required=True, help="wgs84 | gcj02 | bd09")
 @click.option("--to", "dst", required=True, help="wgs84 | gcj02 | bd09")
-@click.argument("lon", required=False, type=float)
-@click.argument("lat", required=False, type=float)
+@click.argument("lon", required=False, type=Number())
+@click.argument("lat", required=False, type=Number())
 def convert_cmd(src: str, dst: str, lon: float | None, lat: float | None) -> None:
     """坐标转换: 在 wgs84 / gcj02 / bd09 之间转换 (LON LAT, or `lon lat` lines on stdin)."""
     import numpy as np
@@ -92,22 +92,6 @@ def _format_pairs(out, np) -> str:
 _OPEN_LABELS_ZH = {True: "营业中", False: "未营业", None: "时间未知"}
 
 
-def _parse_number(text: str | None, option: str, *, integer: bool = False):
-    """A CLI number, or a one-line user error naming the option (exit 2)."""
-    from stations.errors import ValidationError
-
-    if text is None:
-        return None
-    try:
-        value = int(text) if integer else float(text)
-    except ValueError:
-        kind = "整数 (an integer)" if integer else "数字 (a number)"
-        raise ValidationError(f"{option} 需要{kind}, got {text!r}") from None
-    if not integer and value != value:
-        raise ValidationError(f"{option} 需要数字 (a number), got {text!r}")
-    return value
-
-
 def _split_amenities(values: tuple[str, ...]) -> list[str]:
     import re
 
@@ -115,38 +99,35 @@ def _split_amenities(values: tuple[str, ...]) -> list[str]:
 
 
 @main.command("nearest")
-@click.option("--lon", required=True, help="经度 (longitude, decimal degrees)")
-@click.option("--lat", required=True, help="纬度 (latitude, decimal degrees)")
+@click.option("--lon", required=True, type=Number(), help="经度 (longitude, decimal degrees)")
+@click.option("--lat", required=True, type=Number(), help="纬度 (latitude, decimal degrees)")
 @crs_option
-@click.option("-k", "k", default="5", show_default=True, help="how many stations")
+@click.option("-k", "k", default="5", show_default=True, type=Number(integer=True),
+              help="how many stations")
 @click.option("--amenity", "amenities", multiple=True,
               help="required amenity, key or Chinese name (热水, 微波炉...); repeatable")
 @click.option("--open-at", "open_at", default=None,
               help="departure time, ISO 8601 (naive = Asia/Shanghai); keep those open on arrival")
-@click.option("--radius", default=None, help="straight-line limit in metres")
+@click.option("--radius", default=None, type=Number(), help="straight-line limit in metres")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
-def nearest_cmd(lon: str, lat: str, crs: str, k: str, amenities: tuple[str, ...],
-                open_at: str | None, radius: str | None, as_json: bool) -> None:
+def nearest_cmd(lon: float, lat: float, crs: str, k: int, amenities: tuple[str, ...],
+                open_at: str | None, radius: float | None, as_json: bool) -> None:
     """最近的驿站: k nearest stations, walking time and whether they are open on arrival."""
     from geodata.nearest.cache import get_index
     from geodata.nearest.payload import nearest_payload
     from stations.hours import parse_open_at
     from stations.store import Store
 
-    lon_v = _parse_number(lon, "--lon")
-    lat_v = _parse_number(lat, "--lat")
-    k_v = _parse_number(k, "-k", integer=True)
-    radius_v = _parse_number(radius, "--radius")
     wanted = _split_amenities(amenities)
     when = parse_open_at(open_at)  # now (Asia/Shanghai) without --open-at
     store = Store()
     try:
         index = get_index(store)
-        results = index.nearest(lon_v, lat_v, k=k_v, crs=crs, amenities=wanted, open_at=when,
-                                radius_m=radius_v, require_open=open_at is not None)
+        results = index.nearest(lon, lat, k=k, crs=crs, amenities=wanted, open_at=when,
+                                radius_m=radius, require_open=open_at is not None)
     finally:
         store.dispose()
-    payload = nearest_payload(results, lon=lon_v, lat=lat_v, crs=crs, open_at=when, index=index)
+    payload = nearest_payload(results, lon=lon, lat=lat, crs=crs, open_at=when, index=index)
     if as_json:
         emit_json(payload)
         return

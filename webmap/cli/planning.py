@@ -1,40 +1,21 @@
 """Planning commands: ``nuanxin demand import``, ``nuanxin coverage``, ``nuanxin site``.
 
 Thin faces over :mod:`geodata.planning.demand`, :mod:`geodata.planning.coverage`,
-:mod:`geodata.planning.siting` and :mod:`geodata.io.reports`. Numbers are parsed here so a bad
-value is one line on stderr and exit status 2 (not click's multi-line usage error).
+:mod:`geodata.planning.siting` and :mod:`geodata.io.reports`. Numbers are read by the CLI's
+one number type (:class:`webmap.cli.base.Number`): a bad value is one line on stderr and exit
+status 2 (not click's multi-line usage error).
 """
 
 from __future__ import annotations
 
 import click
 
-from webmap.cli.base import crs_option, emit_json, main, ready_store
+from webmap.cli.base import Number, crs_option, emit_json, main, ready_store
 
 __all__ = []
 
 #: Uncovered demand points written to --geojson at most (the dissolved area is always whole).
 _GEOJSON_POINTS = 50_000
-
-
-def _number(text: str | None, option: str, *, integer: bool = False, minimum=None):
-    """A CLI number (or ``None``), else a one-line user error naming the option."""
-    import math
-
-    from stations.errors import ValidationError
-
-    if text is None:
-        return None
-    try:
-        value = int(text) if integer else float(text)
-    except ValueError:
-        kind = "整数 (an integer)" if integer else "数字 (a number)"
-        raise ValidationError(f"{option} 需要{kind}, got {text!r}") from None
-    if not integer and not math.isfinite(value):
-        raise ValidationError(f"{option} 需要有限数字 (a finite number), got {text!r}")
-    if minimum is not None and value < minimum:
-        raise ValidationError(f"{option} 必须 ≥ {minimum} (must be ≥ {minimum}), got {text!r}")
-    return value
 
 
 def _network(path: str | None):
@@ -81,14 +62,16 @@ def demand_import_cmd(file: str, crs: str, replace: bool, as_json: bool) -> None
 @main.command("coverage")
 @click.option("--district", default=None, help="区 (name, short name, pinyin or code)")
 @click.option("--street", default=None, help="街道 (name, short name or code)")
-@click.option("--radius", default=None, help="服务半径, 米 (radius in metres, default 1000)")
-@click.option("--minutes", default=None, help="步行分钟 (walking minutes instead of a radius)")
+@click.option("--radius", default=None, type=Number(),
+              help="服务半径, 米 (radius in metres, default 1000)")
+@click.option("--minutes", default=None, type=Number(),
+              help="步行分钟 (walking minutes instead of a radius)")
 @click.option("--min-stations", "min_stations", default="2", show_default=True,
-              help="交叉覆盖: covered by at least N stations")
+              type=Number(integer=True, minimum=1), help="交叉覆盖: covered by at least N stations")
 @click.option("--at", "at", default=None, help="只计此时开放的站点 (ISO 8601, Asia/Shanghai)")
 @click.option("--network", "network_path", default=None,
               help="步行路网文件 (.osm / .osm.pbf / .gpkg; default $NUANXIN_NETWORK)")
-@click.option("--cell", default="100", show_default=True,
+@click.option("--cell", default="100", show_default=True, type=Number(minimum=1),
               help="无导入需求时的网格边长, 米 (grid cell size when there is no demand)")
 @click.option("--report", "report_path", default=None, help="写出 Excel 报告 (.xlsx)")
 @click.option("--geojson", "geojson_path", default=None, help="写出 GeoJSON")
@@ -99,16 +82,12 @@ def coverage_cmd(district, street, radius, minutes, min_stations, at, network_pa
     from geodata.io.reports import coverage_geojson, write_excel_report, write_geojson
     from geodata.planning.coverage import area_coverage
 
-    radius_v = _number(radius, "--radius")
-    minutes_v = _number(minutes, "--minutes")
-    n_v = _number(min_stations, "--min-stations", integer=True, minimum=1)
-    cell_v = _number(cell, "--cell", minimum=1)
     network = _network(network_path)
     store = ready_store()
     try:
-        result = area_coverage(store, district=district, street=street, radius_m=radius_v,
-                               minutes=minutes_v, min_stations=n_v, at=at, network=network,
-                               cell_m=cell_v)
+        result = area_coverage(store, district=district, street=street, radius_m=radius,
+                               minutes=minutes, min_stations=min_stations, at=at,
+                               network=network, cell_m=cell)
     finally:
         store.dispose()
     if report_path:
@@ -137,15 +116,18 @@ def coverage_cmd(district, street, radius, minutes, min_stations, at, network_pa
 @main.command("site")
 @click.option("--district", default=None, help="区 (name, short name, pinyin or code)")
 @click.option("--street", default=None, help="街道 (name, short name or code)")
-@click.option("--radius", default=None, help="服务半径, 米 (default 1000)")
-@click.option("--minutes", default=None, help="步行分钟 (walking minutes instead of a radius)")
-@click.option("--add", "add", default=None, help="新增站点数 P (how many to open)")
+@click.option("--radius", default=None, type=Number(), help="服务半径, 米 (default 1000)")
+@click.option("--minutes", default=None, type=Number(),
+              help="步行分钟 (walking minutes instead of a radius)")
+@click.option("--add", "add", default=None, type=Number(integer=True, minimum=0),
+              help="新增站点数 P (how many to open)")
 @click.option("--exact", is_flag=True, help="精确求解 (MILP with HiGHS) instead of greedy+swap")
 @click.option("--lscp", is_flag=True, help="最少站点覆盖全部可覆盖需求 (set covering)")
 @click.option("--backup", is_flag=True, help="同时追求交叉覆盖 (backup coverage)")
 @click.option("--network", "network_path", default=None,
               help="步行路网文件 (.osm / .osm.pbf / .gpkg; default $NUANXIN_NETWORK)")
-@click.option("--cell", default="100", show_default=True, help="网格边长, 米 (grid cell size)")
+@click.option("--cell", default="100", show_default=True, type=Number(minimum=1),
+              help="网格边长, 米 (grid cell size)")
 @click.option("--report", "report_path", default=None, help="写出 Excel 报告 (.xlsx)")
 @click.option("--geojson", "geojson_path", default=None, help="写出 GeoJSON")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
@@ -156,18 +138,14 @@ def site_cmd(district, street, radius, minutes, add, exact, lscp, backup, networ
     from geodata.planning.siting import site
     from stations.errors import ValidationError
 
-    radius_v = _number(radius, "--radius")
-    minutes_v = _number(minutes, "--minutes")
-    add_v = _number(add, "--add", integer=True, minimum=0)
-    cell_v = _number(cell, "--cell", minimum=1)
-    if add_v is None and not lscp:
+    if add is None and not lscp:
         raise ValidationError("需要 --add P (how many stations to add), or --lscp")
     network = _network(network_path)
     store = ready_store()
     try:
-        body = site(store, district=district, street=street, radius_m=radius_v,
-                    minutes=minutes_v, add=add_v, exact=exact, lscp=lscp, backup=backup,
-                    network=network, cell_m=cell_v)
+        body = site(store, district=district, street=street, radius_m=radius,
+                    minutes=minutes, add=add, exact=exact, lscp=lscp, backup=backup,
+                    network=network, cell_m=cell)
     finally:
         store.dispose()
     if report_path:

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from webmap.cli.base import emit_json, main, ready_store
+from webmap.cli.base import Number, emit_json, main, ready_store
 
 __all__ = []
 
@@ -14,9 +14,11 @@ __all__ = []
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="监听地址 (address to listen on; 0.0.0.0 for every interface)")
-@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535),
+@click.option("--port", default=5000, show_default=True,
+              type=Number(integer=True, minimum=1, maximum=65535),
               help="端口 (port)")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
+@click.option("--threads", default=8, show_default=True,
+              type=Number(integer=True, minimum=1, maximum=64),
               help="工作线程数 (worker threads)")
 def serve_cmd(host: str, port: int, threads: int) -> None:
     """启动网站 (serve the web app with waitress, a production WSGI server).
