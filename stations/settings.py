@@ -161,6 +161,14 @@ SETTINGS: dict[str, Setting] = _settings(
             "without a request.", _json_or_text, web=True),
     Setting("SESSION_LIFETIME_SECONDS", 12 * 3600, "...and this long after login, whatever "
             "happens.", _json_or_text, web=True),
+    # -- the web app: clients behind proxies, rate-limit storage
+    Setting("TRUSTED_PROXIES", 0, "How many reverse proxies stand in front of the app: the "
+            "client address is then the N-th from the right of X-Forwarded-For (Werkzeug's "
+            "ProxyFix). 0: X-Forwarded-For is ignored (the peer address is the client).",
+            _json_or_text, web=True),
+    Setting("RATELIMIT_STORAGE_URI", "memory://", "Where Flask-Limiter keeps its counts: "
+            "memory:// (this process; bounded, see webmap/security.py) or a shared store such "
+            "as redis://HOST:6379 when several processes serve the app.", web=True),
 )
 
 

@@ -501,7 +501,8 @@ def test_station_csv_export_round_trips_spreadsheet_payloads(store, tmp_path, te
     path = tmp_path / "stations.csv"
     export_stations(store, path)
     (row,) = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")))
-    assert (row["name"], row["notes"]) == (text, text)
+    cell = "'" + text if text.startswith("=") else text  # a formula is inert text (OWASP)
+    assert (row["name"], row["notes"]) == (cell, cell)  # (tests/test_csv_injection.py: import)
 
 
 # -- forms: free text is stored literally, the rest is refused cleanly --------------------------

@@ -371,6 +371,7 @@ def coverage(args):
 # -- reports ---------------------------------------------------------------------------------
 @spec.route(bp, "/stations/<station_id>/reports", method="POST",
             summary="Report a problem with a station (anonymous)", tags=["reports"],
+            description=feedback.REPORT_LIMIT_DOC,
             body_description='`{"kind": ..., "note": ...}`; kinds: ' + ", ".join(
                 f"{k} ({v})" for k, v in feedback.REPORT_KIND_LABELS_ZH.items()),
             params=[

@@ -18,7 +18,7 @@ from webmap import api, extensions, public, union, vendor
 from webmap.config import load_config
 from webmap.errors import StrictJSONProvider, register_error_handlers
 from webmap.extensions import get_store
-from webmap.security import register_security
+from webmap.security import register_security, trust_proxies
 
 __all__ = ["create_app", "get_store"]
 
@@ -65,6 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json = StrictJSONProvider(app)
     app.url_map.converters["int"] = IdConverter  # before any route is registered
     load_config(app, test_config)
+    trust_proxies(app)  # NUANXIN_TRUSTED_PROXIES=N: ProxyFix(x_for=N) → request.remote_addr
     extensions.init_app(app)  # store, CSRF, rate limits, station snapshot, planning cache
     vendor.install()
     register_error_handlers(app)

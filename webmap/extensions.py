@@ -10,8 +10,11 @@ Per-app state lives in ``app.extensions`` — no blueprint module keeps ``global
 ``csrf``
     Flask-WTF's ``CSRFProtect`` (every form POST; the JSON API is exempt).
 ``nuanxin.limits``
-    The rate limiters: anonymous worker reports per client (:func:`report_limiter`) and the
-    login throttle (:func:`login_throttle`), rebuilt when their settings change.
+    This app's Flask-Limiter (:func:`rate_limiter`; storage ``RATELIMIT_STORAGE_URI``, clients
+    by :func:`webmap.security.client_fingerprint`) with the per-route limit of anonymous
+    worker reports (:func:`report_limit`, ``REPORTS_PER_HOUR`` per client, shared by the API
+    and the station page's form; over it: 429 with ``Retry-After``), and the login throttle
+    (:func:`login_throttle`), rebuilt when its settings change.
 ``nuanxin.planning``
     Recent coverage/siting answers and the one computation slot (:mod:`webmap.planning`).
 ``nuanxin.snapshots``
@@ -25,17 +28,21 @@ from __future__ import annotations
 import threading
 
 from flask import Flask, current_app
+from flask_limiter import Limiter, RateLimitExceeded
 from flask_wtf.csrf import CSRFProtect
 
 from geodata.nearest.snapshot import SnapshotCache
 from stations.store import Store
+from webmap.config import ConfigError
+from webmap.errors import error_response
 from webmap.planning import EXTENSION_KEY as PLANNING_KEY
 from webmap.planning import PlanningCache
-from webmap.security import RateLimiter
+from webmap.security import client_fingerprint, retry_seconds, storage_uri
 from webmap.sessions import LoginThrottle, Rule
 
-__all__ = ["csrf", "store", "limits", "snapshot_cache", "get_store", "report_limiter",
-           "login_throttle", "snapshots", "planning_cache", "init_app"]
+__all__ = ["csrf", "store", "limits", "snapshot_cache", "get_store", "rate_limiter",
+           "report_limit", "retry_after", "login_throttle", "snapshots", "planning_cache",
+           "init_app"]
 
 csrf = CSRFProtect()
 
@@ -52,7 +59,13 @@ class StoreExtension:
 
 
 class Limits:
-    """Per-app rate limiters, rebuilt when the settings they read change."""
+    """This app's Flask-Limiter and login throttle.
+
+    One :class:`flask_limiter.Limiter` per app (Flask-Limiter keeps its storage on the
+    instance, so apps built by tests never share counts). Limits live where they are
+    enforced: :func:`report_limit` is entered by :func:`webmap.feedback.submit_report`, the
+    one way a worker's report comes in, so the API and the page share one budget per client.
+    """
 
     key = "nuanxin.limits"
 
@@ -60,19 +73,28 @@ class Limits:
         self._lock = threading.Lock()
 
     def init_app(self, app: Flask) -> None:
-        app.extensions[self.key] = {}
+        per_hour = app.config.get("REPORTS_PER_HOUR")
+        if isinstance(per_hour, bool) or not isinstance(per_hour, int) or per_hour < 1:
+            raise ConfigError(f"NUANXIN_REPORTS_PER_HOUR={per_hour!r} 无效 (invalid): a whole "
+                              "number of reports per client per hour, at least 1")
+        limiter = Limiter(client_fingerprint, storage_uri=storage_uri(
+                              app.config.get("RATELIMIT_STORAGE_URI")),
+                          strategy="sliding-window-counter", key_prefix="nuanxin",
+                          headers_enabled=False)
+        limiter.init_app(app)
+        app.extensions[self.key] = {"limiter": limiter}
+        app.register_error_handler(RateLimitExceeded, _rate_limited)
 
     def _state(self) -> dict:
         return current_app.extensions[self.key]
 
-    def reports(self) -> RateLimiter:
-        per_hour = int(current_app.config["REPORTS_PER_HOUR"])
-        with self._lock:
-            state = self._state()
-            limiter = state.get("reports")
-            if limiter is None or limiter.limit != per_hour:
-                limiter = state["reports"] = RateLimiter(per_hour, 3600)
-        return limiter
+    def limiter(self) -> Limiter:
+        return self._state()["limiter"]
+
+    def reports(self):
+        """The per-client limit of anonymous worker reports (a context manager)."""
+        return self.limiter().shared_limit(_reports_per_hour, scope="reports",
+                                           error_message=_reports_message)
 
     def login(self) -> LoginThrottle:
         config = current_app.config
@@ -126,9 +148,42 @@ def get_store() -> Store:
     return current_app.extensions[StoreExtension.key]
 
 
-def report_limiter() -> RateLimiter:
-    """The running app's limiter of anonymous worker reports (per client, per hour)."""
+def rate_limiter() -> Limiter:
+    """The running app's Flask-Limiter."""
+    return limits.limiter()
+
+
+def report_limit():
+    """``with report_limit(): ...`` counts one anonymous worker report of this client.
+
+    Raises :class:`flask_limiter.RateLimitExceeded` (answered 429) over ``REPORTS_PER_HOUR``.
+    """
     return limits.reports()
+
+
+def _reports_per_hour() -> str:
+    return f"{int(current_app.config['REPORTS_PER_HOUR'])} per hour"
+
+
+def _reports_message() -> str:
+    per_hour = int(current_app.config["REPORTS_PER_HOUR"])
+    return (f"提交太频繁，每小时最多 {per_hour} 条反馈，请稍后再试 (too many reports from this "
+            f"client: at most {per_hour} per hour; try again later)")
+
+
+def retry_after() -> int:
+    """Seconds until this request's breached limit has room again (for ``Retry-After``)."""
+    current = limits.limiter().current_limit
+    return retry_seconds(current.reset_at if current is not None else None)
+
+
+def _rate_limited(exc: RateLimitExceeded):
+    """429 in the error shape, with ``Retry-After`` (seconds until the window has room)."""
+    retry = retry_after()
+    response = error_response(429, exc.description, {
+        "limit": str(exc.limit.limit), "retry_after": retry})
+    body, status = response if isinstance(response, tuple) else (response, 429)
+    return body, status, {"Retry-After": str(retry)}
 
 
 def login_throttle() -> LoginThrottle:

@@ -12,14 +12,11 @@ verification finders abroad found useful.
 
 from __future__ import annotations
 
-from flask import request
-
 from stations import settings, worker_reports
 from stations.errors import NotFoundError, ValidationError
 from stations.limits import check_text
 from stations.store import Store
-from webmap.errors import RateLimitError
-from webmap.extensions import get_store, report_limiter
+from webmap.extensions import get_store, report_limit
 
 __all__ = [
     "REPORT_KINDS",
@@ -32,7 +29,17 @@ __all__ = [
     "count_reports",
     "set_report_status",
     "submit_report",
+    "REPORT_LIMIT_DOC",
 ]
+
+#: How the report limit reads in the API description (``POST /api/stations/<id>/reports``).
+REPORT_LIMIT_DOC = (
+    "Store an anonymous worker report; 201 with the stored report. At most "
+    "`NUANXIN_REPORTS_PER_HOUR` reports (default 30) per client per hour, counted together "
+    "with the station page's report form. The client is its address as our trusted reverse "
+    "proxies saw it (`NUANXIN_TRUSTED_PROXIES`; without it `X-Forwarded-For` is ignored), "
+    "kept only as a salted hash that changes daily and never stored with the report. Over "
+    "the limit: 429 with the error shape and `Retry-After` (seconds).")
 
 REPORT_KIND_LABELS_ZH = {
     "locked": "去了没开门",
@@ -109,9 +116,10 @@ def submit_report(station_id: int, kind: str, note: str) -> dict:
     """A worker's report from this request's client: rate-limited, then :func:`add_report`.
 
     The one entry point of both faces (``POST /api/stations/<id>/reports`` and the station
-    page's form); over the per-client limit raises :class:`webmap.errors.RateLimitError` (429).
+    page's form), so both count against one budget per client
+    (:func:`webmap.extensions.report_limit`); over it raises
+    :class:`flask_limiter.RateLimitExceeded` (429 with ``Retry-After``). Nothing about the
+    client is stored with the report.
     """
-    if not report_limiter().hit(request.remote_addr or "?"):
-        raise RateLimitError("提交太频繁，请稍后再试 (too many reports from this address; "
-                             "try again later)")
-    return add_report(get_store(), station_id, kind=kind, note=note or "")
+    with report_limit():
+        return add_report(get_store(), station_id, kind=kind, note=note or "")

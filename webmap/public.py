@@ -14,11 +14,13 @@ from flask import (
     current_app,
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
     url_for,
 )
+from flask_limiter import RateLimitExceeded
 
 from geodata.crs.datums import convert
 from stations import settings
@@ -28,7 +30,7 @@ from stations.records import Station
 from stations.settings import DETOUR_FACTOR, WALK_SPEED_KMH
 from webmap import feedback, maps
 from webmap.catalogue import hours_of
-from webmap.extensions import get_store
+from webmap.extensions import get_store, retry_after
 from webmap.security import csp_nonce
 
 __all__ = ["bp", "CHIPS", "navigation_links"]
@@ -142,6 +144,12 @@ def report(station_id: int):
     note = request.form.get("note", "")
     try:
         feedback.submit_report(station_id, kind, note)
+    except RateLimitExceeded:  # the station's page again, with the message: 429
+        flash(f"提交太频繁了，请过一会儿再反馈（每小时最多 "
+              f"{int(current_app.config['REPORTS_PER_HOUR'])} 条）。", "error")
+        page = make_response(station(station_id), 429)
+        page.headers["Retry-After"] = str(retry_after())
+        return page
     except ValidationError as exc:
         get_store().get_station(station_id)  # unknown station → 404 first
         flash(exc.message, "error")

@@ -1,21 +1,59 @@
-"""Response hardening: a per-request CSP nonce, security headers, small in-memory rate limits.
+"""Response hardening: a per-request CSP nonce, security headers, who the client is.
 
 The Content-Security-Policy allows scripts only from this origin or inline ``<script>`` tags
 carrying the request's nonce, so even text that slipped past escaping could not run an inline
 handler such as ``onerror=``. Styles may be inline (Leaflet positions everything that way);
 images may also come from the configured tile provider; the browser talks to no one else.
+Every answer also carries ``frame-ancestors 'none'`` (and ``X-Frame-Options: DENY``),
+``X-Content-Type-Options: nosniff``, ``Referrer-Policy: same-origin`` and, when cookies are
+HTTPS-only (``NUANXIN_SESSION_COOKIE_SECURE``), ``Strict-Transport-Security``.
+
+The client
+----------
+Behind ``NUANXIN_TRUSTED_PROXIES=N`` reverse proxies, :func:`trust_proxies` wraps the app in
+Werkzeug's ``ProxyFix(x_for=N)``, so ``request.remote_addr`` is the N-th address from the
+right of ``X-Forwarded-For`` (the one our own outermost proxy saw). With ``0`` (the default)
+that header is ignored: anyone can write it. Rate limits and the login throttle key on
+:func:`client_fingerprint`: an HMAC of that address (an IPv6 address by its /64 network) with
+the secret key and today's date (Asia/Shanghai), so the key rotates daily and no raw address
+is kept, in memory or in a shared limit store.
+
+Rate-limit memory
+-----------------
+Flask-Limiter keeps its counts in ``NUANXIN_RATELIMIT_STORAGE_URI``. ``memory://`` (the default)
+is :class:`BoundedMemoryStorage`: limits' in-process memory storage, whose counters expire with
+their window, holding at most :data:`MAX_LIMIT_KEYS` counters (the oldest are dropped first,
+which can only make a limit more lenient, never lock anyone out). The sliding-window-counter
+strategy keeps two counters per client and limit. Several processes need a shared store
+(``redis://...``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
+import math
 import secrets
 import threading
 import time
-from collections import deque
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
+from limits.storage import MemoryStorage
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-__all__ = ["csp_nonce", "register_security", "RateLimiter"]
+from stations import settings
+from webmap.config import ConfigError
+
+__all__ = ["csp_nonce", "register_security", "trust_proxies", "trusted_proxies",
+           "waitress_options", "client_address",
+           "client_fingerprint", "storage_uri", "BoundedMemoryStorage", "MAX_LIMIT_KEYS",
+           "MAX_TRUSTED_PROXIES", "retry_seconds"]
+
+#: Counters the in-process rate-limit storage holds at most (about 20 MB).
+MAX_LIMIT_KEYS = 50_000
+#: More reverse proxies than this in front of one app is a configuration mistake.
+MAX_TRUSTED_PROXIES = 10
 
 
 def csp_nonce() -> str:
@@ -62,41 +100,129 @@ def register_security(app: Flask) -> None:
         return response
 
 
-class RateLimiter:
-    """At most ``limit`` events per ``window`` seconds per key (sliding window, in memory).
+# -- the client ------------------------------------------------------------------------------
+def trusted_proxies(config) -> int:
+    """``TRUSTED_PROXIES`` of a config, checked: a whole number from 0 to the maximum.
 
-    Per process; enough to blunt a script hammering an anonymous form. Put a shared limiter
-    (the reverse proxy) in front of several processes.
+    Raises
+    ------
+    webmap.config.ConfigError
+        For anything else.
+    """
+    value = config.get("TRUSTED_PROXIES", 0)
+    try:
+        count = int(value) if not isinstance(value, bool) and float(value) == int(value) else -1
+    except (TypeError, ValueError, OverflowError):
+        count = -1
+    if not 0 <= count <= MAX_TRUSTED_PROXIES:
+        raise ConfigError(
+            f"NUANXIN_TRUSTED_PROXIES={value!r} 无效 (invalid): the number of reverse proxies in "
+            f"front of the app, a whole number from 0 to {MAX_TRUSTED_PROXIES}")
+    return count
+
+
+def trust_proxies(app: Flask) -> None:
+    """Apply ``NUANXIN_TRUSTED_PROXIES=N``: ``ProxyFix(x_for=N)`` around the app (N > 0)."""
+    count = trusted_proxies(app.config)
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count)
+
+
+def waitress_options(app: Flask) -> dict:
+    """waitress options matching :func:`trust_proxies`.
+
+    waitress drops ``X-Forwarded-*`` headers itself (``clear_untrusted_proxy_headers``); with
+    trusted proxies they must reach ProxyFix, without any they are dropped at the door.
+    """
+    return {"clear_untrusted_proxy_headers": not trusted_proxies(app.config)}
+
+
+def client_address() -> str:
+    """The client's address: the peer, or what our trusted proxies saw (:func:`trust_proxies`)."""
+    return request.remote_addr or "unknown"
+
+
+def _network(address: str) -> str:
+    """An IPv6 client by its /64 (one subscriber's network); IPv4 (and others) as given."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address[:100]
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def client_fingerprint(address: str | None = None, *, day=None) -> str:
+    """The client as limits see it: HMAC-SHA256(secret key, date + address), 32 hex digits.
+
+    Salted with the app's secret key and today's date in Asia/Shanghai, so it rotates at
+    midnight and cannot be reversed by trying every IPv4 address without the key. ``address``
+    defaults to :func:`client_address`; ``day`` (a date) to today.
+    """
+    address = _network(client_address() if address is None else address)
+    day = (day or settings.now().date()).isoformat()
+    key = str(current_app.config["SECRET_KEY"]).encode("utf-8")
+    message = f"nuanxin-client\x00{day}\x00{address}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+# -- rate-limit storage ----------------------------------------------------------------------
+class BoundedMemoryStorage(MemoryStorage):
+    """limits' in-process storage with at most ``max_keys`` counters (oldest dropped first).
+
+    Counters expire with their window as in :class:`limits.storage.MemoryStorage`; the cap
+    bounds memory even when very many clients arrive within one window.
     """
 
-    def __init__(self, limit: int, window: float):
-        self.limit = int(limit)
-        self.window = float(window)
-        self._events: dict[str, deque] = {}
-        self._lock = threading.Lock()
+    STORAGE_SCHEME = ["nuanxin-memory"]
 
-    def hit(self, key: str, *, now: float | None = None) -> bool:
-        """Record an event for ``key``; ``False`` when over the limit (not recorded then)."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            events = self._events.setdefault(key, deque())
-            while events and events[0] <= now - self.window:
-                events.popleft()
-            if len(events) >= self.limit:
-                return False
-            events.append(now)
-            if len(self._events) > 10_000:  # forget idle keys
-                for k in [k for k, v in self._events.items() if not v]:
-                    del self._events[k]
-            return True
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, *,
+                 max_keys: int = MAX_LIMIT_KEYS, **options):
+        self.max_keys = max(1, int(max_keys))
+        self._size_lock = threading.Lock()
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
 
-    def count(self, key: str, *, now: float | None = None) -> int:
-        """Events of ``key`` inside the window."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            events = self._events.get(key, deque())
-            return sum(1 for t in events if t > now - self.window)
+    def _make_room(self, key: str, table: dict) -> None:
+        if key in table:
+            return
+        with self._size_lock:
+            while len(self.storage) + len(self.events) >= self.max_keys:
+                victim_table = self.storage if self.storage else self.events
+                victim = next(iter(victim_table))
+                victim_table.pop(victim, None)
+                self.expirations.pop(victim, None)
+                self.locks.pop(victim, None)
 
-    def reset(self, key: str) -> None:
-        with self._lock:
-            self._events.pop(key, None)
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        self.get(key)  # drops the key when it has expired
+        self._make_room(key, self.storage)
+        return super().incr(key, expiry, amount)
+
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        self._make_room(key, self.events)
+        return super().acquire_entry(key, limit, expiry, amount)
+
+    def size(self) -> int:
+        """Counters (and moving-window keys) held now."""
+        return len(self.storage) + len(self.events)
+
+
+def storage_uri(configured: object) -> str:
+    """The Flask-Limiter storage URI for ``NUANXIN_RATELIMIT_STORAGE_URI``.
+
+    ``memory://`` (or empty) is this process's memory, bounded: :class:`BoundedMemoryStorage`.
+    """
+    text = str(configured or "").strip() or "memory://"
+    if text == "memory://" or text.startswith("memory://?"):
+        return "nuanxin-memory://" + text[len("memory://"):]
+    return text
+
+
+def retry_seconds(reset_at: float | None) -> int:
+    """Whole seconds until ``reset_at`` (epoch seconds), at least 1 (for ``Retry-After``)."""
+    if reset_at is None:
+        return 60
+    return max(1, math.ceil(float(reset_at) - time.time()))

@@ -36,6 +36,7 @@ import numpy as np
 
 from geodata.crs.datums import convert, normalise_datum
 from geodata.errors import DatumError, GeodataError
+from geodata.io.cells import append_row, csv_row, unquote_rows
 from geodata.io.tables import read_rows
 from stations.candidates import (
     Candidate,
@@ -147,7 +148,7 @@ def import_candidates(store, path: str | Path, *, crs: str = "wgs84", geocoder=N
     CandidateImportReport
     """
     default_datum = normalise_datum(crs)
-    rows = read_rows(path)
+    rows = unquote_rows(read_rows(path), path)  # '=… in a CSV we wrote: =…
     report = CandidateImportReport(total=len(rows))
     good: list[tuple[int, Candidate]] = []
     for number, row in rows:
@@ -510,8 +511,8 @@ def write_template(path: str | Path) -> Path:
 
         with path.open("w", encoding="utf-8-sig", newline="") as fh:
             writer = csv.writer(fh)
-            writer.writerow(headers)
-            writer.writerow(example)
+            writer.writerow(csv_row(headers))
+            writer.writerow(csv_row(example))
         return path
     if path.suffix.lower() != ".xlsx":
         raise ValidationError(
@@ -522,8 +523,8 @@ def write_template(path: str | Path) -> Path:
     book = Workbook()
     sheet = book.active
     sheet.title = "候选单位"
-    sheet.append(headers)
-    sheet.append(example)
+    append_row(sheet, headers)
+    append_row(sheet, example)
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="FDE9D9")
     for cell in sheet[1]:
@@ -535,15 +536,15 @@ def write_template(path: str | Path) -> Path:
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = "A2"
     notes = book.create_sheet("填写说明")
-    notes.append(["列名", "是否必填", "说明", "示例"])
+    append_row(notes, ["列名", "是否必填", "说明", "示例"])
     for cell in notes[1]:
         cell.font = bold
     for header, required, explanation, sample in TEMPLATE_COLUMNS:
-        notes.append([header, required, explanation, sample])
+        append_row(notes, [header, required, explanation, sample])
     notes.append([])
-    notes.append(["说明", "", "第一行是表头，请勿修改列名；从第二行起每行一个候选单位，"
-                  "示例行可删除。行号从第一条数据算起（表头不算）。同名同址或同一单位相距 30 米"
-                  "以内的行视为重复，会在导入结果中列出且不重复导入。", ""])
+    append_row(notes, ["说明", "", "第一行是表头，请勿修改列名；从第二行起每行一个候选单位，"
+                       "示例行可删除。行号从第一条数据算起（表头不算）。同名同址或同一单位相距 "
+                       "30 米以内的行视为重复，会在导入结果中列出且不重复导入。", ""])
     for column, width in zip("ABCD", (14, 12, 70, 40), strict=True):
         notes.column_dimensions[column].width = width
     for row in notes.iter_rows(min_row=2):

@@ -6,8 +6,9 @@
 * :func:`write_excel_report`: a workbook with Chinese headers — 汇总 (summary), 分街道
   (per street), 分群体 (per worker group), 未覆盖需求 (uncovered list) and 推荐站点
   (recommended sites). Coordinates are given in WGS84 and in GCJ-02 (for Amap / 上图).
-  Every cell holds data: text that starts with ``=`` stays text (never a formula), and
-  control characters a workbook cannot hold are shown as U+FFFD.
+  Every cell holds data (:func:`geodata.io.cells.append_row`): text that starts with ``=``,
+  ``+``, ``-``, ``@``, a tab or a carriage return is a quote-prefixed string cell (never a
+  formula), and control characters a workbook cannot hold are shown as U+FFFD.
 """
 
 from __future__ import annotations

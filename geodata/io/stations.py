@@ -24,7 +24,10 @@ Export writes the store's stations as
   :data:`stations.records.STATION_FIELDS` (amenities as ``amenity_<key>`` tri-state columns);
 * ``.xlsx`` — the same columns, bold header row, frozen first row.
 
-Export → import into a fresh store → export reproduces the same file content.
+Spreadsheets cannot run code (:mod:`geodata.io.cells`): text beginning with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return is written as ``'``-prefixed text in CSV and as a
+quote-prefixed string cell in XLSX; numbers stay numbers. Import takes that one ``'`` off
+again, so export → import into a fresh store → export reproduces the same file content.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from pathlib import Path
 
 from geodata.crs.datums import normalise_datum
 from geodata.errors import GeodataError
+from geodata.io.cells import unquote_rows
 from geodata.io.tables import TableError, read_rows, to_wgs84_rows
 from stations.amenities import AMENITIES
 from stations.errors import NuanxinError, RowError, StoreError, ValidationError
@@ -200,9 +204,9 @@ def import_stations(store, path: str | Path, *, crs: str = "wgs84", update: bool
 
 
 #: Station fields an import compares to tell an unchanged row from an update (the store
-#: assigns ``id`` and the timestamps).
+#: assigns ``id``, the timestamps and the version).
 _COMPARED_FIELDS = tuple(f.name for f in dataclass_fields(Station)
-                         if f.name not in ("id", "created_at", "updated_at"))
+                         if f.name not in ("id", "created_at", "updated_at", "version"))
 
 
 def _write_good_rows(store, good: list[tuple[int, Station]], report: ImportReport, *,
@@ -292,7 +296,7 @@ def _changed_fields(new: Station, old: Station) -> list[str]:
 
 def _read_table(path: str | Path) -> list[tuple[int, dict]]:
     try:
-        return read_rows(path)
+        return unquote_rows(read_rows(path), path)  # '=… in a CSV we wrote: =…
     except NuanxinError:
         raise
     except (OSError, RuntimeError, ValueError, KeyError) as exc:  # broken GeoPackage, ...
@@ -424,19 +428,16 @@ def _write_geojson(stations: list[Station], path: Path) -> None:
 
 
 def _write_csv(stations: list[Station], path: Path) -> None:
+    """CSV cells by :func:`geodata.io.cells.csv_row`: text that could start a formula is
+    written behind a single quote (the importer takes it off again)."""
+    from geodata.io.cells import csv_row
+
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(STATION_FIELDS)
         for station in stations:
             flat = station_to_flat(station)
-            writer.writerow(["" if flat[c] is None else _csv_text(flat[c])
-                             for c in STATION_FIELDS])
-
-
-def _csv_text(value: object) -> str:
-    if isinstance(value, float):
-        return repr(value)  # shortest text that reads back to the same double
-    return str(value)
+            writer.writerow(csv_row(flat[c] for c in STATION_FIELDS))
 
 
 def _write_xlsx(stations: list[Station], path: Path) -> None:

@@ -23,6 +23,7 @@ from flask import (
 
 from webmap import users
 from webmap.extensions import get_store, login_throttle
+from webmap.security import client_fingerprint
 from webmap.sessions import end_session, start_session
 from webmap.union.common import bp
 
@@ -32,8 +33,12 @@ _MAX_NEXT_LENGTH = 2048
 
 
 def _client_key() -> str:
-    """Who is logging in, for throttling: the peer address (trusted proxies: not yet)."""
-    return request.remote_addr or "unknown"
+    """Who is logging in, for throttling: the same client the rate limits see.
+
+    The real client's address (``NUANXIN_TRUSTED_PROXIES`` applied by ProxyFix), kept only
+    as its salted daily hash (:func:`webmap.security.client_fingerprint`).
+    """
+    return client_fingerprint()
 
 
 def _local_path(target: object) -> str:
