@@ -59,8 +59,10 @@ def live_server(app, *, threads: int = 4) -> Iterator[LiveServer]:
     """Serve ``app`` with waitress on 127.0.0.1 and a free port, in a daemon thread."""
     from waitress.server import create_server
 
-    server = create_server(app, host="127.0.0.1", port=0, threads=threads,
-                           clear_untrusted_proxy_headers=True, ident="nuanxin")
+    from webmap.security import waitress_options
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=threads, ident="nuanxin",
+                           **waitress_options(app))
     port = int(server.effective_port)
     thread = threading.Thread(target=server.run, name="waitress-test", daemon=True)
     thread.start()
