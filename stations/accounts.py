@@ -24,14 +24,16 @@ __all__ = [
 
 
 def add_account(store, *, username: str, password_hash: str, role: str, district: str,
-                street: str, created_at: datetime) -> int | None:
+                street: str, created_at: datetime, district_code: str = "",
+                street_code: str = "") -> int | None:
     """Insert an account; its id, or ``None`` when the name is taken (nothing written)."""
     with store.transaction() as conn:
         if _account_id(conn, username) is not None:
             return None
         return int(conn.execute(users_table.insert().values(
             username=username, password_hash=password_hash, role=role, district=district,
-            street=street, created_at=created_at)).inserted_primary_key[0])
+            street=street, district_code=district_code, street_code=street_code,
+            created_at=created_at)).inserted_primary_key[0])
 
 
 def get_account(store, *, user_id: int | None = None, username: str | None = None

@@ -162,8 +162,14 @@ def screen_result(store, candidate_id: int, *, actor: str, result: str,
 
 
 def visit(store, candidate_id: int, *, actor: str, notes: str, lon: float | None = None,
-          lat: float | None = None, photos: Iterable[str] = (), conn=None) -> Candidate:
-    """Record a field visit: notes, optionally a corrected pin (WGS84) and photo references."""
+          lat: float | None = None, photos: Iterable[str] = (), district: str | None = None,
+          street: str | None = None, conn=None) -> Candidate:
+    """Record a field visit: notes, optionally a corrected pin (WGS84) and photo references.
+
+    A corrected pin moves the candidate, and it belongs where it now is: the caller derives
+    ``district``/``street`` from the new position (``geodata.places.assign.area_at``) and
+    they replace the old ones (``None`` keeps them).
+    """
     actor = _require_text(actor, "操作人 actor")
     notes = _require_text(notes, "走访记录 notes")
     if (lon is None) != (lat is None):
@@ -173,7 +179,7 @@ def visit(store, candidate_id: int, *, actor: str, notes: str, lon: float | None
     if conn is None:
         with store.transaction() as c:
             return visit(store, candidate_id, actor=actor, notes=notes, lon=lon, lat=lat,
-                         photos=photos, conn=c)
+                         photos=photos, district=district, street=street, conn=c)
     candidate, target = _step(store, candidate_id, "visit", conn)
     if candidate.screening_result == "fail":
         raise _refuse("visit", candidate.stage, result="fail",
@@ -188,6 +194,10 @@ def visit(store, candidate_id: int, *, actor: str, notes: str, lon: float | None
         candidate.geocode_precision = "field"
         candidate.geocode_confidence = 1.0
         candidate.geocode_matched = "实地走访校正"
+        if district is not None or street is not None:
+            entry["pin"]["previous_area"] = [candidate.district, candidate.street]
+            candidate.district = district if district is not None else candidate.district
+            candidate.street = street if street is not None else candidate.street
     extra = dict(candidate.extra or {})
     extra["visits"] = [*extra.get("visits", []), entry]
     candidate.extra = extra

@@ -151,10 +151,13 @@ users_table = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("username", String(64), unique=True, nullable=False),
     Column("password_hash", Text, nullable=False),
-    Column("role", String(16), nullable=False, default="staff"),
+    Column("role", String(16), nullable=False, default="viewer"),  # stations.scope.ROLES
     Column("district", Text, nullable=False, default=""),
     Column("street", Text, nullable=False, default=""),
     Column("created_at", DateTime, nullable=False),
+    # added with the scoped roles (issue 10): the account's area by official code
+    Column("district_code", String(16), nullable=False, default="", server_default=""),
+    Column("street_code", String(16), nullable=False, default="", server_default=""),
 )
 
 geocode_cache_table = Table(

@@ -17,11 +17,27 @@ from dataclasses import dataclass
 
 from stations.errors import ForbiddenError, ValidationError
 
-__all__ = ["ROLES", "ROLE_LABELS_ZH", "Scope", "Area", "ADMIN"]
+__all__ = ["ROLES", "ROLE_LABELS_ZH", "LEGACY_ROLES", "Scope", "Area", "ADMIN", "account_role"]
 
 ROLES = ("admin", "district", "street", "viewer")
 ROLE_LABELS_ZH = {"admin": "市总工会（全市）", "district": "区总工会", "street": "街道工会",
                   "viewer": "只读"}
+#: Roles of accounts made before the four roles existed. ``staff`` could write everywhere;
+#: it becomes an editor of the union it names (its street, else its district, else the city:
+#: what it could write before scopes were checked). Mapped on read (:func:`account_role`), so
+#: an old row needs no migration and nothing is lost; ``nuanxin users list`` shows the new role.
+LEGACY_ROLES = ("staff",)
+
+
+def account_role(role: str | None, *, district: str = "", street: str = "") -> str:
+    """The role an account row means: one of :data:`ROLES` (``staff`` mapped, see
+    :data:`LEGACY_ROLES`); :class:`ValidationError` for anything else."""
+    role = (role or "").strip()
+    if role in ROLES:
+        return role
+    if role in LEGACY_ROLES:
+        return "street" if street else "district" if district else "admin"
+    raise ValidationError(f"角色无效 {role!r} (role must be one of {', '.join(ROLES)})")
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,15 @@ class Scope:
         if self.role == "district" or (mine.district or mine.district_code):
             return in_district
         return self.role == "viewer"
+
+    @property
+    def jurisdiction(self) -> tuple[str, str]:
+        """``(district, street)`` the screening rule ``in_area`` applies for this account:
+        its area for ``district``/``street`` accounts, none (``("", "")``: not applicable)
+        for the city-wide ``admin``."""
+        if self.role in ("district", "street"):
+            return self.area.district, self.area.street if self.role == "street" else ""
+        return "", ""
 
     def check_write(self, area: Area, *, what: str = "站点") -> None:
         """Raise :class:`ForbiddenError` unless this account may write at ``area``."""

@@ -7,6 +7,12 @@ nearest open station, whether the area is dense, the union's district and street
 ``pass``, ``fail`` or ``unknown`` with a reason in Chinese. Missing data is always ``unknown``,
 never ``pass``.
 
+The jurisdiction comes from the union, not the file (issue 10): the ``in_area`` rule applies the
+acting account's area (dashboard) or ``--union-district``/``--union-street`` (CLI), passed in
+the context. Without one it answers ``not_applicable``: neither pass nor fail, left out of the
+overall result and of the best possible score. The shipped standard names no place, and a
+standard file with a ``[union]`` table is refused (the place belongs to the account).
+
 Hard rules decide the result (fail if any hard rule fails; unknown if none fails but a hard
 rule is unknown; pass otherwise); scored rules only add points. The total score ranks
 candidates: a hard rule earns its weight on pass, a scored rule a share of it.
@@ -31,6 +37,8 @@ from stations.errors import ValidationError
 __all__ = [
     "DEFAULT_STANDARD_PATH",
     "OUTCOMES",
+    "RULE_OUTCOMES",
+    "NOT_APPLICABLE",
     "RULES",
     "RuleOutcome",
     "Rule",
@@ -42,8 +50,13 @@ __all__ = [
 ]
 
 DEFAULT_STANDARD_PATH = Path(__file__).with_name("standard.toml")
+#: Overall results of a screening.
 OUTCOMES = ("pass", "fail", "unknown")
-_OUTCOME_ZH = {"pass": "符合", "fail": "不符合", "unknown": "待确认"}
+#: A rule that does not apply (``in_area`` without a jurisdiction): counts for nothing.
+NOT_APPLICABLE = "not_applicable"
+#: What one rule may answer.
+RULE_OUTCOMES = (*OUTCOMES, NOT_APPLICABLE)
+_OUTCOME_ZH = {"pass": "符合", "fail": "不符合", "unknown": "待确认", NOT_APPLICABLE: "不适用"}
 
 
 @dataclass(frozen=True)
@@ -82,7 +95,7 @@ class Screening:
         """One line in Chinese: the result and the hard rules that failed or are unknown."""
         head = f"{_OUTCOME_ZH[self.result]}（{self.score:.0f}/{self.max_score:.0f} 分）"
         problems = [f"{r.label}{_OUTCOME_ZH[r.outcome]}" for r in self.reasons
-                    if r.hard and r.outcome != "pass"]
+                    if r.hard and r.outcome in ("fail", "unknown")]
         return head + ("：" + "；".join(problems) if problems else "")
 
 
@@ -100,7 +113,7 @@ class ScreeningContext:
     dense_area : bool or None
         Whether the area counts as dense (see the ``gap`` rule's parameters); None = unknown.
     union_district, union_street : str
-        The union's area; empty means "use the standard's ``[union]`` table".
+        The acting union's area (its jurisdiction); both empty: ``in_area`` does not apply.
     candidate_district, candidate_street : str
         The candidate's area when the geodata layer resolved it (canonical names); empty means
         "use the candidate's own fields".
@@ -284,12 +297,14 @@ def _rule_access(c, ctx, p):
 
 def _rule_in_area(c, ctx, p):
     level = p["level"]
-    u_district = ctx.union_district or p.get("_union_district", "")
-    u_street = ctx.union_street or p.get("_union_street", "")
+    u_district, u_street = ctx.union_district, ctx.union_street
+    if not u_district and not u_street:
+        return (NOT_APPLICABLE, "未指定工会辖区，本项不适用 (no jurisdiction: the account's "
+                "area or --union-district/--union-street)", 0.0)
     c_district = ctx.candidate_district or _get(c, "district") or ""
     c_street = ctx.candidate_street or _get(c, "street") or ""
     note = f"（{ctx.area_note}）" if ctx.area_note else ""
-    if level == "street" and u_street:
+    if u_street and (level == "street" or not u_district):
         if c_street:
             if area_key(c_street) == area_key(u_street):
                 return "pass", f"位于本工会辖区 {u_street}{note}", 1.0
@@ -297,13 +312,11 @@ def _rule_in_area(c, ctx, p):
         if c_district and u_district and area_key(c_district) != area_key(u_district):
             return "fail", f"位于 {c_district}，不在本工会辖区 {u_district}{u_street}{note}", 0.0
         return "unknown", f"所在街道未知，无法确认是否在 {u_street}", 0.0
-    if u_district:
-        if not c_district:
-            return "unknown", f"所在区未知，无法确认是否在 {u_district}", 0.0
-        if area_key(c_district) == area_key(u_district):
-            return "pass", f"位于本工会辖区 {u_district}{note}", 1.0
-        return "fail", f"位于 {c_district}，不在本工会辖区 {u_district}{note}", 0.0
-    return "unknown", "未设置工会辖区（标准文件 [union] 或筛选参数），无法判断", 0.0
+    if not c_district:
+        return "unknown", f"所在区未知，无法确认是否在 {u_district}", 0.0
+    if area_key(c_district) == area_key(u_district):
+        return "pass", f"位于本工会辖区 {u_district}{note}", 1.0
+    return "fail", f"位于 {c_district}，不在本工会辖区 {u_district}{note}", 0.0
 
 
 def _rule_gap(c, ctx, p):
@@ -379,13 +392,11 @@ class Rule:
 
 @dataclass
 class Standard:
-    """A rule set: name, the union's area, ordered rules."""
+    """A rule set: name, version, ordered rules (no place: see the module docstring)."""
 
     name: str
     version: str
     rules: list[Rule]
-    union_district: str = ""
-    union_street: str = ""
     path: str = ""
 
     def rule(self, name: str) -> Rule | None:
@@ -403,33 +414,40 @@ class Standard:
 
     @property
     def max_score(self) -> float:
-        """The best possible total score."""
+        """The best possible total score when every rule applies."""
         return sum(r.weight for r in self.rules)
 
     def evaluate(self, candidate: object, context: ScreeningContext | None = None
                  ) -> Screening:
-        """Screen one candidate (a :class:`stations.candidates.Candidate` or a mapping)."""
+        """Screen one candidate (a :class:`stations.candidates.Candidate` or a mapping).
+
+        A rule answering :data:`NOT_APPLICABLE` is listed among the reasons but decides
+        nothing: it is left out of the result and of ``max_score``.
+        """
         ctx = context or ScreeningContext()
-        if not ctx.union_district and not ctx.union_street:
-            ctx = ScreeningContext(**{**ctx.__dict__, "union_district": self.union_district,
-                                      "union_street": self.union_street})
         reasons = tuple(rule.evaluate(candidate, ctx) for rule in self.rules)
         hard = [r.outcome for r in reasons if r.hard]
         result = "fail" if "fail" in hard else "unknown" if "unknown" in hard else "pass"
+        applied = sum(rule.weight for rule, r in zip(self.rules, reasons, strict=True)
+                      if r.outcome != NOT_APPLICABLE)
         return Screening(result=result, score=sum(r.score for r in reasons),
-                         max_score=self.max_score, reasons=reasons)
+                         max_score=applied, reasons=reasons)
 
     @classmethod
     def from_mapping(cls, data: Mapping, *, path: str = "") -> Standard:
         """Build from parsed TOML; unknown rules or parameters are refused (typos matter)."""
         where = f" ({path})" if path else ""
         head = data.get("standard", {}) or {}
-        union = data.get("union", {}) or {}
         tables = data.get("rules", {}) or {}
-        extra = set(data) - {"standard", "union", "rules"}
+        if "union" in data:
+            raise ValidationError(
+                f"标准文件{where}不再写工会辖区 [union]：辖区来自账号（工作台）或 "
+                "--union-district/--union-street（命令行）(the jurisdiction comes from the "
+                "union, not the standard: remove the [union] table)")
+        extra = set(data) - {"standard", "rules"}
         if extra:
             raise ValidationError(f"标准文件{where}有未知的表 {sorted(extra)} "
-                                  "(unknown tables; expected [standard], [union], [rules.*])")
+                                  "(unknown tables; expected [standard], [rules.*])")
         rules = []
         for name, table in tables.items():
             if name not in RULES:
@@ -458,16 +476,12 @@ class Standard:
             if name == "gap" and hard:
                 raise ValidationError("规则 gap 只能是加分项 (hard = false): 填补空白从不否决"
                                       "符合标准的承建单位 (the gap rule never fails a host)")
-            if name == "in_area":
-                params["_union_district"] = str(union.get("district", ""))
-                params["_union_street"] = str(union.get("street", ""))
             rules.append(Rule(name=name, label=str(table.get("label", default_label)),
                               hard=bool(hard), weight=float(weight), params=params))
         if not rules:
             raise ValidationError(f"标准文件{where}没有启用任何规则 (no rules enabled)")
         return cls(name=str(head.get("name", "筛选标准")), version=str(head.get("version", "")),
-                   rules=rules, union_district=str(union.get("district", "")),
-                   union_street=str(union.get("street", "")), path=path)
+                   rules=rules, path=path)
 
 
 def _param_number(name: str, params: dict, key: str, where: str, *,

@@ -12,8 +12,29 @@ import sqlalchemy as sa
 
 from stations.errors import NotFoundError
 from stations.schema import reports_table, stations_table
+from stations.scope import Area
 
-__all__ = ["add_report", "list_reports", "count_reports", "set_report_status"]
+__all__ = ["add_report", "list_reports", "count_reports", "set_report_status",
+           "report_station_id"]
+
+
+def _in_area(area: Area | None):
+    """SQL condition: the report's station lies in ``area`` (by code where the area has one,
+    else by name); ``None`` for no area (every report)."""
+    if area is None or not (area.district or area.district_code or area.street
+                            or area.street_code):
+        return None
+    s = stations_table.c
+    parts = []
+    if area.district_code:
+        parts.append(s.district_code == area.district_code)
+    elif area.district:
+        parts.append(s.district == area.district)
+    if area.street_code:
+        parts.append(s.street_code == area.street_code)
+    elif area.street:
+        parts.append(s.street == area.street)
+    return sa.and_(*parts)
 
 
 def add_report(store, station_id: int, *, kind: str, note: str, created_at: datetime) -> int:
@@ -30,8 +51,9 @@ def add_report(store, station_id: int, *, kind: str, note: str, created_at: date
 
 
 def list_reports(store, *, status: str | None = None, station_id: int | None = None,
-                 limit: int = 200) -> list[dict]:
-    """Report rows, newest first, each with its station's name as ``station_name``."""
+                 limit: int = 200, area: Area | None = None) -> list[dict]:
+    """Report rows, newest first, each with its station's name as ``station_name``; only
+    reports on stations in ``area`` when given."""
     query = (sa.select(reports_table, stations_table.c.name.label("station_name"))
              .join(stations_table, stations_table.c.id == reports_table.c.station_id)
              .order_by(reports_table.c.created_at.desc(), reports_table.c.id.desc())
@@ -40,15 +62,20 @@ def list_reports(store, *, status: str | None = None, station_id: int | None = N
         query = query.where(reports_table.c.status == status)
     if station_id is not None:
         query = query.where(reports_table.c.station_id == station_id)
+    if _in_area(area) is not None:
+        query = query.where(_in_area(area))
     with store.engine.connect() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def count_reports(store, *, status: str | None = None) -> int:
-    """How many reports (of one status, when given)."""
-    query = sa.select(sa.func.count()).select_from(reports_table)
+def count_reports(store, *, status: str | None = None, area: Area | None = None) -> int:
+    """How many reports (of one status, on stations in ``area``, when given)."""
+    query = (sa.select(sa.func.count()).select_from(reports_table)
+             .join(stations_table, stations_table.c.id == reports_table.c.station_id))
     if status:
         query = query.where(reports_table.c.status == status)
+    if _in_area(area) is not None:
+        query = query.where(_in_area(area))
     with store.engine.connect() as conn:
         return int(conn.execute(query).scalar())
 
@@ -58,3 +85,13 @@ def set_report_status(store, report_id: int, status: str) -> bool:
     with store.transaction() as conn:
         return bool(conn.execute(reports_table.update().where(reports_table.c.id == report_id)
                                  .values(status=status)).rowcount)
+
+
+def report_station_id(store, report_id: int) -> int:
+    """The station a report is about; :class:`NotFoundError` when there is no such report."""
+    with store.engine.connect() as conn:
+        found = conn.execute(sa.select(reports_table.c.station_id).where(
+            reports_table.c.id == report_id)).scalar_one_or_none()
+    if found is None:
+        raise NotFoundError(f"反馈 {report_id} 不存在 (no report with id {report_id})")
+    return int(found)

@@ -55,7 +55,7 @@ def test_import_text_report_lists_rows(store, sheet):
     (["candidates", "import", "missing.csv"], "file not found"),
     (["candidates", "import", "SHEET", "--crs", "mars"], "unknown datum"),
     (["candidates", "screen", "--standard", "nope.toml"], "standard file not found"),
-    (["candidates", "screen", "--street", "火星街道"], "unknown union street"),
+    (["candidates", "screen", "--union-street", "火星街道"], "unknown union street"),
     (["candidates", "template", "x.ods"], ".xlsx or .csv"),
     (["candidates", "list", "--stage", "launched"], "unknown stage"),
     (["candidates", "agree", "42"], "no candidate with id 42"),
@@ -76,7 +76,7 @@ def test_user_errors_exit_2_with_one_line(store, sheet, args, words):
 
 def test_screen_json_keys(store, sheet):
     run("candidates", "import", str(sheet))
-    result = run("candidates", "screen", "--json")
+    result = run("candidates", "screen", "--json", "--union-street", "广外")  # a jurisdiction
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert len(data) == 2

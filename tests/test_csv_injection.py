@@ -44,10 +44,14 @@ HARMLESS = ["普通驿站", "'引号开头", "'plain quote", "A=B", "1-2 号"]
 
 
 def _stations(names) -> list[Station]:
-    return [Station(name=name, address="地址" + name, notes=name, contact_name=name,
-                    lon=116.33 + 0.001 * i, lat=39.872, code=f"CI-{i}", area_m2=12.5,
-                    capacity=8)
-            for i, name in enumerate(names)]
+    """Stations in 广外, each with the district and street of its location (as an import
+    derives them, so an export re-imports unchanged)."""
+    from geodata.places.assign import assign_areas
+
+    return assign_areas(Station(name=name, address="地址" + name, notes=name, contact_name=name,
+                                lon=116.33 + 0.001 * i, lat=39.872, code=f"CI-{i}", area_m2=12.5,
+                                capacity=8)
+                        for i, name in enumerate(names))
 
 
 def _fresh(tmp_path: Path, label: str) -> Store:

@@ -222,8 +222,11 @@ def test_existing_code_is_rejected_unless_update_is_asked(store, tmp_path):
 
 
 def test_reimporting_an_export_changes_nothing_and_rejects_nothing(store, tmp_path):
-    store.add_stations([Station(name=f"站{i}", lon=116.3 + i / 100, lat=39.9, capacity=i + 1)
-                        for i in range(4)])
+    from geodata.places.assign import assign_areas
+
+    # each with the district and street of its location, as an import derives them (issue 10)
+    store.add_stations(assign_areas(Station(name=f"站{i}", lon=116.3 + i / 100, lat=39.9,
+                                            capacity=i + 1) for i in range(4)))
     version = store.version()
     for suffix in (".geojson", ".csv", ".xlsx"):
         path = tmp_path / f"all{suffix}"

@@ -288,6 +288,8 @@ def test_progress_bar_only_for_long_imports(store, tmp_path, capsys):
 
 
 def _sample_stations() -> list[Station]:
+    """Three stations, each with the district and street of its location (an import derives
+    them from the location, issue 10, so a round trip keeps them only when they agree)."""
     amen = {k: "unknown" for k in Station("x", 0, 0).amenities}
     return [
         Station(name="鸭子桥社区暖心驿站", lon=116.3384227, lat=39.8728584, code="NX-110102020-001",
@@ -300,8 +302,12 @@ def _sample_stations() -> list[Station]:
                 contact_phone="01063450000", notes='含逗号, "引号"\n和换行'),
         Station(name="Night owl 24h", lon=116.123456789012, lat=39.987654321098, access="register",
                 host_type="gas_station", area_m2=12.5, opening_hours="Mo-Su 18:00-02:00",
-                status="suspended", status_reason="检修 (repairs)", amenities=amen),
+                status="suspended", status_reason="检修 (repairs)", amenities=amen,
+                district="门头沟区", district_code="110109", street="军庄镇",
+                street_code="110109104"),
         Station(name="关闭的驿站", lon=116.4, lat=39.9, status="closed",
+                district="东城区", district_code="110101", street="东华门街道",
+                street_code="110101001",
                 status_reason="承建单位搬迁", verified_on=date(2024, 12, 31),
                 opening_hours="24/7", candidate_id=7),
     ]

@@ -1,5 +1,8 @@
 """The screening standard: each rule on its own (pass / fail / unknown), hard vs scored rules,
-the TOML file a union edits, and a full run over the shipped demo candidates."""
+the TOML file a union edits, and a full run over the shipped demo candidates.
+
+The shipped standard names no place (issue 10): tests that need a jurisdiction screen as the
+demo's union (:data:`geodata.demo.DEMO_UNION`, 广安门外街道), passed in the context."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from geodata.demo import DEMO_UNION
 from stations.amenities import empty_amenities, parse_amenity_list
 from stations.candidates import Candidate
 from stations.errors import ValidationError
@@ -33,7 +37,9 @@ def good_candidate(**changes) -> Candidate:
     return Candidate(**values)
 
 
-GAP_OPEN = ScreeningContext(nearest_open_station_m=2000.0, dense_area=False)
+#: As the demo's union (the jurisdiction comes from the union, not the standard).
+AS_DEMO_UNION = {"union_district": DEMO_UNION["district"], "union_street": DEMO_UNION["street"]}
+GAP_OPEN = ScreeningContext(nearest_open_station_m=2000.0, dense_area=False, **AS_DEMO_UNION)
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +173,7 @@ def test_in_area_rule(standard, district, street, expected):
     assert got == expected
 
 
-def test_in_area_uses_the_context_union_over_the_file(standard):
+def test_in_area_uses_the_context_union(standard):
     ctx = ScreeningContext(union_district="西城区", union_street="广安门内街道")
     got, detail, _ = outcome(standard, "in_area", good_candidate(), ctx)
     assert got == "fail" and "广安门内街道" in detail
@@ -222,7 +228,8 @@ def test_hard_unknown_without_fail_is_unknown(standard):
 
 def test_scored_rule_failing_does_not_fail_the_candidate(standard):
     result = standard.evaluate(good_candidate(opening_hours="Mo-Fr 09:00-17:00"),
-                               ScreeningContext(nearest_open_station_m=50, dense_area=True))
+                               ScreeningContext(nearest_open_station_m=50, dense_area=True,
+                                                **AS_DEMO_UNION))
     scored = {r.rule: r for r in result.reasons if not r.hard}
     assert scored["shift_cover"].outcome == "fail" and scored["gap"].score == 0
     assert result.result == "pass"
@@ -230,7 +237,7 @@ def test_scored_rule_failing_does_not_fail_the_candidate(standard):
 
 
 def test_missing_data_never_passes(standard):
-    result = standard.evaluate(Candidate(name="空白"), ScreeningContext())
+    result = standard.evaluate(Candidate(name="空白"), ScreeningContext(**AS_DEMO_UNION))
     assert {r.outcome for r in result.reasons} == {"unknown"}
     assert result.result == "unknown" and result.score == 0
 
@@ -256,7 +263,8 @@ def test_default_file_lists_every_rule_with_the_published_thresholds(standard):
     assert standard.rule("gap").params["radius_m"] == 1000
     assert standard.rule("gap").params["dense_radius_m"] == 500
     assert standard.rule("hours").params["min_hours_per_day"] == 8
-    assert (standard.union_district, standard.union_street) == ("西城区", "广安门外街道")
+    assert "[union]" not in DEFAULT_STANDARD_PATH.read_text(encoding="utf-8")  # no place
+    assert DEMO_UNION == {"district": "西城区", "street": "广安门外街道"}  # the demo's union
     hard = {r.name for r in standard.rules if r.hard}
     assert hard == {"area", "ground_floor", "core_kit", "toilet", "hours", "access", "in_area"}
 
@@ -286,10 +294,10 @@ def test_an_edited_file_changes_the_verdict(tmp_path):
 
 
 def test_env_variable_selects_the_file(tmp_path, monkeypatch):
-    path = write(tmp_path, '[union]\nstreet = "月坛街道"\n[rules.area]\nmin_m2 = 30\n')
+    path = write(tmp_path, '[rules.area]\nmin_m2 = 30\n')
     monkeypatch.setenv("NUANXIN_STANDARD", str(path))
     chosen = load_standard()
-    assert [r.name for r in chosen.rules] == ["area"] and chosen.union_street == "月坛街道"
+    assert [r.name for r in chosen.rules] == ["area"]
     assert chosen.evaluate(good_candidate()).result == "fail"
 
 
@@ -312,8 +320,9 @@ def test_a_rule_can_be_switched_off_or_made_scored(tmp_path):
     ("[rules.area\n", "TOML"),
     ("[standard]\nname = 'x'\n", "no rules"),
     ("[extra]\n[rules.area]\n", "extra"),
+    ('[union]\nstreet = "月坛街道"\n[rules.area]\n', r"remove the \[union\] table"),
 ], ids=["unknown-rule", "unknown-param", "negative", "gap-hard", "unknown-amenity", "bad-time",
-        "bad-level", "bad-toml", "no-rules", "unknown-table"])
+        "bad-level", "bad-toml", "no-rules", "unknown-table", "union-in-the-file"])
 def test_bad_files_are_refused_with_a_reason(tmp_path, text, match):
     with pytest.raises(ValidationError, match=match):
         load_standard(write(tmp_path, text))
@@ -336,7 +345,8 @@ def test_full_run_over_the_demo_candidates(store):
     load_demo(store)
     with open(DEMO_DIR / "demo_candidates.csv", encoding="utf-8") as fh:
         sheet = list(csv.DictReader(fh))
-    results = screen_candidates(store)
+    results = screen_candidates(store, union_district=DEMO_UNION["district"],
+                                union_street=DEMO_UNION["street"])
     assert len(results) == len(sheet) == len(list_candidates(store))
     by_name = {r["name"]: r for r in results}
     for r in results:

@@ -90,18 +90,20 @@ def add_report(store: Store, station_id: int, *, kind: str, note: str = "") -> d
 
 
 def list_reports(store: Store, *, status: str | None = None, station_id: int | None = None,
-                 limit: int = 200) -> list[dict]:
-    """Reports, newest first, with the station's name."""
-    rows = worker_reports.list_reports(store, status=status, station_id=station_id, limit=limit)
+                 limit: int = 200, area=None) -> list[dict]:
+    """Reports, newest first, with the station's name (only on stations in ``area``, a
+    :class:`stations.scope.Area`, when given)."""
+    rows = worker_reports.list_reports(store, status=status, station_id=station_id, limit=limit,
+                                       area=area)
     for row in rows:
         row["kind_zh"] = REPORT_KIND_LABELS_ZH.get(row["kind"], row["kind"])
         row["status_zh"] = REPORT_STATUS_LABELS_ZH.get(row["status"], row["status"])
     return rows
 
 
-def count_reports(store: Store, *, status: str | None = "new") -> int:
-    """How many reports (of a status)."""
-    return worker_reports.count_reports(store, status=status)
+def count_reports(store: Store, *, status: str | None = "new", area=None) -> int:
+    """How many reports (of a status; on stations in ``area`` when given)."""
+    return worker_reports.count_reports(store, status=status, area=area)
 
 
 def set_report_status(store: Store, report_id: int, status: str) -> None:

@@ -7,6 +7,15 @@ the same transaction. :func:`session_token` derives a short value from the store
 dashboard also keeps it in the session cookie and drops sessions whose token no longer
 matches, a second guard for a hash changed by any other path.
 
+Roles and areas (issue 10): ``admin`` (the city), ``district`` (one district), ``street`` (one
+street), ``viewer`` (reads only; optionally one area). :func:`add_user` resolves ``district`` and
+``street`` through the one gazetteer (any written form: ``广外`` → ``广安门外街道``) and stores the
+canonical names **and** codes; an unknown place, a street outside the given district, a
+``district`` account without a district or a ``street`` account without a street is a
+:class:`ValidationError`. Without a role the account is an editor of the area it names (its
+street, else its district, else the city), which is also how rows of the old ``staff`` role
+are read (:func:`stations.scope.account_role`).
+
 The rows are read and written by :mod:`stations.accounts`; this module holds the rules.
 """
 
@@ -17,8 +26,10 @@ import re
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from geodata.places.assign import area_of_names
 from stations import accounts, settings
 from stations.errors import NotFoundError, ValidationError
+from stations.scope import ROLES, Area, Scope, account_role
 from stations.store import Store
 from webmap.sessions import utcnow
 
@@ -32,9 +43,10 @@ __all__ = [
     "get_user",
     "authenticate",
     "session_token",
+    "scope_of",
+    "account_area",
 ]
 
-ROLES = ("admin", "staff")
 MIN_PASSWORD_LENGTH = 10
 _NAME = re.compile(r"^[\w.@-]{2,64}$")
 _DUMMY_HASH = generate_password_hash("nuanxin-timing-equaliser")
@@ -59,22 +71,60 @@ def _check_password(password: str) -> str:
 
 
 def _public(row) -> dict:
-    return {"id": row["id"], "username": row["username"], "role": row["role"],
-            "district": row["district"], "street": row["street"],
+    district, street = row["district"] or "", row["street"] or ""
+    return {"id": row["id"], "username": row["username"],
+            "role": account_role(row["role"], district=district, street=street),
+            "district": district, "district_code": row.get("district_code") or "",
+            "street": street, "street_code": row.get("street_code") or "",
             "created_at": row["created_at"].isoformat() if row["created_at"] else None}
 
 
-def add_user(store: Store, username: str, password: str, *, role: str = "staff",
+def account_area(role: str | None, district: str = "", street: str = ""):
+    """``(role, Area)`` of a new account, checked: the role (``None``: the editor of the area
+    given) and its area by canonical names and codes.
+
+    Raises
+    ------
+    ValidationError
+        An unknown or ambiguous place, a street outside the given district, a role without
+        the area it needs (``district``: a district; ``street``: a street) or with one it
+        cannot have (``admin``: none; ``district``: no street).
+    """
+    area = area_of_names(district, street, strict=True)
+    role = account_role(role or "staff", district=area.district, street=area.street)
+    if role == "district" and not area.district_code:
+        raise ValidationError("区工会账号需要 --district (a district account needs --district)")
+    if role == "district" and area.street:
+        raise ValidationError("区工会账号管辖整个区，请去掉 --street 或改用 --role street "
+                              "(a district account covers its whole district)")
+    if role == "street" and not area.street_code:
+        raise ValidationError("街道工会账号需要 --street (a street account needs --street; "
+                              "--district is optional)")
+    if role == "admin" and (area.district or area.street):
+        raise ValidationError("市级管理员管辖全市，请去掉 --district/--street "
+                              "(an admin account covers the whole city)")
+    return role, area
+
+
+def add_user(store: Store, username: str, password: str, *, role: str | None = None,
              district: str = "", street: str = "") -> dict:
-    """Create an account; :class:`ValidationError` when the name is taken or invalid."""
+    """Create an account; :class:`ValidationError` when the name is taken or invalid.
+
+    Parameters
+    ----------
+    role : str, optional
+        One of :data:`stations.scope.ROLES`; ``None`` makes an editor of the area given
+        (``street`` with a street, ``district`` with a district, else ``admin``).
+    district, street : str
+        The account's area in any form the gazetteer accepts; stored canonical, with codes.
+    """
     name = _check_name(username)
     _check_password(password)
-    if role not in ROLES:
-        raise ValidationError(f"角色无效 {role!r} (role must be one of {', '.join(ROLES)})")
+    role, area = account_area(role, district or "", street or "")
     added = accounts.add_account(
         store, username=name, password_hash=generate_password_hash(password), role=role,
-        district=district or "", street=street or "",
-        created_at=settings.wall_now())
+        district=area.district, street=area.street, district_code=area.district_code,
+        street_code=area.street_code, created_at=settings.wall_now())
     if added is None:
         raise ValidationError(f"用户 {name} 已存在 (user exists; use `nuanxin users passwd`)")
     return get_user(store, username=name)
@@ -118,6 +168,19 @@ def get_user(store: Store, user_id: int | None = None, *, username: str | None =
     out = _public(row)
     out["token"] = session_token(row["password_hash"])
     return out
+
+
+def scope_of(user: dict) -> Scope:
+    """The :class:`~stations.scope.Scope` of an account (as :func:`get_user` returns it).
+
+    Rows from before codes were stored are resolved through the gazetteer by name.
+    """
+    area = Area(district=user.get("district") or "", district_code=user.get("district_code") or "",
+                street=user.get("street") or "", street_code=user.get("street_code") or "")
+    if (area.district and not area.district_code) or (area.street and not area.street_code):
+        area = area_of_names(area.district, area.street)
+    role = account_role(user.get("role"), district=area.district, street=area.street)
+    return Scope(role, area, username=user.get("username") or "")
 
 
 def session_token(password_hash: str) -> str:

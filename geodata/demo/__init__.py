@@ -3,6 +3,10 @@
 The files in ``geodata/data/beijing/`` are built from public data by :mod:`geodata.demo.build`
 (``make demo``; build tooling, never imported at run time); the sample stations, candidate
 sheet and proxy demand come from :mod:`geodata.demo._samples`.
+
+The demo plays one union, 广安门外街道 (:data:`DEMO_UNION`): its candidate sheet is screened with
+that jurisdiction when it is loaded. The shipped screening standard names no place (issue 10);
+the jurisdiction belongs to the demo, as it belongs to each union's account.
 """
 
 from __future__ import annotations
@@ -12,12 +16,15 @@ from pathlib import Path
 from geodata import DATA_DIR
 from geodata.errors import GeodataError
 
-__all__ = ["DEMO_DIR", "DEMAND_SOURCE", "load_demo"]
+__all__ = ["DEMO_DIR", "DEMAND_SOURCE", "DEMO_UNION", "load_demo"]
 
 #: Where the shipped demo lives inside the package (the folder :mod:`geodata.places` reads).
 DEMO_DIR = DATA_DIR
 #: ``demand_points.source`` of the demo's proxy demand (replaced on each load).
 DEMAND_SOURCE = "demo:beijing:communities"
+#: The union the demo plays (its jurisdiction when screening the demo's candidate sheet); also
+#: what ``nuanxin users add NAME --role street --street 广外`` gives a demo street account.
+DEMO_UNION = {"district": "西城区", "street": "广安门外街道"}
 
 
 def load_demo(store, *, data_dir: str | Path | None = None) -> dict[str, int]:
@@ -46,6 +53,9 @@ def load_demo(store, *, data_dir: str | Path | None = None) -> dict[str, int]:
                            sample=True, replace_source=True)
     if demand["rejected"]:
         raise GeodataError(f"示例需求数据有误 (shipped demo demand rejected): {demand['rejected']}")
-    # Candidate hosts (union sheet, coordinates in GCJ-02): imported and screened.
-    candidates = load_demo_candidates(store, folder / "demo_candidates.csv")
+    # Candidate hosts (union sheet, coordinates in GCJ-02): imported and screened as the demo's
+    # union (广安门外街道).
+    candidates = load_demo_candidates(store, folder / "demo_candidates.csv",
+                                      union_district=DEMO_UNION["district"],
+                                      union_street=DEMO_UNION["street"])
     return {"stations": report.imported, "demand": demand["imported"], "candidates": candidates}

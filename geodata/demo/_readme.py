@@ -92,7 +92,8 @@ demonstration, marked `sample` / `示例 = 是` in every row; the UI labels them
   enterprises sit at the GCJ-02 point of the community (or street office) they are named after
   and five at invented GCJ-02 points near the edges of the street (marked 坐标为示例点位), where
   they reach communities no open station covers. It tells the origin story (in reality 26 hosts
-  met the conditions): against the default standard (`stations/standard.toml`) **26 rows pass**
+  met the conditions): screened as the demo's union, 广安门外街道 (`geodata.demo.DEMO_UNION`;
+  the default standard `stations/standard.toml` names no place), **26 rows pass**
   (full core kit and toilet listed, ground floor and street-facing, ≥ 12 m², ≥ 8 hours on ≥ 5
   days, direct entry, inside 广安门外街道), **11 fail** for one stated reason each (second floor,
   basement, not street-facing, 8–10 m², app registration, split hours of 6–7 hours a day) and

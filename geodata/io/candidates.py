@@ -127,7 +127,7 @@ class CandidateImportReport:
 
 # -- import -----------------------------------------------------------------------------------
 def import_candidates(store, path: str | Path, *, crs: str = "wgs84", geocoder=None,
-                      progress: bool | None = None) -> CandidateImportReport:
+                      progress: bool | None = None, scope=None) -> CandidateImportReport:
     """Import the union's candidate sheet (see the module docstring for the rules).
 
     Parameters
@@ -142,6 +142,10 @@ def import_candidates(store, path: str | Path, *, crs: str = "wgs84", geocoder=N
         ``NUANXIN_GEOCODER`` configures an online chain).
     progress : bool or None
         Progress bar on stderr while geocoding; ``None`` shows it when stderr is a terminal.
+    scope : stations.scope.Scope, optional
+        The importing account: a row whose district/street (from its position, see
+        :func:`_resolve_areas`) lies outside its area is rejected with its row, column and
+        reason (``None``: the whole city, as the CLI).
 
     Returns
     -------
@@ -173,6 +177,7 @@ def import_candidates(store, path: str | Path, *, crs: str = "wgs84", geocoder=N
         good.append((number, candidate))
     _geocode_missing(store, good, geocoder, report, progress)
     _resolve_areas([c for _, c in good])
+    good = _outside_scope(good, scope, report)
     kept = _drop_duplicates(store, good, report)
     report.rejected.sort(key=lambda r: (r["row"] or 0))
     if kept:
@@ -235,32 +240,56 @@ def _place_or_none(find, name: str, **scope):
 
 
 def _resolve_areas(candidates: list[Candidate]) -> None:
-    """Canonical district/street names: sheet names through the gazetteer (``广外`` →
-    ``广安门外街道``), else the approximate street polygon of a precise position."""
+    """Each candidate's district and street (canonical names).
+
+    A precisely located candidate belongs where it is: district and street from its position
+    (:func:`geodata.places.assign.areas_at`; the sheet's names only where the shipped data
+    cannot place the point). Otherwise the sheet's (or geocoder's) names through the gazetteer
+    (``广外`` → ``广安门外街道``). ``extra["area_source"] = "approx_polygon"`` marks a street
+    the position decided against (or without) what the sheet wrote.
+    """
+    from geodata.places.assign import areas_at
+
     gazetteer = _gazetteer()
-    need = []
+    precise = [c for c in candidates if c.precisely_located]
     for c in candidates:
+        if c.precisely_located:
+            continue
         district = _place_or_none(gazetteer.find_district, c.district)
         if district is not None:
             c.district = district.name
-        if c.street:
-            found = _place_or_none(gazetteer.find_street, c.street, district=district)
-            if found is not None:
-                c.street = found.name
-                c.district = c.district or found.district
-        elif c.precisely_located:
-            need.append(c)
-    if not need:
-        return
-    from geodata.places.areas import locate_many
-
-    located = locate_many([c.lon for c in need], [c.lat for c in need])
-    for c, (district, street) in zip(need, located, strict=True):
-        if district and not c.district:
-            c.district = district
-        if street and (not c.district or c.district == district):
-            c.street = street
+        found = _place_or_none(gazetteer.find_street, c.street, district=district)
+        if found is not None:
+            c.street = found.name
+            c.district = c.district or found.district
+    typed = areas_at([c.lon for c in precise], [c.lat for c in precise],
+                     districts=[c.district for c in precise], streets=[c.street for c in precise])
+    for c, area in zip(precise, typed, strict=True):
+        sheet = _place_or_none(gazetteer.find_street, c.street, district=c.district or None)
+        if area.street and (sheet is None or sheet.code != area.street_code):
             c.extra = {**c.extra, "area_source": "approx_polygon"}
+        c.district, c.street = area.district, area.street
+
+
+def _outside_scope(good, scope, report) -> list[tuple[int, Candidate]]:
+    """The rows inside ``scope`` (a :class:`stations.scope.Scope`); each other row is
+    rejected ``{row, column, reason}`` (the column the account's area is compared on)."""
+    from geodata.places.assign import area_of_record
+
+    if scope is None or scope.role == "admin":
+        return good
+    column = "street" if scope.role == "street" else "district"
+    kept = []
+    for number, c in good:
+        area = area_of_record(c)
+        if scope.covers(area):
+            kept.append((number, c))
+            continue
+        where = area.label() if (area.district or area.street) else "未知区域"
+        report.rejected.append({"row": number, "column": column, "reason": (
+            f"位于{where}，不在本账号的管辖范围（{scope.area.label()}）内，未导入 "
+            f"(outside the account's area {scope.area.label()}; not imported)")})
+    return kept
 
 
 def _drop_duplicates(store, good, report) -> list[tuple[int, Candidate]]:
@@ -343,24 +372,27 @@ def area_codes(district: str, street: str) -> tuple[str, str]:
 
 
 def _union_area(district: str, street: str) -> tuple[str, str]:
-    """The union's ``(district, street)``, the street by its canonical name (any written form).
+    """The union's ``(district, street)`` by canonical names (any written form); ``("", "")``
+    when neither is given (``in_area`` does not apply).
 
     Raises
     ------
     ValidationError
-        The street is unknown (within the district, when that is known) or ambiguous.
+        An unknown district, a street that is unknown (within the district, when given) or
+        ambiguous, or a street outside the given district.
     """
-    if not street:
-        return district, street
-    gazetteer = _gazetteer()
-    scope = _place_or_none(gazetteer.find_district, district)
+    if not district and not street:
+        return "", ""
+    from geodata.places.assign import area_of_names
+
     try:
-        found = gazetteer.find_street(street, district=scope)
-    except GeodataError as exc:
-        raise ValidationError(f"工会街道无法确定 (unknown union street in Beijing; use a name "
-                              f"such as 广安门外街道 or 广外): {exc.message}",
-                              detail=exc.detail) from exc
-    return district or found.district, found.name
+        area = area_of_names(district, street, strict=True)
+    except ValidationError as exc:
+        field = (exc.detail or {}).get("field", "area")
+        raise ValidationError(f"工会辖区无法确定 (unknown union {field} in Beijing; use names "
+                              f"such as 西城区 and 广安门外街道 or 广外): {exc.message}",
+                              detail=exc.detail) from None
+    return area.district, area.street
 
 
 @lru_cache(maxsize=4)
@@ -451,7 +483,9 @@ def screen_candidates(store, *, standard: Standard | str | Path | None = None,
     actor : str
         Recorded in the lifecycle log.
     union_district, union_street : str, optional
-        The union's area; defaults to the standard's ``[union]`` table.
+        The acting union's jurisdiction for the ``in_area`` rule (the dashboard account's
+        area, or ``--union-district``/``--union-street``); without either the rule answers
+        ``not_applicable`` and decides nothing.
 
     Returns
     -------
@@ -464,9 +498,8 @@ def screen_candidates(store, *, standard: Standard | str | Path | None = None,
 
     if not isinstance(standard, Standard):
         standard = load_standard(standard)
-    u_district = union_district if union_district is not None else standard.union_district
-    u_street = union_street if union_street is not None else standard.union_street
-    u_district, u_street = _union_area(u_district, u_street)
+    u_district, u_street = _union_area((union_district or "").strip(),
+                                       (union_street or "").strip())
     candidates = list_candidates(store, ids=ids)
     contexts = _contexts(store, candidates, standard, union_district=u_district,
                          union_street=u_street)
@@ -486,15 +519,18 @@ def screen_candidates(store, *, standard: Standard | str | Path | None = None,
     return out
 
 
-def load_demo_candidates(store, path: str | Path) -> int:
-    """Import the shipped demo sheet (coordinates in GCJ-02) and screen the new rows.
+def load_demo_candidates(store, path: str | Path, *, union_district: str = "",
+                         union_street: str = "") -> int:
+    """Import the shipped demo sheet (coordinates in GCJ-02) and screen the new rows as the
+    demo's union (``union_district``/``union_street``, :data:`geodata.demo.DEMO_UNION`).
 
     Idempotent: a second load reports the rows as duplicates and imports nothing. Returns how
     many sample candidates the store holds.
     """
     report = import_candidates(store, path, crs="gcj02", progress=False)
     if report.ids:
-        screen_candidates(store, ids=report.ids, actor="demo")
+        screen_candidates(store, ids=report.ids, actor="demo", union_district=union_district,
+                          union_street=union_street)
     return sum(1 for c in list_candidates(store) if c.sample)
 
 

@@ -9,6 +9,10 @@ integer column, ``capacity=1e300``, ``area_m2=1e308``, ``nan``) rejects its row,
 file. Row numbers are data-row numbers as INTERFACE.md defines them: the first row under
 the header is row 1 and blank lines count, so row *N* is the spreadsheet's row *N + 1*.
 
+Every station takes its ``district``/``street`` (and their codes) from its location
+(:mod:`geodata.places.assign`): a point inside the shipped Beijing data belongs to the district
+and street there, whatever the file typed; the file's names count only for a point outside it.
+
 A row whose ``code`` is already a station's is written over it only when the caller asks
 (``update=True``, ``nuanxin stations import --update``); otherwise it is rejected as a
 duplicate naming the station and the fields that differ. A row identical to the station
@@ -45,6 +49,7 @@ from geodata.crs.datums import normalise_datum
 from geodata.errors import GeodataError
 from geodata.io.cells import unquote_rows
 from geodata.io.tables import TableError, read_rows, to_wgs84_rows
+from geodata.places.assign import assign_areas
 from stations.amenities import AMENITIES
 from stations.errors import NuanxinError, RowError, StoreError, ValidationError
 from stations.records import (
@@ -185,6 +190,7 @@ def import_stations(store, path: str | Path, *, crs: str = "wgs84", update: bool
         if code:
             seen_codes[code] = number
         good.append((number, station))
+    assign_areas([st for _, st in good])  # each belongs where it is (module docstring)
     if good:
         try:
             with store.transaction() as conn:

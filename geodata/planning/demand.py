@@ -186,7 +186,9 @@ def import_demand(store, path: str | Path, *, crs: str = "wgs84", replace: bool 
     """Import demand points from a GeoJSON, CSV or XLSX file.
 
     Every row is validated first; bad rows are reported (row, column, reason) and every good
-    row is written in one transaction (nothing half-written).
+    row is written in one transaction (nothing half-written). Each point's ``district`` and
+    ``street`` come from its location (:mod:`geodata.places.assign`; the file's names only
+    for a point outside the shipped data), so it belongs to the union where it is.
 
     Parameters
     ----------
@@ -223,10 +225,22 @@ def import_demand(store, path: str | Path, *, crs: str = "wgs84", replace: bool 
         values["source"] = source if source is not None else path.name
         values["sample"] = bool(sample)
         good.append(values)
+    _place(good)
     demand_points.write_demand(
         store, good, replace_all=replace,
         replace_source=(source if source is not None else path.name) if replace_source else None)
     return {"imported": len(good), "rejected": rejected}
+
+
+def _place(points: list[dict]) -> None:
+    """Canonical district and street of each point, from its location."""
+    from geodata.places.assign import areas_at
+
+    areas = areas_at([p["lon"] for p in points], [p["lat"] for p in points],
+                     districts=[p["district"] for p in points],
+                     streets=[p["street"] for p in points])
+    for point, area in zip(points, areas, strict=True):
+        point["district"], point["street"] = area.district, area.street
 
 
 def count_demand(store) -> int:

@@ -77,13 +77,19 @@ def import_cmd(file: str, crs: str, progress: bool | None, as_json: bool) -> Non
 @candidates_group.command("screen")
 @click.option("--standard", "standard_path", default=None, type=click.Path(path_type=str),
               help="标准文件 (TOML; default NUANXIN_STANDARD or the shipped standard)")
-@click.option("--district", default=None, help="工会所在区 (union's district)")
-@click.option("--street", default=None, help="工会所在街道 (union's street, e.g. 广外)")
+@click.option("--union-district", "district", default=None,
+              help="工会辖区：区 (the union's district, the jurisdiction of in_area)")
+@click.option("--union-street", "street", default=None,
+              help="工会辖区：街道 (the union's street, e.g. 广外; its district is inferred)")
 @actor_option
 @json_option
 def screen_cmd(standard_path: str | None, district: str | None, street: str | None,
                actor: str | None, as_json: bool) -> None:
-    """按标准筛选全部候选单位 (screen every candidate against the standard)."""
+    """按标准筛选全部候选单位 (screen every candidate against the standard).
+
+    The rule in_area (位于本工会辖区) applies --union-district/--union-street; without them it
+    is not applicable (不适用) and decides nothing.
+    """
     from geodata.io.candidates import screen_candidates
 
     results = screen_candidates(ready_store(), standard=standard_path,
@@ -160,13 +166,32 @@ def _point(lon: float | None, lat: float | None, crs: str):
 @json_option
 def visit_cmd(candidate_id: int, notes: str, lon: float | None, lat: float | None, crs: str,
               photos: tuple[str, ...], actor: str | None, as_json: bool) -> None:
-    """记录实地走访 (record a field visit, optionally with a corrected pin)."""
+    """记录实地走访 (record a field visit, optionally with a corrected pin).
+
+    A corrected pin moves the candidate to the district and street where the pin is.
+    """
     from stations.lifecycle import visit
 
+    store = ready_store()
     wlon, wlat = _point(lon, lat, crs)
-    candidate = visit(ready_store(), candidate_id, actor=actor or _default_actor(), notes=notes,
-                      lon=wlon, lat=wlat, photos=photos)
+    area = _pin_area(store, candidate_id, wlon, wlat)
+    candidate = visit(store, candidate_id, actor=actor or _default_actor(), notes=notes,
+                      lon=wlon, lat=wlat, photos=photos,
+                      district=area.district if area else None,
+                      street=area.street if area else None)
     _done(candidate, as_json, "已记录走访 (visit recorded)")
+
+
+def _pin_area(store, candidate_id: int, lon: float | None, lat: float | None):
+    """The area of a corrected pin (``None`` without one), its old names kept only where the
+    shipped data cannot place it (:func:`geodata.places.assign.area_at`)."""
+    if lon is None or lat is None:
+        return None
+    from geodata.places.assign import area_at
+    from stations.candidates import get_candidate
+
+    old = get_candidate(store, candidate_id)
+    return area_at(lon, lat, district=old.district, street=old.street)
 
 
 def _done(candidate, as_json: bool, message: str) -> None:

@@ -58,24 +58,33 @@ def _store():
 
 @users_group.command("add")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["admin", "staff"]), default="staff",
-              show_default=True)
-@click.option("--district", default="", help="所属区 (the union's district)")
-@click.option("--street", default="", help="所属街道 (the union's street)")
+@click.option("--role", type=click.Choice(["admin", "district", "street", "viewer"]),
+              default=None,
+              help="admin（全市）/ district（一个区）/ street（一个街道）/ viewer（只读）; "
+                   "default: street with --street, district with --district, else admin")
+@click.option("--district", default="", help="所属区 (the union's district: 西城区, 西城, 110102)")
+@click.option("--street", default="",
+              help="所属街道 (the union's street: 广安门外街道, 广外; its district is inferred)")
 @click.option("--password-stdin", is_flag=True,
               help="从标准输入读取密码 (read the password from the first line of stdin)")
-def users_add(username: str, role: str, district: str, street: str,
+def users_add(username: str, role: str | None, district: str, street: str,
               password_stdin: bool) -> None:
-    """新建账号 (create an account; the password is prompted for, or read from stdin)."""
-    from webmap.users import add_user
+    """新建账号 (create an account; the password is prompted for, or read from stdin).
 
+    --district and --street are checked against the gazetteer (unknown places, or a street
+    outside the given district, are refused before the password is asked for).
+    """
+    from webmap.users import account_area, add_user
+
+    account_area(role, district, street)  # a bad place fails before the password prompt
     password = _read_password(password_stdin)
     store = _store()
     try:
         user = add_user(store, username, password, role=role, district=district, street=street)
     finally:
         store.dispose()
-    click.echo(f"已创建用户 {user['username']} ({user['role']})")
+    area = " ".join(x for x in (user["district"], user["street"]) if x) or "全市"
+    click.echo(f"已创建用户 {user['username']} ({user['role']}: {area})")
 
 
 @users_group.command("list")

@@ -4,6 +4,11 @@ Every page needs a logged-in account (``nuanxin users add NAME``); every form ca
 token (Flask-WTF ``CSRFProtect`` checks every POST). The session cookie holds a random session
 id that the store tracks (:mod:`webmap.sessions`: idle timeout, absolute lifetime, revoked by
 logout, a password change or removing the user) and a token derived from the password hash.
+
+Every write checks the account's scope on the server (:func:`current_scope`, issue 10): a
+``district`` account writes only its district, a ``street`` account only its street, a
+``viewer`` nothing; a refused write is a 403 and changes nothing. Lists show the account's
+area by default (:func:`listed_area`).
 """
 
 from __future__ import annotations
@@ -27,11 +32,14 @@ from flask import (
     url_for,
 )
 
+from geodata.places.assign import area_of_record
+from stations.scope import Area, Scope
 from webmap import feedback, users
 from webmap.extensions import get_store
 from webmap.sessions import end_session, resume_session
 
-__all__ = ["bp", "current_user", "send_temp", "XLSX"]
+__all__ = ["bp", "current_user", "current_scope", "check_write", "listed_area",
+           "listed_scope_area", "in_listed_scope", "send_temp", "XLSX"]
 
 log = logging.getLogger(__name__)
 bp = Blueprint("union", __name__)
@@ -61,6 +69,44 @@ def current_user() -> dict | None:
     return user
 
 
+def current_scope() -> Scope:
+    """The scope of the logged-in account (role and area; :mod:`stations.scope`)."""
+    if "scope" not in g:
+        g.scope = users.scope_of(current_user())
+    return g.scope
+
+
+def check_write(area: Area, *, what: str = "站点") -> None:
+    """Refuse (:class:`~stations.errors.ForbiddenError`, HTTP 403) a write outside the
+    account's area, or any write by a viewer."""
+    current_scope().check_write(area, what=what)
+
+
+def listed_area(args) -> tuple[str, str]:
+    """``(district, street)`` a list shows: the query's when it names them (``district=`` with
+    an empty value means the whole city), else the account's own area."""
+    if "district" in args or "street" in args:
+        return (args.get("district") or "").strip(), (args.get("street") or "").strip()
+    area = current_scope().area
+    return area.district, area.street
+
+
+def listed_scope_area() -> Area | None:
+    """The account's area for lists that have no area filter (reports, candidates), or
+    ``None`` for the whole city (``admin``, a viewer without an area)."""
+    scope = current_scope()
+    if scope.role == "admin":
+        return None
+    area = scope.area
+    return area if (area.district or area.district_code or area.street or area.street_code) \
+        else None
+
+
+def in_listed_scope(record) -> bool:
+    """Whether a candidate (or any record with an area) belongs in the account's lists."""
+    return listed_scope_area() is None or current_scope().covers(area_of_record(record))
+
+
 @bp.before_request
 def _require_login():
     if request.endpoint in ("union.login",):
@@ -80,7 +126,8 @@ def _inject():
 
 def _new_reports() -> int:
     try:
-        return feedback.count_reports(get_store(), status="new") if current_user() else 0
+        return feedback.count_reports(get_store(), status="new", area=listed_scope_area()) \
+            if current_user() else 0
     except Exception:  # noqa: BLE001 - a badge must never break a page, but it is logged
         log.exception("the new-reports badge could not be counted")
         return 0

@@ -14,7 +14,7 @@ from stations.settings import DEFAULT_MIN_STATIONS, DEFAULT_RADIUS_M, now
 from webmap import maps, planning
 from webmap.extensions import get_store
 from webmap.security import csp_nonce
-from webmap.union.common import bp, current_user, send_temp
+from webmap.union.common import bp, listed_area, send_temp
 
 __all__ = ["coverage", "coverage_report", "coverage_geojson"]
 
@@ -38,11 +38,8 @@ def _coverage_args(args) -> dict:
     at = None
     if at_text:
         at = parse_open_at(at_text)
-    user = current_user() or {}
-    district = args.get("district")
-    if district is None:
-        district = user.get("district") or ""
-    return {"district": district.strip(), "street": (args.get("street") or "").strip(),
+    district, street = listed_area(args)  # the account's area unless the query names one
+    return {"district": district, "street": street,
             "radius": number("radius", DEFAULT_RADIUS_M, float, 50, 20_000),
             "min_stations": number("min_stations", DEFAULT_MIN_STATIONS, int, 1, 20),
             "add": number("add", 0, int, 0, 50), "at": at, "at_text": at_text}

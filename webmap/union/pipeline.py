@@ -2,6 +2,12 @@
 
 Thin views over :mod:`geodata.io.candidates` (import, screening) and :mod:`stations.lifecycle`
 (the audited steps).
+
+Scope (issue 10): the list shows the account's candidates unless ``?all=1``; a step checks the
+candidate's area (and a visit's corrected pin: no move out of the area), an import rejects the
+rows outside the area (row, column, reason), screening screens only the account's candidates
+with the account's area as the ``in_area`` jurisdiction. A viewer writes nothing; a refusal is
+a 403 and changes nothing.
 """
 
 from __future__ import annotations
@@ -12,9 +18,10 @@ from pathlib import Path
 from flask import flash, redirect, render_template, request, url_for
 
 from geodata.crs.datums import convert, normalise_datum
-from stations.errors import NotFoundError, NuanxinError, ValidationError
+from geodata.places.assign import area_at, area_of_record
+from stations.errors import ForbiddenError, NotFoundError, NuanxinError, ValidationError
 from webmap.extensions import get_store
-from webmap.union.common import bp, current_user
+from webmap.union.common import bp, check_write, current_scope, current_user, in_listed_scope
 
 __all__ = ["STEP_FIELDS"]
 
@@ -36,14 +43,17 @@ def candidates():
     stage = request.args.get("stage", "")
     if stage and stage not in STAGES:
         raise ValidationError(f"stage 无效 {stage!r}; use one of {', '.join(STAGES)}")
-    rows = list_candidates(get_store(), stage=stage or None)
+    everywhere = request.args.get("all") == "1"
+    mine = (lambda c: True) if everywhere else in_listed_scope
+    rows = [c for c in list_candidates(get_store(), stage=stage or None) if mine(c)]
     order = {"pass": 0, "unknown": 1, "fail": 2, None: 3}
     rows.sort(key=lambda c: (order.get(c.screening_result, 3), -(c.screening_score or 0), c.id))
     counts: dict[str, int] = {}
     for c in list_candidates(get_store()):
-        counts[c.stage] = counts.get(c.stage, 0) + 1
+        if mine(c):
+            counts[c.stage] = counts.get(c.stage, 0) + 1
     return render_template("union/candidates.html", rows=rows, stage=stage, stages=STAGES,
-                           stage_labels=STAGE_LABELS_ZH, counts=counts,
+                           stage_labels=STAGE_LABELS_ZH, counts=counts, everywhere=everywhere,
                            action_labels=ACTION_LABELS_ZH,
                            allowed=lambda c: allowed_actions(c.stage, result=c.screening_result))
 
@@ -80,16 +90,23 @@ def _run_step(store, c, action: str, form, actor: str) -> str:
     from stations import lifecycle
 
     if action == "screen":
-        result = screen_candidates(store, ids=[c.id], actor=actor)[0]["result"]
+        district, street = current_scope().jurisdiction
+        result = screen_candidates(store, ids=[c.id], actor=actor, union_district=district,
+                                   union_street=street)[0]["result"]
         label = {"pass": "符合", "fail": "不符合", "unknown": "待确认"}[result]
         return f"筛选结果：{label}"
     if action == "visit":
         lon = _float_or_none(form.get("lon"), "经度 lon")
         lat = _float_or_none(form.get("lat"), "纬度 lat")
+        area = None
         if lon is not None and lat is not None:
             datum = normalise_datum(form.get("crs") or "wgs84")
             lon, lat = (float(v) for v in convert(lon, lat, src=datum, dst="wgs84"))
-        lifecycle.visit(store, c.id, actor=actor, notes=form.get("notes", ""), lon=lon, lat=lat)
+            area = area_at(lon, lat, district=c.district, street=c.street)
+            check_write(area, what="候选单位的新位置")  # no move out of the account's area
+        lifecycle.visit(store, c.id, actor=actor, notes=form.get("notes", ""), lon=lon, lat=lat,
+                        district=area.district if area else None,
+                        street=area.street if area else None)
         return "已记录走访。"
     if action == "agree":
         lifecycle.agree(store, c.id, actor=actor, note=form.get("note", ""))
@@ -118,10 +135,11 @@ def candidate_step(candidate_id: int):
 
     store = get_store()
     c = get_candidate(store, candidate_id)
+    check_write(area_of_record(c), what="候选单位")  # 403 before any step
     try:
         message = _run_step(store, c, request.form.get("action", ""), request.form,
                             current_user()["username"])
-    except NotFoundError:
+    except (NotFoundError, ForbiddenError):
         raise
     except NuanxinError as exc:
         flash(exc.message, "error")
@@ -132,11 +150,19 @@ def candidate_step(candidate_id: int):
 
 @bp.post("/candidates/screen")
 def candidates_screen():
-    """Screen every candidate against the standard."""
+    """Screen the account's candidates against the standard, in its jurisdiction."""
     from geodata.io.candidates import screen_candidates
+    from stations.candidates import list_candidates
 
+    scope = current_scope()
+    scope.check_write(scope.area, what="筛选")  # a viewer screens nothing
+    store = get_store()
+    ids = None if scope.role == "admin" else [
+        c.id for c in list_candidates(store) if scope.covers(area_of_record(c))]
+    district, street = scope.jurisdiction
     try:
-        results = screen_candidates(get_store(), actor=current_user()["username"])
+        results = screen_candidates(store, ids=ids, actor=current_user()["username"],
+                                    union_district=district, union_street=street)
     except NuanxinError as exc:
         flash(exc.message, "error")
     else:
@@ -152,6 +178,8 @@ def candidates_import():
     """Import the union's candidate sheet (CSV/XLSX); shows every rejected row."""
     from geodata.io.candidates import import_candidates
 
+    scope = current_scope()
+    scope.check_write(scope.area, what="导入")  # a viewer imports nothing
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ValidationError("请选择要导入的表格文件 (choose a .csv or .xlsx file)")
@@ -163,7 +191,7 @@ def candidates_import():
         path = Path(folder) / f"candidates{suffix}"
         upload.save(path)
         try:
-            report = import_candidates(get_store(), path, crs=crs, progress=False)
+            report = import_candidates(get_store(), path, crs=crs, progress=False, scope=scope)
         except NuanxinError as exc:
             flash(f"导入失败：{exc.message}", "error")
             return redirect(url_for("union.candidates"))

@@ -1,17 +1,30 @@
 """The dashboard at a glance, the station table, editing a station and its status.
+
+Edits and status changes check the account's scope first (403, nothing written); an edited
+station takes its district and street from its location (:mod:`geodata.places.assign`), so a
+move out of the account's area is refused as well. The table shows the account's area unless
+the query names another.
 """
 
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
+from geodata.places.assign import area_of_record, assign_areas
 from stations.amenities import AMENITIES
 from stations.errors import NotFoundError, NuanxinError, ValidationError
 from stations.records import ACCESS_MODES, HOST_TYPES, STATUSES, station_from_row
 from webmap import feedback
 from webmap.catalogue import get_catalogue, hours_of
 from webmap.extensions import get_store
-from webmap.union.common import bp, current_user
+from webmap.union.common import (
+    bp,
+    check_write,
+    current_user,
+    in_listed_scope,
+    listed_area,
+    listed_scope_area,
+)
 
 __all__ = ["dashboard", "stations", "station_edit", "station_status", "PAGE_SIZE"]
 
@@ -21,19 +34,23 @@ PAGE_SIZE = 50
 # -- dashboard -------------------------------------------------------------------------------
 @bp.get("/")
 def dashboard():
-    """Counts at a glance and the way to each tool."""
+    """Counts at a glance (in the account's area) and the way to each tool."""
     store = get_store()
     cat = get_catalogue(store)
-    by_status = {s: int((cat.status == s).sum()) for s in STATUSES}
+    district, street = listed_area({})
+    idx, _ = cat.select(statuses=None, district=district or None, street=street or None)
+    by_status = {s: int((cat.status[idx] == s).sum()) for s in STATUSES}
     from stations.candidates import STAGE_LABELS_ZH, list_candidates
 
     stages: dict[str, int] = {}
     for c in list_candidates(store):
-        stages[c.stage] = stages.get(c.stage, 0) + 1
-    return render_template("union/dashboard.html", total=len(cat), by_status=by_status,
+        if in_listed_scope(c):
+            stages[c.stage] = stages.get(c.stage, 0) + 1
+    return render_template("union/dashboard.html", total=len(idx), by_status=by_status,
                            stages=stages, stage_labels=STAGE_LABELS_ZH,
-                           reports_new=feedback.count_reports(store, status="new"),
-                           sample=int(sum(1 for s in cat.stations if s.sample)))
+                           reports_new=feedback.count_reports(store, status="new",
+                                                              area=listed_scope_area()),
+                           sample=int(sum(1 for i in idx if cat.stations[i].sample)))
 
 
 # -- stations --------------------------------------------------------------------------------
@@ -48,8 +65,9 @@ def stations():
     if amenity and amenity not in AMENITIES:
         raise ValidationError(f"amenity 无效 {amenity!r}")
     cat = get_catalogue(get_store())
+    district, street = listed_area(args)
     idx, _ = cat.select(statuses=[status] if status else None,
-                        district=args.get("district") or None, street=args.get("street") or None,
+                        district=district or None, street=street or None,
                         amenities=[amenity] if amenity else ())
     rows = [cat.stations[i] for i in idx]
     q = args.get("q", "").strip()
@@ -67,8 +85,10 @@ def stations():
     shown = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     districts = sorted({d for d in cat.district.tolist() if d})
     query = {k: v for k, v in args.items() if k != "page" and v}
+    query.update(district=district, street=street)  # "" (the whole city) stays chosen
+    shown_args = {**args.to_dict(), "district": district, "street": street}
     return render_template("union/stations.html", rows=shown, total=len(rows), page=page,
-                           pages=pages, districts=districts, args=args, query=query,
+                           pages=pages, districts=districts, args=shown_args, query=query,
                            hours_of=hours_of, statuses=STATUSES)
 
 
@@ -95,6 +115,7 @@ def station_edit(station_id: int):
     s = store.get_station(station_id)
     errors = None
     if request.method == "POST":
+        check_write(area_of_record(s))  # 403 before anything is read or written
         try:
             new = station_from_row(_form_row(request.form))
         except NuanxinError as exc:
@@ -102,7 +123,10 @@ def station_edit(station_id: int):
         else:
             for keep in ("id", "code", "status", "status_reason", "candidate_id", "created_at"):
                 setattr(new, keep, getattr(s, keep))
-            new.district_code, new.street_code = _area_codes(new.district, new.street, s)
+            # it belongs where it is: district and street from its location (the form's
+            # values only where the shipped data cannot place the point)
+            assign_areas([new])
+            check_write(area_of_record(new), what="站点的新位置")  # no move out of scope
             store.update_station(new)
             flash("已保存。", "ok")
             return redirect(url_for("union.station_edit", station_id=station_id))
@@ -112,17 +136,6 @@ def station_edit(station_id: int):
         history=history(store, station_id=station_id),
         reports=feedback.list_reports(store, station_id=station_id, limit=50),
         hours=hours_of(s)), 400 if errors else 200  # bad input: the form again, as a 400
-
-
-def _area_codes(district: str, street: str, old) -> tuple[str, str]:
-    if district == old.district and street == old.street:
-        return old.district_code, old.street_code
-    try:
-        from geodata.io.candidates import area_codes
-
-        return area_codes(district, street)
-    except NuanxinError:
-        return "", ""
 
 
 @bp.post("/stations/<int:station_id>/status")
@@ -136,6 +149,7 @@ def station_status(station_id: int):
              "close": lifecycle.close}
     if action not in steps:
         raise ValidationError(f"未知操作 {action!r} (use suspend, reopen or close)")
+    check_write(area_of_record(get_store().get_station(station_id)))
     try:
         steps[action](get_store(), station_id=station_id, actor=current_user()["username"],
                       reason=reason)
