@@ -36,8 +36,10 @@ def serve_cmd(host: str, port: int, threads: int) -> None:
     click.echo(f"暖心驿站 serving on http://{host}:{port}/  (tiles: {app.config['TILES']}, "
                f"mode: {app.config['ENV']}, store: {store.shown_url}, "
                f"{store.count_stations()} stations)", err=True)
-    serve(app, host=host, port=port, threads=threads, ident="nuanxin",
-          clear_untrusted_proxy_headers=True)
+    from webmap.security import waitress_options
+
+    # NUANXIN_TRUSTED_PROXIES decides whether X-Forwarded-For reaches the app (ProxyFix)
+    serve(app, host=host, port=port, threads=threads, ident="nuanxin", **waitress_options(app))
 
 
 @main.group("users")
