@@ -1,8 +1,9 @@
-"""Union dashboard accounts: rows of the ``users`` table.
+"""Union accounts: rows of the ``users`` table, and their API tokens (``api_tokens``).
 
 Only reading and writing; the rules (valid names, password length, hashing, roles, who may
 log in) live in :mod:`webmap.users`, which calls these. Rows come back as dicts with the
-``password_hash``: never hand them to a template or an API answer as they are.
+``password_hash``: never hand them to a template or an API answer as they are. API tokens
+are stored as the SHA-256 of the token only (:mod:`webmap.auth` makes and checks them).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from stations.schema import users_table
+from stations.schema import api_tokens_table, users_table
 
 __all__ = [
     "add_account",
@@ -20,6 +21,9 @@ __all__ = [
     "list_accounts",
     "set_password_hash",
     "delete_account",
+    "add_token",
+    "revoke_tokens",
+    "account_by_token",
 ]
 
 
@@ -79,8 +83,43 @@ def delete_account(store, username: str) -> bool:
         if uid is None:
             return False
         store.delete_user_sessions(uid, conn=conn)
+        conn.execute(api_tokens_table.delete().where(api_tokens_table.c.user_id == uid))
         conn.execute(users_table.delete().where(users_table.c.id == uid))
     return True
+
+
+def add_token(store, username: str, token_hash: str, *, now: datetime) -> bool:
+    """Record a new API token (its hex SHA-256) of ``username``; ``False`` when there is no
+    such account. ``now`` is aware."""
+    with store.transaction() as conn:
+        uid = _account_id(conn, username)
+        if uid is None:
+            return False
+        conn.execute(api_tokens_table.insert().values(token_hash=token_hash, user_id=uid,
+                                                      created_at=now))
+    return True
+
+
+def revoke_tokens(store, username: str, *, now: datetime) -> int | None:
+    """Revoke every live API token of ``username``: how many, or ``None`` when there is no
+    such account."""
+    with store.transaction() as conn:
+        uid = _account_id(conn, username)
+        if uid is None:
+            return None
+        t = api_tokens_table
+        return int(conn.execute(t.update().where(t.c.user_id == uid, t.c.revoked_at.is_(None))
+                                .values(revoked_at=now)).rowcount)
+
+
+def account_by_token(store, token_hash: str) -> dict | None:
+    """The account row whose live (not revoked) token has this hash, or ``None``."""
+    t = api_tokens_table
+    query = (sa.select(users_table).join(t, t.c.user_id == users_table.c.id)
+             .where(t.c.token_hash == token_hash, t.c.revoked_at.is_(None)))
+    with store.engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    return None if row is None else dict(row)
 
 
 def _account_id(conn: Connection, username: str) -> int | None:

@@ -114,9 +114,11 @@ def _require_text(value: str | None, what: str) -> str:
 
 
 def _record(conn, *, candidate_id: int | None, station_id: int | None, actor: str,
-            frm: str, to: str, note: str = "") -> None:
+            frm: str, to: str, note: str = "", action: str, changes: dict | None = None
+            ) -> None:
     audit.record_event(conn, candidate_id=candidate_id, station_id=station_id, actor=actor,
-                       frm=frm, to=to, note=note, at=settings.wall_now())
+                       frm=frm, to=to, note=note, at=settings.wall_now(), action=action,
+                       changes=changes)
 
 
 def _step(store, candidate_id: int, action: str, conn) -> tuple[Candidate, str]:
@@ -157,7 +159,7 @@ def screen_result(store, candidate_id: int, *, actor: str, result: str,
         was = f"{before_result}→" if before_result and before_result != result else ""
         _record(conn, candidate_id=candidate.id, station_id=candidate.station_id, actor=actor,
                 frm=before_stage, to=candidate.stage, note=f"筛选结果 {was}{result}"
-                + (f"，得分 {score:.0f}" if score is not None else ""))
+                + (f"，得分 {score:.0f}" if score is not None else ""), action="screen")
     return candidate
 
 
@@ -206,7 +208,7 @@ def visit(store, candidate_id: int, *, actor: str, notes: str, lon: float | None
     update_candidate(store, candidate, conn=conn)
     pin = f"；校正位置 {lon:.6f},{lat:.6f}" if lon is not None else ""
     _record(conn, candidate_id=candidate.id, station_id=candidate.station_id, actor=actor,
-            frm=before, to=target, note=notes + pin)
+            frm=before, to=target, note=notes + pin, action="visit")
     return candidate
 
 
@@ -220,7 +222,7 @@ def agree(store, candidate_id: int, *, actor: str, note: str = "", conn=None) ->
     before, candidate.stage = candidate.stage, target
     update_candidate(store, candidate, conn=conn)
     _record(conn, candidate_id=candidate.id, station_id=None, actor=actor, frm=before,
-            to=target, note=note.strip() or "承建单位同意建站")
+            to=target, note=note.strip() or "承建单位同意建站", action="agree")
     return candidate
 
 
@@ -268,14 +270,15 @@ def open_station(store, candidate_id: int, *, actor: str, note: str = "",
         sample=candidate.sample, verified_on=verified_on or settings.now().date(),
         contact_name=candidate.contact_name, contact_phone=candidate.contact_phone,
         notes=candidate.notes, candidate_id=candidate.id)
-    (station_id,) = store.add_stations([station], conn=conn, upsert_by_code=False)
+    (station_id,) = store.add_stations([station], conn=conn, upsert_by_code=False,
+                                       actor=actor, record_creates=False)  # "open" below
     station = store.get_station(station_id, conn=conn)
     before = candidate.stage
     candidate.stage, candidate.station_id = target, station_id
     update_candidate(store, candidate, conn=conn)
     _record(conn, candidate_id=candidate.id, station_id=station_id, actor=actor, frm=before,
             to=target, note=(note.strip() + "；" if note.strip() else "")
-            + f"站点编码 {station.code}")
+            + f"站点编码 {station.code}", action="open")
     return station
 
 
@@ -310,7 +313,10 @@ def _station_step(store, action: str, status: str, *, candidate_id: int | None,
         update_candidate(store, candidate, conn=conn)
     _record(conn, candidate_id=candidate.id if candidate is not None else None,
             station_id=station.id, actor=actor, frm=before, to=target,
-            note=reason or ACTION_LABELS_ZH[action])
+            note=reason or ACTION_LABELS_ZH[action], action=action,
+            changes=audit.field_changes(
+                {"status": station.status, "status_reason": station.status_reason},
+                {"status": status, "status_reason": reason}))
     return store.get_station(station.id, conn=conn)
 
 
@@ -367,7 +373,7 @@ def decline(store, candidate_id: int, *, actor: str, reason: str, conn=None) -> 
     candidate.extra = extra
     update_candidate(store, candidate, conn=conn)
     _record(conn, candidate_id=candidate.id, station_id=None, actor=actor, frm=before,
-            to=target, note=reason)
+            to=target, note=reason, action="decline")
     return candidate
 
 
@@ -378,7 +384,9 @@ def history(store, candidate_id: int | None = None, *, station_id: int | None = 
     Returns
     -------
     list of dict
-        ``{id, candidate_id, station_id, actor, at, from, to, note}`` (``at`` ISO text).
+        ``{id, candidate_id, station_id, actor, at, from, to, note, action, action_zh,
+        changes}`` (``at`` ISO text; ``action`` and ``changes`` as
+        :func:`stations.audit.event_answer` gives them).
     """
     if candidate_id is not None:
         get_candidate(store, candidate_id)  # NotFoundError for unknown ids
@@ -390,6 +398,14 @@ def history(store, candidate_id: int | None = None, *, station_id: int | None = 
                                  or_candidate_id=station.candidate_id)
     else:
         rows = audit.list_events(store)
-    return [{"id": r["id"], "candidate_id": r["candidate_id"], "station_id": r["station_id"],
-             "actor": r["actor"], "at": r["at"].isoformat() if r["at"] else None,
-             "from": r["from_state"], "to": r["to_state"], "note": r["note"]} for r in rows]
+    out = []
+    for r in rows:
+        shown = audit.event_answer(r)
+        out.append({"id": r["id"], "candidate_id": r["candidate_id"],
+                    "station_id": r["station_id"], "actor": r["actor"],
+                    "at": r["at"].isoformat() if r["at"] else None, "from": r["from_state"],
+                    "to": r["to_state"], "note": r["note"], "action": shown["action"],
+                    "action_zh": ACTION_LABELS_ZH.get(shown["action"]) or
+                    audit.ACTION_LABELS_ZH.get(shown["action"], shown["action"]),
+                    "changes": shown["changes"]})
+    return out

@@ -148,6 +148,11 @@ class Station:
     candidate_id: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    #: The phone the union publishes (shown to workers); ``contact_*`` stay internal.
+    public_phone: str = ""
+    #: Written by the store: 1 when created, +1 on each write (the write API's concurrency
+    #: token).
+    version: int = 1
 
     def as_dict(self) -> dict:
         """Plain JSON-able dict (dates as ISO text)."""
@@ -166,7 +171,8 @@ class Station:
 STATION_FIELDS: tuple[str, ...] = (
     "id", "code", "name", "host_type", "address", "district", "district_code", "street",
     "street_code", "lon", "lat", "access", "area_m2", "capacity", "opening_hours", "status",
-    "status_reason", "sample", "verified_on", "contact_name", "contact_phone", "notes",
+    "status_reason", "sample", "verified_on", "contact_name", "contact_phone", "public_phone",
+    "notes",
 ) + tuple(f"amenity_{a}" for a in AMENITIES)
 
 #: Header aliases (Chinese and English variants) → canonical column names.
@@ -189,6 +195,7 @@ COLUMN_ALIASES: dict[str, str] = {
     "示例": "sample", "示例数据": "sample", "核实日期": "verified_on", "verified": "verified_on",
     "联系人": "contact_name", "contact": "contact_name", "电话": "contact_phone",
     "联系电话": "contact_phone", "phone": "contact_phone", "备注": "notes", "note": "notes",
+    "公开电话": "public_phone", "对外电话": "public_phone", "服务电话": "public_phone",
     "设施": "amenities", "服务设施": "amenities", "配套设施": "amenities",
     "楼层": "floor", "是否临街": "street_facing", "临街": "street_facing",
     "streetfacing": "street_facing", "权重": "weight", "人数": "weight", "分组": "group",
@@ -370,7 +377,7 @@ _RowProblem = Callable[[str | None, str], None]  # bad(column, reason): note one
 
 _STATION_TEXT_COLUMNS = ("name", "code", "address", "district", "district_code", "street",
                          "street_code", "status_reason", "contact_name", "contact_phone",
-                         "notes")
+                         "notes", "public_phone")
 _COORDINATE_RANGES = (("lon", -180.0, 180.0), ("lat", -90.0, 90.0))
 _STATION_CHOICES = {"host_type": parse_host_type, "access": parse_access, "status": parse_status}
 _CODE_LIMITS = (("code", CODE_MAX_LENGTH), ("district_code", AREA_CODE_MAX_LENGTH),
@@ -476,6 +483,20 @@ def _check_amenities(row: Mapping[str, object], values: dict[str, object],
         values["amenities"] = amenities
 
 
+#: A published phone: digits, spaces, ``+ - ( )`` and 转 (extension), at least 3 digits.
+_PUBLIC_PHONE = re.compile(r"[0-9+()\- 转]{3,32}")
+
+
+def _check_public_phone(row: Mapping[str, object], values: dict[str, object],
+                        bad: _RowProblem) -> None:
+    """``public_phone`` (shown to workers): a phone number or blank, in half-width digits."""
+    text = half_width(values["public_phone"]).strip()
+    if text and (not _PUBLIC_PHONE.fullmatch(text) or sum(c.isdigit() for c in text) < 3):
+        bad("public_phone", f"'{text[:40]}' 不是电话号码 (a public phone holds 3-32 digits, "
+                            "spaces, + - ( ) or 转 for an extension, e.g. 010-63450000)")
+    values["public_phone"] = text
+
+
 def _check_no_nul(row: Mapping[str, object], values: dict[str, object],
                   bad: _RowProblem) -> None:
     """No text may contain a NUL character (the store cannot hold one)."""
@@ -488,7 +509,7 @@ def _check_no_nul(row: Mapping[str, object], values: dict[str, object],
 # order, so the problems of a row come in that order.
 _STATION_CHECKS = (_check_texts, _check_coordinates, _check_choices, _check_code_lengths,
                    _check_numbers, _check_sample_and_date, _check_opening_hours,
-                   _check_amenities, _check_no_nul)
+                   _check_amenities, _check_public_phone, _check_no_nul)
 
 
 def validate_station_row(row: Mapping[str, object], *, row_number: int | None = None

@@ -34,6 +34,7 @@ __all__ = [
     "geocode_cache_table",
     "meta_table",
     "sessions_table",
+    "api_tokens_table",
 ]
 
 metadata = MetaData()
@@ -72,6 +73,9 @@ stations_table = Table(
     Column("candidate_id", Integer),
     Column("created_at", DateTime),
     Column("updated_at", DateTime),
+    # added in the second round (Store.init adds them to older databases: server defaults)
+    Column("public_phone", Text, nullable=False, default="", server_default=""),
+    Column("version", Integer, nullable=False, default=1, server_default="1"),
     Index("ix_stations_lon_lat", "lon", "lat"),
     Index("ix_stations_district", "district"),
 )
@@ -119,6 +123,11 @@ lifecycle_events_table = Table(
     Column("from_state", String(16), nullable=False),
     Column("to_state", String(16), nullable=False),
     Column("note", Text, nullable=False, default=""),
+    # added in the second round: the step (``edit``, ``create``, ``suspend``...) and the
+    # before/after of each changed field, ``{field: {"before": ..., "after": ...}}``
+    Column("action", String(32)),
+    Column("changes", JSON),
+    Index("ix_lifecycle_events_station_id", "station_id"),
 )
 
 demand_table = Table(
@@ -181,4 +190,16 @@ sessions_table = Table(
     Column("revoked_at", DateTime(timezone=True)),
     Index("ix_sessions_user_id", "user_id"),
     Index("ix_sessions_created_at", "created_at"),
+)
+
+# API tokens (``Authorization: Bearer``): the store holds only the SHA-256 of each token, like
+# the sessions. ``revoked_at`` set = revoked (``nuanxin users token NAME --revoke``).
+api_tokens_table = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), unique=True, nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Index("ix_api_tokens_user_id", "user_id"),
 )

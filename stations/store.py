@@ -7,11 +7,18 @@ up with every station write so in-memory indexes know when to rebuild.
 A station's status changes only through :mod:`stations.lifecycle` (suspend, reopen, close),
 which writes the change and its audit row in one transaction; :meth:`Store.update_station`
 refuses to change it, and an import that changes it records an audit row as well.
+
+Every station row carries a ``version`` (1 when created, +1 on each write through the store:
+updates, status changes, imports), the optimistic-concurrency token of the write API; every
+write records who, when, what and the before/after of each changed field
+(:mod:`stations.audit`). Station ids are allocated by the database, never computed here.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
@@ -21,11 +28,12 @@ from sqlalchemy.engine import Connection, Engine
 from stations import audit, settings
 from stations.amenities import AMENITIES, empty_amenities
 from stations.config import database_url
-from stations.errors import NotFoundError, StoreError, ValidationError
-from stations.records import STATUSES, Station
+from stations.errors import ConflictError, NotFoundError, StoreError, ValidationError
+from stations.records import STATION_FIELDS, STATUSES, Station
 from stations.schema import meta_table, metadata, sessions_table, stations_table
 
-__all__ = ["Store", "open_store", "station_from_record", "redact_url", "UNAVAILABLE"]
+__all__ = ["Store", "open_store", "station_from_record", "redact_url", "UNAVAILABLE",
+           "AUDITED_FIELDS", "audited_values", "IMPORT_ACTOR"]
 
 #: Driver errors that mean the store is unavailable (down, unreachable, not initialised), not
 #: that a request was wrong: the web answers them 503 (:mod:`webmap.errors`).
@@ -45,9 +53,61 @@ def station_from_record(record: sa.engine.RowMapping | dict) -> Station:
     values["amenities"] = amenities
     values["sample"] = bool(values.get("sample"))
     for key in ("address", "district", "district_code", "street", "street_code",
-                "opening_hours", "status_reason", "contact_name", "contact_phone", "notes"):
+                "opening_hours", "status_reason", "contact_name", "contact_phone", "notes",
+                "public_phone"):
         values[key] = values.get(key) or ""
+    values["version"] = int(values.get("version") or 1)
     return Station(**values)
+
+
+def _generated_code(values: dict, station_id: int) -> str:
+    """``NX-<street or district code>-<id>``: the code of a station that came without one."""
+    area = values.get("street_code") or values.get("district_code") or "11"
+    return f"NX-{area}-{station_id:05d}"
+
+
+def _created_values(values: dict) -> dict:
+    """The audit ``changes`` of a new row (``values`` as inserted): each field that is not
+    blank, from nothing (``before`` null) to its value as :func:`audited_values` gives it."""
+    out: dict = {}
+    amenities = values.get("amenities") or {}
+    for name in AUDITED_FIELDS:
+        value = (amenities.get(name[len("amenity_"):], "unknown") if name.startswith("amenity_")
+                 else values.get(name))
+        if value not in ("", None, "unknown", False):
+            out[name] = {"before": None, "after": value.isoformat()
+                         if hasattr(value, "isoformat") else value}
+    return out
+
+
+def _unstatused(values: dict) -> dict:
+    """``values`` without the status fields (a status change has its own audit row)."""
+    return {k: v for k, v in values.items() if k not in ("status", "status_reason")}
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """Bring tables an earlier version created up to the metadata.
+
+    ``ALTER TABLE … ADD COLUMN`` for each column the metadata has and the table lacks (a
+    NOT NULL column must carry a server default, which existing rows take), and every
+    missing index. Only additions: a later issue brings real migrations (Alembic).
+    """
+    table_name = conn.dialect.identifier_preparer.format_table
+    for table in metadata.sorted_tables:
+        # the names as the database has them (no type reflection: PostGIS ``geom`` is none
+        # of SQLAlchemy's types)
+        present = set(conn.execute(sa.text(f"SELECT * FROM {table_name(table)} WHERE 1 = 0"))
+                      .keys())
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not column.nullable and column.server_default is None:
+                raise StoreError(f"cannot add column {table.name}.{column.name} to an existing "
+                                 "table: a NOT NULL column needs a server default")
+            spec = sa.schema.CreateColumn(column).compile(dialect=conn.dialect)
+            conn.execute(sa.text(f"ALTER TABLE {table_name(table)} ADD COLUMN {spec}"))
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
 
 
 def _station_values(station: Station) -> dict:
@@ -55,7 +115,25 @@ def _station_values(station: Station) -> dict:
     values["verified_on"] = station.verified_on
     values["created_at"] = station.created_at
     values["updated_at"] = station.updated_at
+    values.pop("version", None)  # written by the store only (+1 on each write)
     return {k: v for k, v in values.items() if k in _STATION_COLUMNS}
+
+
+#: Fields whose before/after an audit row records (the flat station form, amenities as
+#: ``amenity_<key>``; ``id`` is the row's own).
+AUDITED_FIELDS: tuple[str, ...] = tuple(f for f in STATION_FIELDS if f != "id")
+
+
+def audited_values(station: Station) -> dict:
+    """The :data:`AUDITED_FIELDS` of a station as JSON values (dates as ISO text)."""
+    out: dict = {}
+    for name in AUDITED_FIELDS:
+        if name.startswith("amenity_"):
+            out[name] = station.amenities.get(name[len("amenity_"):], "unknown")
+            continue
+        value = getattr(station, name, None)
+        out[name] = value.isoformat() if hasattr(value, "isoformat") else value
+    return out
 
 
 class Store:
@@ -95,6 +173,7 @@ class Store:
             if reset:
                 metadata.drop_all(conn)
             metadata.create_all(conn)
+            _add_missing_columns(conn)
             if self.is_postgis:
                 for table in ("stations", "candidates", "demand_points"):
                     conn.execute(sa.text(
@@ -181,35 +260,29 @@ class Store:
 
     # -- stations -------------------------------------------------------------------
     def add_stations(self, stations: Iterable[Station], *, conn: Connection | None = None,
-                     upsert_by_code: bool = True, actor: str = IMPORT_ACTOR) -> list[int]:
+                     upsert_by_code: bool = True, actor: str = IMPORT_ACTOR,
+                     record_creates: bool = True) -> list[int]:
         """Insert stations (or update those whose ``code`` exists) in one transaction.
 
-        A station with an ``id`` keeps it when that id is free (lossless round trips);
-        a station without a ``code`` gets ``NX-<street or district code>-<id>``.
-        An update that changes a station's status writes an audit row (by ``actor``).
-        Returns the ids in input order.
+        A station with an ``id`` keeps it when that id is free (lossless round trips); the
+        others get ids the database allocates (above every id in use). A station without a
+        ``code`` gets ``NX-<street or district code>-<id>``. New rows start at ``version`` 1,
+        an update adds 1. Each write records an audit row by ``actor``: ``create`` (unless
+        ``record_creates`` is false: the lifecycle records the opening itself), ``import``
+        with the before/after of each changed field, and a status row when an update changes
+        the status. Returns the ids in input order.
         """
         if conn is None:
             with self.transaction() as c:
                 return self.add_stations(stations, conn=c, upsert_by_code=upsert_by_code,
-                                         actor=actor)
+                                         actor=actor, record_creates=record_creates)
         batch = list(stations)
         now = settings.wall_now()
         by_code = self._ids_by_code(
             [st.code for st in batch if st.code] if upsert_by_code else [], conn=conn)
-        statuses = self._statuses(list(by_code.values()), conn=conn)
-        wanted_ids = [st.id for st in batch if st.id is not None]
-        taken = self._existing_ids(wanted_ids, conn=conn)
-        # explicit ids that are free keep their value (lossless round trips)...
-        reserved: set[int] = set()
-        for st in batch:
-            if st.id is not None and st.id not in taken and st.id not in reserved and not (
-                    upsert_by_code and st.code and st.code in by_code):
-                reserved.add(st.id)
-        # ...and the others get fresh ids above everything in use, known before the insert,
-        # so generated codes are written in the same (bulk) insert.
-        next_id = max([self._max_id(conn=conn), *reserved, 0]) + 1
-        ids: list[int] = []
+        stored = self._stations_by_id(list(by_code.values()), conn=conn)
+        reserved = self._free_ids(batch, by_code if upsert_by_code else {}, conn=conn)
+        out: list[int | tuple[int]] = []  # an id, or (position in ``inserts``,)
         inserts: list[dict] = []
         pending: dict[str, int] = {}  # code → position in ``inserts``
         for station in batch:
@@ -219,40 +292,99 @@ class Store:
             if station.code and upsert_by_code and station.code in pending:
                 # the same code twice in one batch: the later row wins, as an update would
                 first = inserts[pending[station.code]]
-                values.update(id=first["id"], code=first["code"], created_at=first["created_at"])
+                values.pop("id", None)
+                values.update({k: first[k] for k in ("id", "created_at", "version")
+                               if k in first})
                 inserts[pending[station.code]] = values
-                ids.append(int(first["id"]))
+                out.append((pending[station.code],))
                 continue
             existing = by_code.get(station.code) if station.code and upsert_by_code else None
             if existing is not None:
-                values.pop("id", None)
-                values.pop("created_at", None)
-                conn.execute(stations_table.update().where(stations_table.c.id == existing)
-                             .values(**values))
-                self._audit_status_change(existing, statuses, station, actor=actor, conn=conn)
-                ids.append(existing)
+                self._update_by_import(stored[existing], station, values, actor=actor,
+                                       conn=conn)
+                out.append(existing)
                 continue
             values["created_at"] = station.created_at or now
+            values["version"] = 1
+            values.pop("id", None)
             if station.id is not None and station.id in reserved:
                 reserved.discard(station.id)  # a later duplicate of this id gets a fresh one
-            else:
-                values["id"] = next_id
-                next_id += 1
-            if not values.get("code"):
-                area = station.street_code or station.district_code or "11"
-                values["code"] = f"NX-{area}-{values['id']:05d}"
+                values["id"] = station.id
             if station.code and upsert_by_code:
                 pending[station.code] = len(inserts)
+            out.append((len(inserts),))
             inserts.append(values)
-            ids.append(int(values["id"]))
-        for start in range(0, len(inserts), 1000):
-            conn.execute(stations_table.insert(), inserts[start:start + 1000])
-        if self.is_postgis:
+        new_ids = self._insert_stations(inserts, conn=conn)
+        if record_creates and inserts:
+            audit.record_events(conn, [audit.event_row(
+                station_id=sid, actor=actor, action="create", frm="",
+                to=audit.stage_of_status(values["status"]), at=now,
+                changes=_created_values(values))
+                for sid, values in zip(new_ids, inserts, strict=True)])
+        self.bump_version("stations_version", conn=conn)
+        return [new_ids[x[0]] if isinstance(x, tuple) else x for x in out]
+
+    def _free_ids(self, batch: Sequence[Station], by_code: dict[str, int], *,
+                  conn: Connection) -> set[int]:
+        """Explicit ids of new rows that are free (kept: lossless round trips)."""
+        taken = self._existing_ids([st.id for st in batch if st.id is not None], conn=conn)
+        return {st.id for st in batch if st.id is not None and st.id not in taken
+                and not (st.code and st.code in by_code)}
+
+    def _insert_stations(self, rows: list[dict], *, conn: Connection) -> list[int]:
+        """Insert new rows; their ids in order. Rows with an explicit id go first (then the
+        PostgreSQL sequence moves past them); the database allocates the others' ids, and
+        their generated codes are written once the ids are known."""
+        ids: list[int | None] = [row.get("id") for row in rows]
+        explicit = [row for row in rows if "id" in row]
+        for row in explicit:
+            row["code"] = row.get("code") or _generated_code(row, row["id"])
+        for start in range(0, len(explicit), 1000):
+            conn.execute(stations_table.insert(), explicit[start:start + 1000])
+        if explicit and self.is_postgis:
             conn.execute(sa.text(
                 "SELECT setval(pg_get_serial_sequence('stations', 'id'), "
                 "(SELECT COALESCE(MAX(id), 1) FROM stations))"))
-        self.bump_version("stations_version", conn=conn)
-        return ids
+        fresh = [i for i, row in enumerate(rows) if "id" not in row]
+        placeholder = f"~{uuid.uuid4().hex}-"
+        for i in fresh:  # unique until the id is known (``code`` is NOT NULL UNIQUE)
+            rows[i] = {**rows[i], "code": rows[i].get("code") or f"{placeholder}{i}"}
+        for start in range(0, len(fresh), 1000):
+            conn.execute(stations_table.insert(), [rows[i] for i in fresh[start:start + 1000]])
+        # the ids the database gave, found by the (unique) codes: one bulk insert, no
+        # row-at-a-time RETURNING
+        found = self._ids_by_code([rows[i]["code"] for i in fresh], conn=conn)
+        for i in fresh:
+            ids[i] = found[rows[i]["code"]]
+        codes = []
+        for i in fresh:
+            if rows[i]["code"].startswith(placeholder):
+                rows[i]["code"] = _generated_code(rows[i], ids[i])
+                codes.append({"b_id": ids[i], "b_code": rows[i]["code"]})
+        if codes:
+            conn.execute(stations_table.update().where(
+                stations_table.c.id == sa.bindparam("b_id")).values(
+                code=sa.bindparam("b_code")), codes)
+        for i, row in enumerate(rows):
+            row["id"] = ids[i]
+        return [int(i) for i in ids]
+
+    def _update_by_import(self, old: Station, station: Station, values: dict, *, actor: str,
+                          conn: Connection) -> None:
+        """An upsert by code: write ``values`` over ``old``, version + 1, audited."""
+        values = {k: v for k, v in values.items() if k not in ("id", "created_at")}
+        values["version"] = stations_table.c.version + 1
+        conn.execute(stations_table.update().where(stations_table.c.id == old.id)
+                     .values(**values))
+        new = dataclasses.replace(station, id=old.id, code=old.code)
+        self._audit_status_change(old, new, actor=actor, conn=conn)
+        changes = audit.field_changes(_unstatused(audited_values(old)),
+                                      _unstatused(audited_values(new)))
+        if changes:
+            audit.record_event(conn, candidate_id=None, station_id=old.id, actor=actor,
+                               frm=audit.stage_of_status(new.status),
+                               to=audit.stage_of_status(new.status), action="import",
+                               changes=changes, note="导入更新 (updated by an import)")
 
     @staticmethod
     def _ids_by_code(codes: Sequence[str], *, conn: Connection) -> dict[str, int]:
@@ -263,6 +395,14 @@ class Store:
             rows = conn.execute(sa.select(stations_table.c.code, stations_table.c.id)
                                 .where(stations_table.c.code.in_(part)))
             found.update({code: int(i) for code, i in rows})
+        return found
+
+    def _stations_by_id(self, ids: Sequence[int], *, conn: Connection) -> dict[int, Station]:
+        found: dict[int, Station] = {}
+        unique = sorted(set(ids))
+        for start in range(0, len(unique), 500):
+            found.update((s.id, s) for s in self.list_stations(
+                ids=unique[start:start + 500], conn=conn))
         return found
 
     @staticmethod
@@ -276,33 +416,18 @@ class Store:
         return found
 
     @staticmethod
-    def _max_id(*, conn: Connection) -> int:
-        return int(conn.execute(sa.select(sa.func.max(stations_table.c.id))).scalar() or 0)
-
-    @staticmethod
-    def _statuses(ids: Sequence[int], *, conn: Connection) -> dict[int, tuple[str, str]]:
-        """``{id: (status, status_reason)}`` of the given stations."""
-        found: dict[int, tuple[str, str]] = {}
-        unique = sorted(set(ids))
-        t = stations_table
-        for start in range(0, len(unique), 500):
-            rows = conn.execute(sa.select(t.c.id, t.c.status, t.c.status_reason)
-                                .where(t.c.id.in_(unique[start:start + 500])))
-            found.update({int(i): (status, reason or "") for i, status, reason in rows})
-        return found
-
-    @staticmethod
-    def _audit_status_change(station_id: int, statuses: dict[int, tuple[str, str]],
-                             station: Station, *, actor: str, conn: Connection) -> None:
-        """An audit row when an upsert moved ``station_id`` to ``station.status``."""
-        before, _ = statuses.get(station_id, (station.status, ""))
-        if before == station.status:
+    def _audit_status_change(old: Station, new: Station, *, actor: str,
+                             conn: Connection) -> None:
+        """A status audit row when an upsert moved ``old`` to ``new.status``."""
+        if old.status == new.status:
             return
-        statuses[station_id] = (station.status, station.status_reason or "")
         audit.record_event(
-            conn, candidate_id=None, station_id=station_id, actor=actor,
-            frm=audit.stage_of_status(before), to=audit.stage_of_status(station.status),
-            note=station.status_reason or f"状态 {before}→{station.status} (set by an import)")
+            conn, candidate_id=None, station_id=old.id, actor=actor,
+            frm=audit.stage_of_status(old.status), to=audit.stage_of_status(new.status),
+            note=new.status_reason or f"状态 {old.status}→{new.status} (set by an import)",
+            action="import", changes=audit.field_changes(
+                {"status": old.status, "status_reason": old.status_reason or ""},
+                {"status": new.status, "status_reason": new.status_reason or ""}))
 
     def find_station_id(self, code: str, *, conn: Connection | None = None) -> int | None:
         """The id of the station with this ``code``, or ``None``."""
@@ -311,47 +436,89 @@ class Store:
                 stations_table.c.code == code)).scalar_one_or_none()
         return None if found is None else int(found)
 
-    def update_station(self, station: Station, *, conn: Connection | None = None) -> None:
+    def lock_station(self, station_id: int, *, conn: Connection,
+                     expected_version: int | None = None) -> Station:
+        """Read one station for a write inside ``conn``'s transaction (its row locked on
+        PostgreSQL until the transaction ends).
+
+        Raises
+        ------
+        NotFoundError
+            No such station.
+        ConflictError
+            ``expected_version`` is given and the station's version is another (the caller
+            read it before someone else's write); ``detail`` is ``{"version": current}``.
+        """
+        row = conn.execute(sa.select(stations_table).where(stations_table.c.id == station_id)
+                           .with_for_update()).mappings().first()
+        if row is None:
+            raise NotFoundError(f"站点 {station_id} 不存在 (no station with id {station_id})")
+        station = station_from_record(row)
+        if expected_version is not None and station.version != expected_version:
+            raise ConflictError(
+                f"站点 {station_id} 已被修改（当前版本 {station.version}，提交所依据的版本 "
+                f"{expected_version}），请重新读取后再改 (station {station_id} changed since "
+                f"version {expected_version}; it is at version {station.version}: read it "
+                "again and redo the change)", detail={"version": station.version})
+        return station
+
+    def update_station(self, station: Station, *, conn: Connection | None = None,
+                       actor: str = "", expected_version: int | None = None,
+                       action: str = "edit", note: str = "") -> None:
         """Write every field of an existing station (by ``id``) but its status.
+
+        The station's ``version`` goes up by one, and an audit row by ``actor`` records the
+        before/after of each changed field (``action``: ``edit``, ``move``...).
 
         Raises
         ------
         ValidationError
             When ``station`` carries another status or status reason than the stored one:
             statuses change through :mod:`stations.lifecycle`, which audits them.
+        ConflictError
+            ``expected_version`` is given and is not the stored version; nothing is written.
         """
         if station.id is None:
             raise ValidationError("update_station needs a station with an id")
         if conn is None:
             with self.transaction() as c:
-                return self.update_station(station, conn=c)
-        stored = self._statuses([station.id], conn=conn).get(station.id)
-        if stored is None:
-            raise NotFoundError(f"站点 {station.id} 不存在 (no station with id {station.id})")
-        if stored != (station.status, station.status_reason or ""):
+                return self.update_station(station, conn=c, actor=actor,
+                                           expected_version=expected_version, action=action,
+                                           note=note)
+        old = self.lock_station(station.id, conn=conn, expected_version=expected_version)
+        if (old.status, old.status_reason or "") != (station.status, station.status_reason or ""):
             raise ValidationError(
                 f"站点状态只能通过暂停、恢复开放或关闭来更改 (station {station.id}: the status "
-                f"{stored[0]!r} changes only through stations.lifecycle suspend/reopen/close, "
+                f"{old.status!r} changes only through stations.lifecycle suspend/reopen/close, "
                 f"which records it in the audit log; got {station.status!r})",
-                detail={"id": station.id, "status": stored[0]})
+                detail={"id": station.id, "status": old.status})
         values = _station_values(station)
         values.pop("id")
         values.pop("created_at", None)
         values["updated_at"] = settings.wall_now()
+        values["version"] = stations_table.c.version + 1
         if not values.get("code"):
             values.pop("code")
         conn.execute(stations_table.update().where(stations_table.c.id == station.id)
                      .values(**values))
+        after = dataclasses.replace(station, code=station.code or old.code)
+        changes = audit.field_changes(audited_values(old), audited_values(after))
+        if changes:
+            stage = audit.stage_of_status(old.status)
+            audit.record_event(conn, candidate_id=None, station_id=station.id, actor=actor,
+                               frm=stage, to=stage, note=note, action=action, changes=changes)
         self.bump_version("stations_version", conn=conn)
 
     def _set_status(self, station_id: int, status: str, *, reason: str,
                     conn: Connection) -> None:
-        """Write a station's status and reason: only :mod:`stations.lifecycle` calls this,
-        inside the transaction that writes the audit row (``conn`` is required)."""
+        """Write a station's status and reason (its version + 1): only
+        :mod:`stations.lifecycle` calls this, inside the transaction that writes the audit
+        row (``conn`` is required)."""
         if status not in STATUSES:
             raise ValidationError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
         done = conn.execute(stations_table.update().where(stations_table.c.id == station_id)
                             .values(status=status, status_reason=reason or "",
+                                    version=stations_table.c.version + 1,
                                     updated_at=settings.wall_now())).rowcount
         if not done:
             raise NotFoundError(f"站点 {station_id} 不存在 (no station with id {station_id})")

@@ -25,6 +25,8 @@ from webmap.cli import main as cli
 
 def _drop_stations(store: Store) -> None:
     with store.engine.begin() as conn:
+        # the audit rows of the stations' creation reference them (issue 10)
+        conn.execute(sa.text("DROP TABLE lifecycle_events"))
         conn.execute(sa.text("DROP TABLE stations"))
 
 

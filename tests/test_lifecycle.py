@@ -228,7 +228,9 @@ def test_station_without_candidate_can_be_suspended_and_closed_by_station_id(sto
     assert lifecycle.close(store, station_id=sid, actor=ACTOR, reason="撤除").status == "closed"
     log = lifecycle.history(store, station_id=sid)
     assert [(e["from"], e["to"], e["candidate_id"]) for e in log] == [
+        ("", "opened", None),  # created (issue 10: every write is audited)
         ("opened", "suspended", None), ("suspended", "closed", None)]
+    assert [e["action"] for e in log] == ["create", "suspend", "close"]
     with pytest.raises(TransitionError):
         lifecycle.reopen(store, station_id=sid, actor=ACTOR)
 
@@ -236,6 +238,13 @@ def test_station_without_candidate_can_be_suspended_and_closed_by_station_id(sto
 # -- every status change is audited ----------------------------------------------------------
 def _status_trail(store, sid) -> list[tuple[str, str, str]]:
     return [(e["from"], e["to"], e["actor"]) for e in lifecycle.history(store, station_id=sid)]
+
+
+def _since_creation(store, sid) -> list[dict]:
+    """A station's history after the row that records its creation (issue 10)."""
+    log = lifecycle.history(store, station_id=sid)
+    assert log and log[0]["action"] == "create"
+    return log[1:]
 
 
 def test_every_status_change_leaves_an_audit_row(store):
@@ -275,12 +284,12 @@ def test_a_status_is_not_written_around_the_lifecycle(store):
     station.status, station.status_reason = "closed", "偷偷关闭"
     with pytest.raises(ValidationError, match="lifecycle"):
         store.update_station(station)
-    assert store.get_station(sid).status == "open" and lifecycle.history(store, station_id=sid) \
+    assert store.get_station(sid).status == "open" and _since_creation(store, sid) \
         == []
     assert not hasattr(store, "set_status")  # the raw setter is private to the lifecycle
     unchanged = store.add_stations([Station(name="导入站点", lon=116.3, lat=39.9,
                                             code=store.get_station(sid).code)])
-    assert unchanged == [sid] and lifecycle.history(store, station_id=sid) == []
+    assert unchanged == [sid] and _since_creation(store, sid) == []
 
 
 @pytest.mark.parametrize("status, match", [
@@ -291,7 +300,7 @@ def test_set_status_refuses_what_no_step_does(store, status, match):
     (sid,) = store.add_stations([Station(name="导入站点", lon=116.3, lat=39.9)])
     with pytest.raises((ValidationError, TransitionError), match=match):
         lifecycle.set_status(store, sid, status, actor=ACTOR)
-    assert lifecycle.history(store, station_id=sid) == []
+    assert _since_creation(store, sid) == []
 
 
 @pytest.mark.parametrize("call, match", [

@@ -11,6 +11,7 @@ import numpy as np
 from flask import Blueprint, current_app, jsonify, request
 
 from geodata.crs.datums import convert, normalise_datum
+from geodata.places.assign import area_of_record
 from stations import settings
 from stations.amenities import AMENITIES, AMENITY_LABELS_ZH, normalise_amenity
 from stations.errors import ValidationError
@@ -18,6 +19,7 @@ from stations.hours import parse_open_at
 from stations.limits import ID_MAX, ID_MIN
 from stations.records import ACCESS_MODES, STATUSES
 from webmap import feedback
+from webmap.auth import request_scope
 from webmap.catalogue import MAP_FIELDS, get_catalogue, grid_clusters, hours_of, station_feature
 from webmap.extensions import get_store, snapshots
 from webmap.params import ApiSpec, Param
@@ -137,7 +139,16 @@ spec.components.update({
         "opening_hours": {"type": "string"}, "opening_hours_zh": {"type": "string"},
         "status": {"type": "string", "enum": list(STATUSES)},
         "sample": {"type": "boolean", "description": "示例数据 (demo data)"},
-        "open_now": {"type": "boolean", "nullable": True}}},
+        "open_now": {"type": "boolean", "nullable": True},
+        "public_phone": {"type": "string", "description": "电话: the number the union "
+                         "publishes (blank when none)."},
+        "version": {"type": "integer", "description": "+1 on each write; send it back with "
+                    "a PATCH or status change (409 when stale)."},
+        "trust": {"type": "string", "enum": ["ok", "unverified", "flagged"]},
+        "last_verified": {"type": "string", "format": "date", "nullable": True},
+        "contact_name": {"type": "string", "description": "Internal: only in answers to an "
+                         "API token whose area holds the station."},
+        "contact_phone": {"type": "string", "description": "Internal (see contact_name)."}}},
     "Feature": {"type": "object", "properties": {
         "type": {"type": "string", "enum": ["Feature"]}, "id": {"type": "integer"},
         "geometry": {"type": "object"},
@@ -271,16 +282,24 @@ def stations(args):
 
 
 @spec.route(bp, "/stations/<station_id>", summary="One station as a GeoJSON Feature",
-            tags=["stations"], params=[STATION_ID, CRS],
+            tags=["stations"], params=[STATION_ID, CRS], authenticate=request_scope,
+            security=[{}, {"bearer": []}],
             responses=_resp("GeoJSON Feature", {"$ref": "#/components/schemas/Feature"},
                             errors=(400, 404)))
 def station(args):
-    """One station (any status) as a GeoJSON Feature; 404 for an unknown id."""
+    """One station (any status) as a GeoJSON Feature; 404 for an unknown id. With the API
+    token of an account whose area holds the station, the internal fields too (the host's
+    contact); ``ETag`` is its version."""
     s = get_store().get_station(args["station_id"])
     lon, lat = s.lon, s.lat
     if args["crs"] != "wgs84":
         lon, lat = convert(lon, lat, src="wgs84", dst=args["crs"])
-    return jsonify(station_feature(s, lon=lon, lat=lat, now=settings.now()))
+    scope = args["auth"]
+    internal = scope is not None and scope.covers(area_of_record(s))
+    response = jsonify(station_feature(s, lon=lon, lat=lat, now=settings.now(),
+                                       internal=internal))
+    response.headers["ETag"] = f'"{s.version}"'
+    return response
 
 
 # -- /api/nearest ----------------------------------------------------------------------------

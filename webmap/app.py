@@ -14,7 +14,7 @@ from werkzeug.routing import IntegerConverter
 
 from stations.config import instance_path
 from stations.limits import ID_MAX, ID_MIN
-from webmap import api, extensions, public, union, vendor
+from webmap import api, api_writes, extensions, public, union, vendor  # noqa: F401
 from webmap.config import load_config
 from webmap.errors import StrictJSONProvider, register_error_handlers
 from webmap.extensions import get_store

@@ -36,6 +36,7 @@ __all__ = [
     "hours_of",  # re-exported from stations.hours (the one evaluation)
     "station_feature",
     "MAP_FIELDS",
+    "INTERNAL_FIELDS",
     "grid_clusters",
 ]
 
@@ -213,10 +214,20 @@ def _round(value: float) -> float:
     return round(float(value), 7)
 
 
+#: Properties only union accounts in scope see (``internal=True``): the host's contact
+#: person and phone from the union's sheet are never public.
+INTERNAL_FIELDS = ("contact_name", "contact_phone")
+
+
 def station_feature(station: Station, *, lon: float | None = None, lat: float | None = None,
                     fields: Sequence[str] | None = None, hours: OpeningHours | None = None,
-                    now: datetime | None = None, extra: dict | None = None) -> dict:
+                    now: datetime | None = None, extra: dict | None = None,
+                    internal: bool = False) -> dict:
     """One station as a GeoJSON Feature.
+
+    The public form carries ``public_phone`` (the number the union publishes) but never the
+    host's contact (:data:`INTERNAL_FIELDS`); ``version`` (the write API's concurrency
+    token), ``trust`` and ``last_verified`` (the ``verified_on`` date or null) are always there.
 
     Parameters
     ----------
@@ -228,6 +239,8 @@ def station_feature(station: Station, *, lon: float | None = None, lat: float | 
         The parsed hours (parsed here when not given).
     now : datetime, optional
         When given, ``open_now`` is ``true``/``false``/``null`` (unknown hours) at that time.
+    internal : bool
+        Add :data:`INTERNAL_FIELDS` (for an authenticated union account in scope).
     """
     hours = hours if hours is not None else hours_of(station)
     props = {
@@ -246,9 +259,14 @@ def station_feature(station: Station, *, lon: float | None = None, lat: float | 
         "status_reason": station.status_reason, "sample": bool(station.sample),
         "verified_on": station.verified_on.isoformat() if station.verified_on else None,
         "area_m2": station.area_m2, "capacity": station.capacity,
-        "contact_phone": station.contact_phone,
+        "public_phone": station.public_phone,
         "updated_at": station.updated_at.isoformat() if station.updated_at else None,
+        "version": int(station.version),
+        "trust": getattr(station, "trust", None) or "ok",
+        "last_verified": station.verified_on.isoformat() if station.verified_on else None,
     }
+    if internal:
+        props.update({name: getattr(station, name) for name in INTERNAL_FIELDS})
     if now is not None:
         props["open_now"] = hours.is_open(now)
     if extra:

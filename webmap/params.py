@@ -5,6 +5,12 @@ Each API route declares its query, path and JSON-body parameters as :class:`Para
 that table (unknown, repeated, missing, mistyped or out-of-range parameters → 400 with
 ``{"error", "detail"}``), and :meth:`ApiSpec.openapi` generates the OpenAPI 3 document from the
 very same rows, so the document cannot drift from what the server accepts.
+
+A route whose body is not a flat table of fields (a GeoJSON Feature, a patch) declares a
+``request_body`` schema instead and reads the parsed object from ``args["body"]``; a route that
+needs credentials names its ``security`` requirement (documented with the spec's
+``security_schemes``) and an ``authenticate`` callable, run before anything else is parsed
+(its result is ``args["auth"]``), so a request without credentials is a 401 whatever its body.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from flask import Blueprint, request
 from stations.errors import NuanxinError, ValidationError
 
 __all__ = ["Param", "Endpoint", "ApiSpec", "parse_query", "parse_body", "json_depth",
-           "MAX_JSON_DEPTH"]
+           "read_json_body", "MAX_JSON_DEPTH"]
 
 _TYPES = ("string", "number", "integer", "boolean")
 _TRUE = {"true", "1", "yes", "on", "是"}
@@ -328,6 +334,25 @@ def parse_body(params: Iterable[Param], body: object) -> dict[str, Any]:
     return out
 
 
+def read_json_body() -> object:
+    """The request's JSON body, parsed: 400 unless it is JSON (Content-Type), nested at most
+    :data:`MAX_JSON_DEPTH` deep and valid."""
+    if not request.is_json:
+        raise ValidationError(
+            "请求体必须是 JSON (send Content-Type: application/json)",
+            detail={"content_type": request.content_type})
+    depth = json_depth(request.get_data(cache=True))
+    if depth > MAX_JSON_DEPTH:
+        raise ValidationError(
+            f"JSON 嵌套太深 (the body is nested {depth} deep; at most "
+            f"{MAX_JSON_DEPTH})", detail={"reason": "too deep", "max_depth": MAX_JSON_DEPTH})
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ValidationError("请求体不是有效的 JSON (the body is not valid JSON)",
+                              detail={"reason": "invalid json"})
+    return body
+
+
 @dataclass
 class Endpoint:
     """One documented API operation."""
@@ -341,6 +366,8 @@ class Endpoint:
     responses: dict[str, dict]
     tags: tuple[str, ...] = ()
     body_description: str = ""
+    security: tuple[dict, ...] | None = None
+    request_body: dict | None = None
 
     @property
     def openapi_path(self) -> str:
@@ -355,6 +382,11 @@ class Endpoint:
             "parameters": [p.openapi() for p in self.params if p.where in ("query", "path")],
             "responses": self.responses,
         }
+        if self.security is not None:
+            op["security"] = [dict(s) for s in self.security]
+        if self.request_body is not None:
+            op["requestBody"] = {"required": True, "description": self.body_description,
+                                 "content": {"application/json": {"schema": self.request_body}}}
         body = [p for p in self.params if p.where == "body"]
         if body:
             props = {}
@@ -382,16 +414,24 @@ class ApiSpec:
     prefix: str = ""
     endpoints: list[Endpoint] = field(default_factory=list)
     components: dict[str, dict] = field(default_factory=dict)
+    security_schemes: dict[str, dict] = field(default_factory=dict)
 
     def route(self, bp: Blueprint, rule: str, *, method: str = "GET", summary: str,
               description: str = "", params: Sequence[Param] = (),
               responses: Mapping[str, dict] | None = None, tags: Sequence[str] = (),
-              body_description: str = ""):
+              body_description: str = "", security: Sequence[dict] | None = None,
+              request_body: dict | None = None,
+              authenticate: Callable[[], Any] | None = None):
         """Register a view on ``bp`` whose arguments are validated against ``params``.
 
         The view is called as ``view(args)`` with the parsed parameters (query, path and body
-        together) in one dict.
+        together) in one dict. With ``request_body`` (a JSON Schema, documented as it is) the
+        body must be a JSON object and arrives whole as ``args["body"]``. ``authenticate`` is
+        called first; its result is ``args["auth"]``. ``security`` is the operation's OpenAPI
+        security requirement (``[{"bearer": []}]``).
         """
+        if request_body is not None and any(p.where == "body" for p in params):
+            raise ValueError(f"{rule}: give body params or a request_body schema, not both")
         params = tuple(params)
         path_names = set(_RULE_ARG.findall(rule))
         declared = {p.name for p in params if p.where == "path"}
@@ -402,26 +442,22 @@ class ApiSpec:
         def decorator(fn):
             @functools.wraps(fn)
             def view(**path_kwargs):
+                auth = authenticate() if authenticate is not None else None
                 args = parse_query(params, request.args.to_dict(flat=False))
+                if authenticate is not None:
+                    args["auth"] = auth
                 for p in params:
                     if p.where == "path":
                         args[p.name] = p.parse([path_kwargs[p.name]])
-                if any(p.where == "body" for p in params):
-                    if not request.is_json:
+                if request_body is not None:
+                    body = read_json_body()
+                    if not isinstance(body, dict):
                         raise ValidationError(
-                            "请求体必须是 JSON (send Content-Type: application/json)",
-                            detail={"content_type": request.content_type})
-                    depth = json_depth(request.get_data(cache=True))
-                    if depth > MAX_JSON_DEPTH:
-                        raise ValidationError(
-                            f"JSON 嵌套太深 (the body is nested {depth} deep; at most "
-                            f"{MAX_JSON_DEPTH})", detail={"reason": "too deep",
-                                                          "max_depth": MAX_JSON_DEPTH})
-                    body = request.get_json(silent=True)
-                    if body is None:
-                        raise ValidationError("请求体不是有效的 JSON (the body is not valid JSON)",
-                                              detail={"reason": "invalid json"})
-                    args.update(parse_body(params, body))
+                            "请求体必须是 JSON 对象 (the body must be a JSON object)",
+                            detail={"expected": "object", "got": type(body).__name__})
+                    args["body"] = body
+                elif any(p.where == "body" for p in params):
+                    args.update(parse_body(params, read_json_body()))
                 return fn(args)
 
             bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
@@ -429,7 +465,9 @@ class ApiSpec:
                 rule=self.prefix + rule, method=method.lower(), view_name=fn.__name__,
                 summary=summary, description=description or (fn.__doc__ or "").strip(),
                 params=params, responses=dict(responses or {"200": {"description": "OK"}}),
-                tags=tuple(tags), body_description=body_description))
+                tags=tuple(tags), body_description=body_description,
+                security=None if security is None else tuple(security),
+                request_body=request_body))
             return view
 
         return decorator
@@ -445,5 +483,7 @@ class ApiSpec:
                      "description": self.description},
             "servers": [{"url": server_url}],
             "paths": paths,
-            "components": {"schemas": self.components},
+            "components": {"schemas": self.components,
+                           **({"securitySchemes": self.security_schemes}
+                              if self.security_schemes else {})},
         }

@@ -7,6 +7,7 @@ area only, so the page stays light at city scale.
 
 from __future__ import annotations
 
+import dataclasses
 from urllib.parse import urlencode
 
 from flask import (
@@ -33,7 +34,7 @@ from webmap.catalogue import hours_of
 from webmap.extensions import get_store, retry_after
 from webmap.security import csp_nonce
 
-__all__ = ["bp", "CHIPS", "navigation_links"]
+__all__ = ["bp", "CHIPS", "navigation_links", "public_station"]
 
 bp = Blueprint("public", __name__)
 
@@ -112,12 +113,18 @@ def worker():
                            detour_factor=f"{DETOUR_FACTOR:g}")
 
 
+def public_station(station: Station) -> Station:
+    """The station as the public may see it: without the host's contact person and phone
+    (internal to the union; a public number is ``public_phone``, set by the union)."""
+    return dataclasses.replace(station, contact_name="", contact_phone="")
+
+
 @bp.get("/stations/<int:station_id>")
 def station(station_id: int):
-    """A station's page (also the QR code target)."""
+    """A station's page (also the QR code target); its phone is the public one only."""
     from webmap.underlay import underlay_geojson
 
-    s = get_store().get_station(station_id)
+    s = public_station(get_store().get_station(station_id))
     tiles = _tiles()
     datum = maps.tile_datum(tiles)
     pad = 0.006

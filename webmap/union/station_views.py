@@ -96,7 +96,7 @@ def _form_row(form) -> dict:
     row = {k: form.get(k, "") for k in (
         "name", "address", "host_type", "district", "street", "lon", "lat", "access",
         "opening_hours", "area_m2", "capacity", "contact_name", "contact_phone", "notes",
-        "verified_on")}
+        "verified_on", "public_phone")}
     row["sample"] = "1" if form.get("sample") else "0"
     for a in AMENITIES:
         value = form.get(f"amenity_{a}", "unknown")
@@ -127,7 +127,8 @@ def station_edit(station_id: int):
             # values only where the shipped data cannot place the point)
             assign_areas([new])
             check_write(area_of_record(new), what="站点的新位置")  # no move out of scope
-            store.update_station(new)
+            store.update_station(new, actor=current_user()["username"],  # audited, version + 1
+                                 expected_version=_form_version(request.form))
             flash("已保存。", "ok")
             return redirect(url_for("union.station_edit", station_id=station_id))
     return render_template(
@@ -136,6 +137,12 @@ def station_edit(station_id: int):
         history=history(store, station_id=station_id),
         reports=feedback.list_reports(store, station_id=station_id, limit=50),
         hours=hours_of(s)), 400 if errors else 200  # bad input: the form again, as a 400
+
+
+def _form_version(form) -> int | None:
+    """The version the form was read at: a stale one is a 409 (someone saved in between)."""
+    text = form.get("version", "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else None
 
 
 @bp.post("/stations/<int:station_id>/status")
