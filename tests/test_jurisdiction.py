@@ -58,7 +58,10 @@ def test_the_union_given_on_the_command_line_applies(store):
     add_candidates(store, [Candidate(**DONGCHENG)])
     runner = CliRunner()
     free = json.loads(runner.invoke(main, ["candidates", "screen", "--json"]).stdout)
-    assert free[0]["result"] == "pass" and _in_area(free[0])["outcome"] == NOT_APPLICABLE
+    # INTERFACE.md: outcomes are pass/fail/unknown; without a union in_area is not applied
+    assert free[0]["result"] == "pass"
+    assert "in_area" not in {r["rule"] for r in free[0]["reasons"]}
+    assert {r["outcome"] for r in free[0]["reasons"]} <= {"pass", "fail", "unknown"}
     result = runner.invoke(main, ["candidates", "screen", "--json", "--union-street", "广外"])
     assert result.exit_code == 0, result.output
     (screened,) = json.loads(result.stdout)

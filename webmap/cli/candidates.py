@@ -91,12 +91,16 @@ def screen_cmd(standard_path: str | None, district: str | None, street: str | No
     is not applicable (不适用) and decides nothing.
     """
     from geodata.io.candidates import screen_candidates
+    from stations.standard import NOT_APPLICABLE
 
     results = screen_candidates(ready_store(), standard=standard_path,
                                 actor=actor or _default_actor(), union_district=district,
                                 union_street=street)
     if as_json:
-        emit_json(results)
+        # INTERFACE.md: each reason's outcome is pass, fail or unknown; a rule that does not
+        # apply (in_area without a jurisdiction) is "not applied", so it is left out here.
+        emit_json([{**r, "reasons": [x for x in r.get("reasons", [])
+                                     if x.get("outcome") != NOT_APPLICABLE]} for r in results])
         return
     if not results:
         click.echo("没有候选单位 (no candidates); 先导入: nuanxin candidates import FILE")
