@@ -424,14 +424,15 @@ def test_scope_rules():
 
 # -- nuanxin users add -----------------------------------------------------------------------
 @pytest.mark.parametrize("args, words", [
-    (["--role", "street", "--street", "火星街道"], "unknown street"),
+    (["--role", "street", "--district", "西城区", "--street", "火星街道"], "unknown street"),
     (["--role", "street", "--district", "东城区", "--street", "广外"], "not in 东城区"),
     (["--role", "district", "--district", "火星区"], "unknown district"),
     (["--role", "district"], "needs --district"),
     (["--role", "street", "--district", "西城区"], "needs --street"),
+    (["--role", "street", "--street", "广外"], "needs --district and --street"),
     (["--role", "boss"], "--role"),
 ], ids=["unknown-street", "street-outside-district", "unknown-district", "district-no-area",
-        "street-no-street", "bad-role"])
+        "street-no-street", "street-no-district", "bad-role"])
 def test_users_add_refuses_bad_places_with_one_line(store, args, words):
     from click.testing import CliRunner
 
@@ -453,8 +454,8 @@ def test_users_add_stores_the_area_by_name_and_code(store):
     from webmap.cli import main
 
     runner = CliRunner()
-    result = runner.invoke(main, ["users", "add", "gw", "--role", "street", "--street", "广外",
-                                  "--password-stdin"], input=PASSWORD + "\n")
+    result = runner.invoke(main, ["users", "add", "gw", "--role", "street", "--district", "西城",
+                                  "--street", "广外", "--password-stdin"], input=PASSWORD + "\n")
     assert result.exit_code == 0, result.output
     assert "street: 西城区 广安门外街道" in result.stdout
     (row,) = json.loads(runner.invoke(main, ["users", "list", "--json"]).stdout)

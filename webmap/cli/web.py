@@ -66,7 +66,8 @@ def _store():
                    "default: street with --street, district with --district, else admin")
 @click.option("--district", default="", help="所属区 (the union's district: 西城区, 西城, 110102)")
 @click.option("--street", default="",
-              help="所属街道 (the union's street: 广安门外街道, 广外; its district is inferred)")
+              help="所属街道 (the union's street: 广安门外街道, 广外; "
+                   "--role street needs --district too)")
 @click.option("--password-stdin", is_flag=True,
               help="从标准输入读取密码 (read the password from the first line of stdin)")
 def users_add(username: str, role: str | None, district: str, street: str,
@@ -76,8 +77,12 @@ def users_add(username: str, role: str | None, district: str, street: str,
     --district and --street are checked against the gazetteer (unknown places, or a street
     outside the given district, are refused before the password is asked for).
     """
+    from stations.errors import ValidationError
     from webmap.users import account_area, add_user
 
+    if role == "street" and street and not district:  # INTERFACE.md: street needs both
+        raise ValidationError("街道工会账号需要 --district 和 --street (a street account needs "
+                              "--district and --street)")
     account_area(role, district, street)  # a bad place fails before the password prompt
     password = _read_password(password_stdin)
     store = _store()
