@@ -48,14 +48,28 @@ def no_500_answers(request):
                     f"{type(first).__name__}: {first}", pytrace=False)
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch) -> Store:
-    """An initialised, empty SQLite store in a temporary folder (also set as the env default)."""
-    url = f"sqlite:///{tmp_path / 'nuanxin.db'}"
+def _initialised_store(url: str, tmp_path, monkeypatch):
     monkeypatch.setenv("NUANXIN_DATABASE_URL", url)
     monkeypatch.setenv("NUANXIN_INSTANCE", str(tmp_path / "instance"))
     s = Store(url)
     s.init()
+    return s
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch) -> Store:
+    """An initialised, empty SQLite store in a temporary folder (also set as the env default)."""
+    s = _initialised_store(f"sqlite:///{tmp_path / 'nuanxin.db'}", tmp_path, monkeypatch)
+    yield s
+    s.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def backend_store(request, tmp_path, monkeypatch) -> Store:
+    """The same, once on SQLite and once on a fresh PostGIS database (the env points at it)."""
+    url = f"sqlite:///{tmp_path / 'nuanxin.db'}" if request.param == "sqlite" else \
+        request.getfixturevalue("pg_fresh_url")
+    s = _initialised_store(url, tmp_path, monkeypatch)
     yield s
     s.dispose()
 

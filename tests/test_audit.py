@@ -32,18 +32,10 @@ CHAOYANG = (116.48, 39.92)  # 朝阳区 六里屯街道
 PASSWORD = "a long password 123"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
-def store(request, tmp_path, monkeypatch) -> Store:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'nuanxin.db'}"
-    else:
-        url = request.getfixturevalue("pg_fresh_url")
-    monkeypatch.setenv("NUANXIN_DATABASE_URL", url)
-    monkeypatch.setenv("NUANXIN_INSTANCE", str(tmp_path / "instance"))
-    s = Store(url)
-    s.init()
-    yield s
-    s.dispose()
+@pytest.fixture
+def store(backend_store) -> Store:
+    """Every test here runs on SQLite and on PostGIS (conftest.backend_store)."""
+    return backend_store
 
 
 def _account(store, name, role, district="", street=""):

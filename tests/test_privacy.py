@@ -26,18 +26,10 @@ PUBLIC_PHONE = "010-63450000"
 PASSWORD = "a long password 123"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
-def store(request, tmp_path, monkeypatch) -> Store:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'nuanxin.db'}"
-    else:
-        url = request.getfixturevalue("pg_fresh_url")
-    monkeypatch.setenv("NUANXIN_DATABASE_URL", url)
-    monkeypatch.setenv("NUANXIN_INSTANCE", str(tmp_path / "instance"))
-    s = Store(url)
-    s.init()
-    yield s
-    s.dispose()
+@pytest.fixture
+def store(backend_store) -> Store:
+    """Every test here runs on SQLite and on PostGIS (conftest.backend_store)."""
+    return backend_store
 
 
 @pytest.fixture

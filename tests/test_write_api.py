@@ -39,19 +39,10 @@ ROLE_ACCOUNT = {"admin": "city", "district": "xicheng", "street": "guangwai",
                 "viewer": "reader"}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
-def store(request, tmp_path, monkeypatch) -> Store:
-    """An initialised store on each backend (the env points at it, as the CLI reads it)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'nuanxin.db'}"
-    else:
-        url = request.getfixturevalue("pg_fresh_url")
-    monkeypatch.setenv("NUANXIN_DATABASE_URL", url)
-    monkeypatch.setenv("NUANXIN_INSTANCE", str(tmp_path / "instance"))
-    s = Store(url)
-    s.init()
-    yield s
-    s.dispose()
+@pytest.fixture
+def store(backend_store) -> Store:
+    """Every test here runs on SQLite and on PostGIS (conftest.backend_store)."""
+    return backend_store
 
 
 @pytest.fixture
