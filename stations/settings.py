@@ -202,9 +202,10 @@ def web_defaults() -> dict[str, object]:
 def wall_now() -> datetime:
     """Now as a naive Asia/Shanghai wall time, to the second.
 
-    What the store's naive timestamp columns hold (``created_at``, ``updated_at``, audit
-    ``at``, visit notes' ``at``...) until they become aware: every such value is made here,
-    never by ``datetime.now()`` (which gives the server's zone, often UTC). Session rows are
-    aware UTC instead (:func:`webmap.sessions.utcnow`, derived from :func:`now`).
+    What the store's zone-less timestamp columns hold today (``created_at``, ``updated_at``,
+    audit ``at``, visit notes' ``at``...): every such value is made here from :func:`now`,
+    so none depends on the server's own zone. Session rows are already aware UTC
+    (:func:`webmap.sessions.utcnow`). Storing aware UTC everywhere and showing Asia/Shanghai
+    needs a schema migration: issue 11 (with the migrations of issue 15) replaces this.
     """
     return now().replace(microsecond=0, tzinfo=None)

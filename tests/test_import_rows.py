@@ -11,10 +11,8 @@ not a row"): data row N is the spreadsheet's row N + 1.
 
 from __future__ import annotations
 
-import csv
 import json
 
-import openpyxl
 import pytest
 from click.testing import CliRunner
 
@@ -33,6 +31,7 @@ from stations.records import (
 )
 from stations.schema import stations_table
 from stations.store import Store
+from tests.test_io import _write_csv, _write_xlsx  # one writer of test sheets
 from webmap.cli import main
 
 HEADER = ["id", "code", "name", "lon", "lat", "area_m2", "capacity"]
@@ -48,22 +47,6 @@ def _six_good_and(bad: list[str]) -> list[list[str]]:
     return rows[:3] + [bad] + rows[3:]
 
 
-def _write_csv(path, header, rows):
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
-def _write_xlsx(path, header, rows):
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    book.save(path)
-    return path
 
 
 def _run(*args):

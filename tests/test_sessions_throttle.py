@@ -127,17 +127,10 @@ def test_rules_refuse_nonsense():
 
 
 # -- the store's session rows --------------------------------------------------------------
-@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
-def backend(request, tmp_path) -> Store:
-    """An initialised, empty store on each backend."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        url = request.getfixturevalue("pg_fresh_url")
-    store = Store(url)
-    store.init()
-    yield store
-    store.dispose()
+@pytest.fixture
+def backend(backend_store) -> Store:
+    """An initialised, empty store on each backend (conftest.backend_store)."""
+    return backend_store
 
 
 def test_session_rows_round_trip_as_aware_utc(backend):

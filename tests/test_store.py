@@ -13,17 +13,10 @@ from stations.records import Station
 from stations.store import Store
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
-def backend(request, tmp_path) -> Store:
-    """An initialised, empty store on each backend."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        url = request.getfixturevalue("pg_fresh_url")
-    store = Store(url)
-    store.init()
-    yield store
-    store.dispose()
+@pytest.fixture
+def backend(backend_store) -> Store:
+    """An initialised, empty store on each backend (conftest.backend_store)."""
+    return backend_store
 
 
 #: who the status changes are by (statuses change through stations.lifecycle, audited)

@@ -14,6 +14,7 @@ LocateControl... from public CDNs. Every one of those files is vendored under
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Iterable
@@ -107,24 +108,19 @@ def _asset_classes() -> Iterable[type]:
                     yield klass
 
 
-_installed = False
-
-
+@functools.cache
 def install() -> None:
     """Point folium's and its plugins' ``default_js``/``default_css`` at our vendored files.
 
-    Idempotent. Only URLs in :data:`CDN_TO_LOCAL` change; plugins we do not vendor keep
-    their CDN links, and a page using one is refused by :func:`rewrite_html` (the tests render
-    every page and fail on any external asset).
+    Runs once per process (the classes it rewrites are the process's own, not an app's; later
+    calls return at once). Only URLs in :data:`CDN_TO_LOCAL` change; plugins we do not vendor
+    keep their CDN links, and a page using one is refused by :func:`rewrite_html` (the tests
+    render every page and fail on any external asset).
     """
-    global _installed
-    if _installed:
-        return
     for klass in _asset_classes():
         for attr in ("default_js", "default_css"):
             if attr in vars(klass):
                 setattr(klass, attr, _rewrite_pairs(vars(klass)[attr]))
-    _installed = True
 
 
 _ASSET_PATTERNS = (
