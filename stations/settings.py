@@ -166,6 +166,19 @@ SETTINGS: dict[str, Setting] = _settings(
             "client address is then the N-th from the right of X-Forwarded-For (Werkzeug's "
             "ProxyFix). 0: X-Forwarded-For is ignored (the peer address is the client).",
             _json_or_text, web=True),
+    Setting("REACH_LIMIT_M", 3000, "The worker page's reach on foot (metres of walking "
+            "distance): when no station open at arrival is this close, the page says so "
+            "plainly, offers the nearest anyway and the union's hotline (NUANXIN_HOTLINE).",
+            _json_or_text, web=True),
+    Setting("HOTLINE", "", "The union's hotline shown to a worker with no station in reach "
+            "(e.g. 12351); blank: none shown.", web=True),
+    Setting("OFFLINE_RADIUS_M", 5000, "Stations within this many metres of the worker are "
+            "kept in full on the phone for offline use (the rest of the city coarsely, "
+            "name, place and hours only).", _json_or_text, web=True),
+    Setting("COVERAGE_M", 20000, "A point farther than this (metres, straight line) from "
+            "every station in the store is outside its coverage area: nearest answers say "
+            "so (outside_coverage) instead of naming a station that far away.",
+            _json_or_text),
     Setting("RATELIMIT_STORAGE_URI", "memory://", "Where Flask-Limiter keeps its counts: "
             "memory:// (this process; bounded, see webmap/security.py) or a shared store such "
             "as redis://HOST:6379 when several processes serve the app.", web=True),
