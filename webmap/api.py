@@ -335,21 +335,27 @@ def _index_for(store, *, access: tuple[str, ...], always_open: bool | None):
           "Asia/Shanghai): keep only stations open on arrival (walk time added)."),
     Param("radius", "number", minimum=0, maximum=200_000,
           description="Straight-line limit in metres."),
+    Param("max_distance", "number", minimum=0, maximum=200_000,
+          description="Only stations within this many metres (straight line, as "
+                      "`distance_m`); when none, `results` is empty and `none_within_m` is "
+                      "this distance. A point farther than NUANXIN_COVERAGE_M from every "
+                      "station answers `outside_coverage: true` and no results."),
     ACCESS, ALWAYS_OPEN,
 ], responses=_resp("Same body as `nuanxin nearest --json`",
                    {"$ref": "#/components/schemas/Nearest"}))
 def nearest(args):
     """The same body as ``nuanxin nearest --json`` (:func:`geodata.nearest.nearest_payload`)."""
-    from geodata.nearest.payload import nearest_payload
+    from geodata.nearest.cache import get_index
+    from geodata.nearest.payload import nearest_answer
 
     when = parse_open_at(args["open_at"])  # now (Asia/Shanghai) without open_at, as the CLI
     index = _index_for(get_store(), access=tuple(args["access"] or ()),
                        always_open=args["always_open"])
-    results = index.nearest(args["lon"], args["lat"], k=args["k"], crs=args["crs"],
-                            amenities=args["amenity"] or (), open_at=when,
-                            radius_m=args["radius"], require_open=args["open_at"] is not None)
-    return jsonify(nearest_payload(results, lon=args["lon"], lat=args["lat"], crs=args["crs"],
-                                   open_at=when, index=index))
+    return jsonify(nearest_answer(
+        index, args["lon"], args["lat"], k=args["k"], crs=args["crs"],
+        amenities=args["amenity"] or (), open_at=when, radius_m=args["radius"],
+        require_open=args["open_at"] is not None, max_distance_m=args["max_distance"],
+        coverage_index=get_index(get_store(), cache=snapshots())))
 
 
 # -- /api/coverage ---------------------------------------------------------------------------

@@ -14,10 +14,11 @@ from geodata.nearest.index import (
     StationIndex,
     _to_wgs84,
 )
+from stations import settings
 from stations.amenities import AMENITIES
 from stations.settings import DETOUR_FACTOR, WALK_SPEED_KMH
 
-__all__ = ["result_dict", "nearest_payload"]
+__all__ = ["result_dict", "nearest_payload", "nearest_answer", "outside_coverage"]
 
 
 def result_dict(result: NearestResult) -> dict:
@@ -76,4 +77,56 @@ def nearest_payload(results: Sequence[NearestResult], *, lon: float | None = Non
                          "lon_wgs84": round(float(wlon), 7), "lat_wgs84": round(float(wlat), 7)}
         if open_at is not None:
             body["query"]["open_at"] = open_at.isoformat(timespec="seconds")
+    return body
+
+
+def outside_coverage(index: StationIndex, lon: float, lat: float, *, crs: str = "wgs84",
+                     coverage_m: float | None = None) -> bool:
+    """Whether (lon, lat) lies outside the store's coverage area.
+
+    The coverage area is every point within ``coverage_m`` metres (straight line; default
+    ``NUANXIN_COVERAGE_M``, 20 km) of a station in the index. An empty index covers nothing,
+    but it is not "outside" either (the answer is simply empty), so this returns ``False``.
+    """
+    if len(index) == 0:
+        return False
+    limit = float(settings.get("COVERAGE_M") if coverage_m is None else coverage_m)
+    probe = index.nearest(lon, lat, k=1, crs=crs)
+    return not probe or probe[0].distance_m > limit
+
+
+def nearest_answer(index: StationIndex, lon: float, lat: float, *, k: int = 5,
+                   crs: str = "wgs84", amenities: Sequence[str] = (),
+                   open_at: datetime | None = None, require_open: bool | None = None,
+                   radius_m: float | None = None, max_distance_m: float | None = None,
+                   coverage_index: StationIndex | None = None) -> dict:
+    """Query ``index`` and build the answer of ``nuanxin nearest`` and ``/api/nearest``.
+
+    On top of :func:`nearest_payload`:
+
+    * ``max_distance_m`` keeps stations within that many metres (straight line, the measure
+      of ``distance_m``); when none is left, ``results`` is empty and ``none_within_m`` is
+      that distance (``max_distance_m`` is echoed either way).
+    * A point outside the store's coverage area (:func:`outside_coverage`) answers
+      ``outside_coverage: true`` with ``coverage_m`` and no results, never a station
+      hundreds of kilometres away. ``coverage_index`` (default ``index``) is the whole
+      store when ``index`` is a filtered one.
+    """
+    limit = radius_m
+    if max_distance_m is not None:
+        limit = max_distance_m if radius_m is None else min(radius_m, max_distance_m)
+    coverage_m = float(settings.get("COVERAGE_M"))
+    outside = outside_coverage(index if coverage_index is None else coverage_index, lon, lat,
+                               crs=crs, coverage_m=coverage_m)
+    results = [] if outside else index.nearest(
+        lon, lat, k=k, crs=crs, amenities=amenities, open_at=open_at, radius_m=limit,
+        require_open=require_open)
+    body = nearest_payload(results, lon=lon, lat=lat, crs=crs, open_at=open_at, index=index)
+    if outside:
+        body["outside_coverage"] = True
+        body["coverage_m"] = coverage_m
+    if max_distance_m is not None:
+        body["max_distance_m"] = float(max_distance_m)
+        if not results:
+            body["none_within_m"] = float(max_distance_m)
     return body

@@ -109,12 +109,16 @@ def _split_amenities(values: tuple[str, ...]) -> list[str]:
 @click.option("--open-at", "open_at", default=None,
               help="departure time, ISO 8601 (naive = Asia/Shanghai); keep those open on arrival")
 @click.option("--radius", default=None, type=Number(), help="straight-line limit in metres")
+@click.option("--max-distance", "max_distance", default=None,
+              type=Number(minimum=0, maximum=200_000),
+              help="only stations within M metres; none → none_within_m (and a plain line)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 def nearest_cmd(lon: float, lat: float, crs: str, k: int, amenities: tuple[str, ...],
-                open_at: str | None, radius: float | None, as_json: bool) -> None:
+                open_at: str | None, radius: float | None, max_distance: float | None,
+                as_json: bool) -> None:
     """最近的驿站: k nearest stations, walking time and whether they are open on arrival."""
     from geodata.nearest.cache import get_index
-    from geodata.nearest.payload import nearest_payload
+    from geodata.nearest.payload import nearest_answer
     from stations.hours import parse_open_at
     from stations.store import Store
 
@@ -123,11 +127,11 @@ def nearest_cmd(lon: float, lat: float, crs: str, k: int, amenities: tuple[str, 
     store = Store()
     try:
         index = get_index(store)
-        results = index.nearest(lon, lat, k=k, crs=crs, amenities=wanted, open_at=when,
-                                radius_m=radius, require_open=open_at is not None)
+        payload = nearest_answer(index, lon, lat, k=k, crs=crs, amenities=wanted, open_at=when,
+                                 radius_m=radius, require_open=open_at is not None,
+                                 max_distance_m=max_distance)
     finally:
         store.dispose()
-    payload = nearest_payload(results, lon=lon, lat=lat, crs=crs, open_at=when, index=index)
     if as_json:
         emit_json(payload)
         return
@@ -142,6 +146,15 @@ def _print_nearest(payload: dict, *, empty_store: bool, filtered: bool) -> None:
         click.echo("站点库里还没有开放的驿站 (no open stations in the store)。"
                    "运行 `nuanxin init --demo` 载入北京示例数据，"
                    "或用 `nuanxin stations import FILE` 导入站点。")
+        return
+    if payload.get("outside_coverage"):
+        km = payload["coverage_m"] / 1000
+        click.echo(f"这个位置不在站点库的服务范围内：{km:g} 公里内没有任何驿站 "
+                   "(outside the store's coverage area)。")
+        return
+    if "none_within_m" in payload:
+        click.echo(f"{payload['none_within_m']:g} 米内没有{'符合条件的' if filtered else ''}驿站 "
+                   f"(none within {payload['none_within_m']:g} m)。")
         return
     if not payload["results"]:
         why = "符合条件的" if filtered else ""
