@@ -85,38 +85,19 @@ def _unstatused(values: dict) -> dict:
     return {k: v for k, v in values.items() if k not in ("status", "status_reason")}
 
 
-def _add_missing_columns(conn: Connection) -> None:
-    """Bring tables an earlier version created up to the metadata.
-
-    ``ALTER TABLE … ADD COLUMN`` for each column the metadata has and the table lacks (a
-    NOT NULL column must carry a server default, which existing rows take), and every
-    missing index. Only additions: a later issue brings real migrations (Alembic).
-    """
-    table_name = conn.dialect.identifier_preparer.format_table
-    for table in metadata.sorted_tables:
-        # the names as the database has them (no type reflection: PostGIS ``geom`` is none
-        # of SQLAlchemy's types)
-        present = set(conn.execute(sa.text(f"SELECT * FROM {table_name(table)} WHERE 1 = 0"))
-                      .keys())
-        for column in table.columns:
-            if column.name in present:
-                continue
-            if not column.nullable and column.server_default is None:
-                raise StoreError(f"cannot add column {table.name}.{column.name} to an existing "
-                                 "table: a NOT NULL column needs a server default")
-            spec = sa.schema.CreateColumn(column).compile(dialect=conn.dialect)
-            conn.execute(sa.text(f"ALTER TABLE {table_name(table)} ADD COLUMN {spec}"))
-        for index in table.indexes:
-            index.create(conn, checkfirst=True)
-
-
 def _station_values(station: Station) -> dict:
     values = station.as_dict()
     values["verified_on"] = station.verified_on
     values["created_at"] = station.created_at
     values["updated_at"] = station.updated_at
     values.pop("version", None)  # written by the store only (+1 on each write)
-    return {k: v for k, v in values.items() if k in _STATION_COLUMNS}
+    # what workers' reports made of it is written by stations.trust only, never by an edit
+    # or an import (issue 13)
+    return {k: v for k, v in values.items()
+            if k in _STATION_COLUMNS and k not in _TRUST_COLUMNS}
+
+
+_TRUST_COLUMNS = ("trust", "problem", "trust_reason", "confirmed_on", "amenity_notes")
 
 
 #: Fields whose before/after an audit row records (the flat station form, amenities as
@@ -166,22 +147,18 @@ class Store:
         return self.engine.dialect.name == "postgresql"
 
     def init(self, *, reset: bool = False) -> None:
-        """Create every table (``reset`` drops them first). Idempotent."""
-        with self.engine.begin() as conn:
-            if self.is_postgis:
-                conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
-            if reset:
+        """Bring the schema to the newest migration (``reset`` drops every table first).
+
+        Idempotent: Alembic (:mod:`stations.migrations`) owns the schema on both backends; a
+        store an earlier release made is upgraded in place, its rows kept.
+        """
+        from stations import migrations
+
+        if reset:
+            with self.engine.begin() as conn:
                 metadata.drop_all(conn)
-            metadata.create_all(conn)
-            _add_missing_columns(conn)
-            if self.is_postgis:
-                for table in ("stations", "candidates", "demand_points"):
-                    conn.execute(sa.text(
-                        f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS geom geometry(Point, 4326) "
-                        f"GENERATED ALWAYS AS (CASE WHEN lon IS NULL OR lat IS NULL THEN NULL "
-                        f"ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END) STORED"))
-                    conn.execute(sa.text(
-                        f"CREATE INDEX IF NOT EXISTS ix_{table}_geom ON {table} USING GIST (geom)"))
+                conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        migrations.upgrade(self.engine)
 
     def prepare(self, *, reset: bool = False) -> Store:
         """:meth:`init`, with a database that cannot be reached or written turned into a

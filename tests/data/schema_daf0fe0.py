@@ -1,0 +1,205 @@
+"""The store schema of release daf0fe0 (the last before Alembic), kept verbatim as a test fixture.
+
+Coordinates are WGS84 ``lon``/``lat`` floats so SQLite and PostGIS share one schema; the
+PostGIS backend adds a ``geom geometry(Point, 4326)`` column kept in step by the database
+(see :mod:`stations.store`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+__all__ = [
+    "metadata",
+    "stations_table",
+    "candidates_table",
+    "lifecycle_events_table",
+    "demand_table",
+    "reports_table",
+    "users_table",
+    "geocode_cache_table",
+    "meta_table",
+    "sessions_table",
+    "api_tokens_table",
+]
+
+metadata = MetaData()
+
+meta_table = Table(
+    "meta", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+stations_table = Table(
+    "stations", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(64), unique=True, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("host_type", String(32), nullable=False, default="other"),
+    Column("address", Text, nullable=False, default=""),
+    Column("district", Text, nullable=False, default=""),
+    Column("district_code", String(16), nullable=False, default=""),
+    Column("street", Text, nullable=False, default=""),
+    Column("street_code", String(16), nullable=False, default=""),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("amenities", JSON, nullable=False),
+    Column("access", String(16), nullable=False, default="unknown"),
+    Column("area_m2", Float),
+    Column("capacity", Integer),
+    Column("opening_hours", Text, nullable=False, default=""),
+    Column("status", String(16), nullable=False, default="open"),
+    Column("status_reason", Text, nullable=False, default=""),
+    Column("sample", Boolean, nullable=False, default=False),
+    Column("verified_on", Date),
+    Column("contact_name", Text, nullable=False, default=""),
+    Column("contact_phone", Text, nullable=False, default=""),
+    Column("notes", Text, nullable=False, default=""),
+    Column("candidate_id", Integer),
+    Column("created_at", DateTime),
+    Column("updated_at", DateTime),
+    # added in the second round (Store.init adds them to older databases: server defaults)
+    Column("public_phone", Text, nullable=False, default="", server_default=""),
+    Column("version", Integer, nullable=False, default=1, server_default="1"),
+    Index("ix_stations_lon_lat", "lon", "lat"),
+    Index("ix_stations_district", "district"),
+)
+
+candidates_table = Table(
+    "candidates", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    Column("address", Text, nullable=False, default=""),
+    Column("host_type", String(32), nullable=False, default="other"),
+    Column("district", Text, nullable=False, default=""),
+    Column("street", Text, nullable=False, default=""),
+    Column("lon", Float),  # WGS84; NULL when not geocoded
+    Column("lat", Float),
+    Column("geocode_precision", String(16), nullable=False, default="none"),
+    Column("geocode_matched", Text, nullable=False, default=""),
+    Column("geocode_confidence", Float),
+    Column("area_m2", Float),
+    Column("floor", Integer),
+    Column("street_facing", Boolean),
+    Column("opening_hours", Text, nullable=False, default=""),
+    Column("amenities", JSON, nullable=False),
+    Column("access", String(16), nullable=False, default="unknown"),
+    Column("contact_name", Text, nullable=False, default=""),
+    Column("contact_phone", Text, nullable=False, default=""),
+    Column("notes", Text, nullable=False, default=""),
+    Column("stage", String(16), nullable=False, default="candidate"),
+    Column("screening_result", String(16)),  # pass / fail / unknown, NULL before screening
+    Column("screening_score", Float),
+    Column("screening", JSON),  # list of {rule, outcome, detail, ...}
+    Column("station_id", Integer, ForeignKey("stations.id")),
+    Column("sample", Boolean, nullable=False, default=False),
+    Column("extra", JSON),  # anything else the sheet carried (field notes, photos...)
+    Column("created_at", DateTime),
+    Column("updated_at", DateTime),
+)
+
+lifecycle_events_table = Table(
+    "lifecycle_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("candidate_id", Integer, ForeignKey("candidates.id")),
+    Column("station_id", Integer, ForeignKey("stations.id")),
+    Column("actor", Text, nullable=False, default=""),
+    Column("at", DateTime, nullable=False),
+    Column("from_state", String(16), nullable=False),
+    Column("to_state", String(16), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    # added in the second round: the step (``edit``, ``create``, ``suspend``...) and the
+    # before/after of each changed field, ``{field: {"before": ..., "after": ...}}``
+    Column("action", String(32)),
+    Column("changes", JSON),
+    Index("ix_lifecycle_events_station_id", "station_id"),
+)
+
+demand_table = Table(
+    "demand_points", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False, default=""),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("weight", Float, nullable=False, default=1.0),
+    Column("group", String(32), nullable=False, default=""),
+    Column("shift", Text, nullable=False, default=""),
+    Column("district", Text, nullable=False, default=""),
+    Column("street", Text, nullable=False, default=""),
+    Column("source", Text, nullable=False, default=""),
+    Column("sample", Boolean, nullable=False, default=False),
+)
+
+reports_table = Table(
+    "reports", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("station_id", Integer, ForeignKey("stations.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("status", String(16), nullable=False, default="new"),
+    Column("created_at", DateTime, nullable=False),
+)
+
+users_table = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), unique=True, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False, default="viewer"),  # stations.scope.ROLES
+    Column("district", Text, nullable=False, default=""),
+    Column("street", Text, nullable=False, default=""),
+    Column("created_at", DateTime, nullable=False),
+    # added with the scoped roles (issue 10): the account's area by official code
+    Column("district_code", String(16), nullable=False, default="", server_default=""),
+    Column("street_code", String(16), nullable=False, default="", server_default=""),
+)
+
+geocode_cache_table = Table(
+    "geocode_cache", metadata,
+    Column("query", Text, primary_key=True),
+    Column("result", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# Dashboard sessions: the cookie carries a random id, the store only its SHA-256 (a leaked
+# database does not hand out live sessions). Times are UTC; ``revoked`` ends a session early
+# (logout, password change). Rows older than the absolute lifetime are purged.
+sessions_table = Table(
+    "sessions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), unique=True, nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Index("ix_sessions_user_id", "user_id"),
+    Index("ix_sessions_created_at", "created_at"),
+)
+
+# API tokens (``Authorization: Bearer``): the store holds only the SHA-256 of each token, like
+# the sessions. ``revoked_at`` set = revoked (``nuanxin users token NAME --revoke``).
+api_tokens_table = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), unique=True, nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Index("ix_api_tokens_user_id", "user_id"),
+)
