@@ -96,7 +96,8 @@ def _gcj_offset(lon, lat):
     sinlat = np.sin(radlat)
     magic = 1 - _EE * sinlat * sinlat
     sqrtmagic = np.sqrt(magic)
-    coslat = np.sqrt(np.maximum(1.0 - sinlat * sinlat, 0.0))
+    # never 0: at the poles (outside China, where the offset is 0 anyway) no division by zero
+    coslat = np.maximum(np.sqrt(np.maximum(1.0 - sinlat * sinlat, 0.0)), 1e-12)
     dlat = (dlat * 180.0) / ((_A * (1 - _EE)) / (magic * sqrtmagic) * np.pi)
     dlon = (dlon * 180.0) / (_A / sqrtmagic * coslat * np.pi)
     inside = in_china(lon, lat)
