@@ -5,11 +5,23 @@ community service centre, a bank branch... It carries what the union knows (area
 street-facing, hours, kit, access) and where it is, and it moves through the lifecycle in
 :mod:`stations.lifecycle` (``stage``).
 
-Where the location came from is kept in ``geocode_precision``: the geocoder's precision
-(``exact``, ``poi``, ``road``, ``community``, ``street``, ``district``, ``city``, ``none``) for
-rows located from their address, ``input`` for coordinates given in the sheet, ``field`` for
-a pin corrected during the field visit. Only :data:`PRECISE_SOURCES` are treated as a real
-position (duplicate detection within 30 m, the gap rule of the standard, opening a station).
+Honest locations (issue 12): ``geocode_precision`` says how well the point is known
+(:data:`PRECISIONS`: ``exact``, ``poi``, ``road``, ``community``, ``street``, ``district``,
+``city``, ``none``) and ``location_source`` where it came from (:data:`LOCATION_SOURCES`: the
+sheet's coordinates, the geocoder, a field-visit pin, a pin dragged on the candidate page).
+What a location is good for depends on its precision:
+
+* ``exact``/``poi`` (:data:`PRECISE_PRECISIONS`): a real position — duplicates within 30 m,
+  the gap rule, siting, opening a station;
+* ``road`` too for the gap rule and siting (:data:`SITING_PRECISIONS`: interpolated along a
+  known road, within about 150 m), but opening still needs a pin;
+* ``community``/``street`` settle which street the host is in (``in_area``) but are shown as
+  approximate;
+* ``district``/``city``/``none``: **not placed** — ``lon``/``lat`` stay empty and the
+  candidate waits for a pin (待定位, :attr:`Candidate.needs_pin`).
+
+The legacy precision values ``input`` (sheet coordinates) and ``field`` (visit pin) are read
+as ``exact`` with that source.
 
 Duplicate helpers here are textual (same name and address); the 30 m test needs metres and
 lives in :mod:`geodata.io.candidates`.
@@ -46,7 +58,17 @@ __all__ = [
     "STAGES",
     "STAGE_LABELS_ZH",
     "PRECISE_SOURCES",
+    "PRECISIONS",
+    "PRECISE_PRECISIONS",
+    "SITING_PRECISIONS",
+    "PLACED_PRECISIONS",
+    "LOCATION_SOURCES",
+    "LOCATION_SOURCE_NAMES_ZH",
+    "PRECISION_LABELS_ZH",
     "LOCATION_SOURCE_LABELS_ZH",
+    "SHEET_COLUMNS_ZH",
+    "parse_candidate_host_type",
+    "host_type_label",
     "CANDIDATE_COLUMN_ALIASES",
     "candidate_column",
     "parse_floor",
@@ -73,12 +95,41 @@ STAGE_LABELS_ZH = {
     "opened": "已建站", "suspended": "已暂停", "closed": "已关闭", "declined": "已放弃",
 }
 
-#: Location sources that are a real position, not the centre of an area.
-PRECISE_SOURCES = frozenset({"input", "field", "exact", "poi"})
-LOCATION_SOURCE_LABELS_ZH = {
-    "input": "表格坐标", "field": "实地校正", "exact": "精确地址", "poi": "已知地点",
-    "road": "道路", "community": "社区中心点", "street": "街道中心点", "district": "区中心点",
-    "city": "城市中心点", "none": "未定位",
+#: Location precisions, best first (INTERFACE.md).
+PRECISIONS = ("exact", "poi", "road", "community", "street", "district", "city", "none")
+#: Precisions that are a real position (duplicates, opening a station).
+PRECISE_PRECISIONS = frozenset({"exact", "poi"})
+#: Precisions good enough for the gap rule and siting (a road point is within ~150 m).
+SITING_PRECISIONS = PRECISE_PRECISIONS | {"road"}
+#: Precisions that place a candidate at all (the rest wait for a pin).
+PLACED_PRECISIONS = SITING_PRECISIONS | {"community", "street"}
+#: Kept for callers of the first rounds: the precisions that are a real position.
+PRECISE_SOURCES = PRECISE_PRECISIONS
+#: Where a location came from.
+LOCATION_SOURCES = ("sheet", "geocoder", "visit_pin", "dragged_pin")
+LOCATION_SOURCE_NAMES_ZH = {"sheet": "表格坐标", "geocoder": "按地址定位",
+                            "visit_pin": "走访时校正", "dragged_pin": "地图上拖动标记", "": ""}
+PRECISION_LABELS_ZH = {
+    "exact": "精确位置", "poi": "已知地点", "road": "道路（按门牌推算，约 150 m）",
+    "community": "社区（近似）", "street": "街道（近似，约 1 km）", "district": "仅到区，待定位",
+    "city": "仅到市，待定位", "none": "未定位，待定位",
+}
+#: Precision (and the legacy ``input``/``field`` values) → one Chinese label.
+LOCATION_SOURCE_LABELS_ZH = {**PRECISION_LABELS_ZH, "input": "表格坐标", "field": "走访时校正"}
+_LEGACY_PRECISION = {"input": "sheet", "field": "visit_pin"}
+#: The sheet's header for each field, for messages that name a column as the sheet does.
+SHEET_COLUMNS_ZH = {
+    "name": "名称", "address": "地址", "host_type": "类型", "district": "区", "street": "街道",
+    "lon": "经度", "lat": "纬度", "crs": "坐标系", "area_m2": "面积", "floor": "楼层",
+    "street_facing": "是否临街", "opening_hours": "开放时间", "amenities": "设施",
+    "toilet_nearby": "附近卫生间", "access": "进入方式", "contact_name": "联系人",
+    "contact_phone": "电话", "notes": "备注", "sample": "示例数据", "geometry": "几何",
+}
+#: 类型 words that are ours under another name (the rest are kept as written, "other").
+CANDIDATE_HOST_SYNONYMS = {
+    "书店": "shop", "药店": "shop", "药房": "shop", "餐饮": "shop", "餐馆": "shop",
+    "餐厅": "shop", "市场": "shop", "菜市场": "shop", "农贸市场": "shop", "警务": "government",
+    "派出所": "government", "警务站": "government",
 }
 
 #: Extra header aliases of the candidate sheet, applied after
@@ -120,6 +171,8 @@ class Candidate:
     lon: float | None = None
     lat: float | None = None
     geocode_precision: str = "none"
+    location_source: str = ""
+    host_type_text: str = ""
     geocode_matched: str = ""
     geocode_confidence: float | None = None
     area_m2: float | None = None
@@ -142,6 +195,12 @@ class Candidate:
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
+    def __post_init__(self) -> None:
+        if self.geocode_precision in _LEGACY_PRECISION:  # input / field of the first rounds
+            self.location_source = self.location_source or _LEGACY_PRECISION[
+                self.geocode_precision]
+            self.geocode_precision = "exact"
+
     @property
     def located(self) -> bool:
         """True when the candidate has coordinates (any precision)."""
@@ -149,19 +208,78 @@ class Candidate:
 
     @property
     def precisely_located(self) -> bool:
-        """True when the coordinates are a real position (:data:`PRECISE_SOURCES`)."""
-        return self.located and self.geocode_precision in PRECISE_SOURCES
+        """True when the coordinates are a real position (:data:`PRECISE_PRECISIONS`)."""
+        return self.located and self.geocode_precision in PRECISE_PRECISIONS
+
+    @property
+    def siting_located(self) -> bool:
+        """True when the point is good enough for the gap rule and siting
+        (:data:`SITING_PRECISIONS`)."""
+        return self.located and self.geocode_precision in SITING_PRECISIONS
+
+    @property
+    def needs_pin(self) -> bool:
+        """True when the candidate is not placed (待定位): no point, or only a district or
+        city centre."""
+        return not self.located or self.geocode_precision not in PLACED_PRECISIONS
+
+    @property
+    def approximate(self) -> bool:
+        """True when the point is placed but only approximately (road, community, street)."""
+        return self.located and not self.precisely_located and not self.needs_pin
+
+    @property
+    def host_label(self) -> str:
+        """The host type in Chinese, with the sheet's own word when it differs."""
+        return host_type_label(self.host_type, self.host_type_text)
+
+    @property
+    def location_label(self) -> str:
+        """Precision and source in Chinese (``精确位置 · 表格坐标``)."""
+        label = PRECISION_LABELS_ZH.get(self.geocode_precision, self.geocode_precision)
+        source = LOCATION_SOURCE_NAMES_ZH.get(self.location_source, self.location_source)
+        return f"{label} · {source}" if source else label
 
     def as_dict(self) -> dict:
         """Plain JSON-able dict (datetimes as ISO text)."""
         out = dataclasses.asdict(self)
-        for key in ("created_at", "updated_at"):
-            if out[key] is not None:
-                out[key] = out[key].isoformat()
+        for key in ("created_at", "updated_at"):  # with the Beijing offset (issue 11)
+            out[key] = settings.iso_time(out[key])
         return out
 
 
 # -- one sheet row ---------------------------------------------------------------------------
+def parse_candidate_host_type(value: object) -> tuple[str, str]:
+    """``(category, as written)`` for a sheet's 类型: never an error (issue 12).
+
+    Our categories and their synonyms (``便利店`` → ``supermarket``, ``药店`` → ``shop``) map
+    to the category; anything else is kept as written under ``other``. The written text is
+    returned when it is not exactly our category's label (blank for ``银行``, ``物业`` for
+    ``物业``).
+    """
+    written = clean_text(value)[:64]
+    if not written:
+        return "other", ""
+    key = CANDIDATE_HOST_SYNONYMS.get(half_width(written).strip())
+    if key is None:
+        try:
+            key = parse_host_type(written)
+        except ValidationError:
+            key = "other"
+    from stations.records import HOST_TYPE_LABELS_ZH
+
+    same = written in (HOST_TYPE_LABELS_ZH.get(key), key)
+    return key, "" if same else written
+
+
+def host_type_label(key: str, written: str = "") -> str:
+    """``银行``; ``其他（物业）``; ``商铺（书店）``: our label and the sheet's word."""
+    from stations.records import HOST_TYPE_LABELS_ZH
+
+    label = HOST_TYPE_LABELS_ZH.get(key, key)
+    return f"{label}（{written}）" if written and written != label else label
+
+
 def candidate_column(column: str) -> str:
     """Map a canonical column (output of ``canonical_column``) to the candidate's field name."""
     return CANDIDATE_COLUMN_ALIASES.get(fold(column, drop=WHITESPACE), column)
@@ -210,7 +328,6 @@ _CANDIDATE_TEXT_COLUMNS = ("address", "district", "street", "contact_name", "con
                            "notes")
 _COORDINATE_RANGES = (("lon", -180.0, 180.0), ("lat", -90.0, 90.0))
 _CANDIDATE_FIELDS = (  # column, parser of the cell; a failure is reported as the parser says
-    ("host_type", parse_host_type),
     ("access", parse_access),
     ("area_m2", partial(parse_float, column="area_m2", minimum=AREA_M2_MIN,
                         maximum=AREA_M2_MAX)),
@@ -252,6 +369,7 @@ def _check_location(values: Mapping[str, object], out: dict[str, object],
 def _check_fields(values: Mapping[str, object], out: dict[str, object],
                   bad: _RowProblem) -> None:
     """Host type, access, area and floor (:data:`_CANDIDATE_FIELDS`), then the yes/no flags."""
+    out["host_type"], out["host_type_text"] = parse_candidate_host_type(values.get("host_type"))
     for col, parser in _CANDIDATE_FIELDS:
         try:
             out[col] = parser(values.get(col))
@@ -261,7 +379,7 @@ def _check_fields(values: Mapping[str, object], out: dict[str, object],
         try:
             out[col] = _parse_optional_bool(values.get(col), col)
         except ValidationError as exc:
-            bad(col, f"{col}: {exc.message}")
+            bad(col, f"{SHEET_COLUMNS_ZH[col]}：{exc.message}")
 
 
 def _check_opening_hours(values: Mapping[str, object], out: dict[str, object],
@@ -318,7 +436,7 @@ def _checked_candidate(values: Mapping[str, object], out: dict[str, object]) -> 
              if k not in known and not k.startswith("_") and clean_text(v)}
     candidate = Candidate(**out)
     if candidate.located:
-        candidate.geocode_precision = "input"
+        candidate.geocode_precision, candidate.location_source = "exact", "sheet"
     if extra:
         candidate.extra = {"sheet": extra}
     return candidate
@@ -341,7 +459,10 @@ def validate_candidate_row(row: Mapping[str, object], *, row_number: int | None 
     errors: list[RowError] = []
 
     def bad(column: str, reason: str) -> None:
-        errors.append(RowError(reason, row=row_number, column=column))
+        label = SHEET_COLUMNS_ZH.get(column, column)
+        if reason.startswith(f"{column}:"):  # the parser named the field; the sheet names it so
+            reason = label + "：" + reason[len(column) + 1:].lstrip()
+        errors.append(RowError(reason, row=row_number, column=label))
 
     out: dict[str, object] = {}
     for check in _CANDIDATE_CHECKS:
@@ -375,6 +496,8 @@ def candidate_from_record(record: Mapping) -> Candidate:
                 "contact_phone", "notes", "geocode_matched"):
         values[key] = values.get(key) or ""
     values["geocode_precision"] = values.get("geocode_precision") or "none"
+    values["location_source"] = values.get("location_source") or ""
+    values["host_type_text"] = values.get("host_type_text") or ""
     return Candidate(**values)
 
 

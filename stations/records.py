@@ -153,6 +153,11 @@ class Station:
     #: Written by the store: 1 when created, +1 on each write (the write API's concurrency
     #: token).
     version: int = 1
+    #: How well the point is known and where it came from (issue 12): precision ``exact``,
+    #: ``poi``, ``road``…; source ``sheet``, ``geocoder``, ``visit_pin``, ``dragged_pin``
+    #: (see :mod:`stations.candidates`); blank when not recorded.
+    location_precision: str = ""
+    location_source: str = ""
 
     def as_dict(self) -> dict:
         """Plain JSON-able dict (dates as ISO text)."""

@@ -76,6 +76,10 @@ stations_table = Table(
     # added in the second round (Store.init adds them to older databases: server defaults)
     Column("public_phone", Text, nullable=False, default="", server_default=""),
     Column("version", Integer, nullable=False, default=1, server_default="1"),
+    # issue 12: how well the point is known and where it came from (see stations.candidates:
+    # precision exact/poi/road/…, source sheet/geocoder/visit_pin/dragged_pin)
+    Column("location_precision", String(16), nullable=False, default="", server_default=""),
+    Column("location_source", String(16), nullable=False, default="", server_default=""),
     Index("ix_stations_lon_lat", "lon", "lat"),
     Index("ix_stations_district", "district"),
 )
@@ -111,6 +115,10 @@ candidates_table = Table(
     Column("extra", JSON),  # anything else the sheet carried (field notes, photos...)
     Column("created_at", DateTime),
     Column("updated_at", DateTime),
+    # issue 12: the sheet's 类型 as written when it is none of ours (host_type is then
+    # "other"), and where the location came from (sheet / geocoder / visit_pin / dragged_pin)
+    Column("host_type_text", Text, nullable=False, default="", server_default=""),
+    Column("location_source", String(16), nullable=False, default="", server_default=""),
 )
 
 lifecycle_events_table = Table(

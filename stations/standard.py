@@ -119,6 +119,11 @@ class ScreeningContext:
         "use the candidate's own fields".
     area_note : str
         How the candidate's area was found (e.g. 按近似街道范围判断), appended to the reason.
+    placed : bool
+        False for a candidate that is not placed (待定位: only a district or city centre):
+        ``in_area`` and ``gap`` answer unknown whatever its fields say.
+    location_note : str
+        Why the position is not good enough for the gap rule (e.g. 位置仅到街道), in its reason.
     """
 
     nearest_open_station_m: float | None = None
@@ -129,6 +134,8 @@ class ScreeningContext:
     candidate_district: str = ""
     candidate_street: str = ""
     area_note: str = ""
+    placed: bool = True
+    location_note: str = ""
 
 
 def _get(candidate: object, key: str, default=None):
@@ -301,6 +308,9 @@ def _rule_in_area(c, ctx, p):
     if not u_district and not u_street:
         return (NOT_APPLICABLE, "未指定工会辖区，本项不适用 (no jurisdiction: the account's "
                 "area or --union-district/--union-street)", 0.0)
+    if not ctx.placed:
+        return ("unknown", "尚未定位（待定位），无法确认是否在本工会辖区；"
+                "请在候选单位页面放置位置标记", 0.0)
     c_district = ctx.candidate_district or _get(c, "district") or ""
     c_street = ctx.candidate_street or _get(c, "street") or ""
     note = f"（{ctx.area_note}）" if ctx.area_note else ""
@@ -322,7 +332,8 @@ def _rule_in_area(c, ctx, p):
 def _rule_gap(c, ctx, p):
     distance = ctx.nearest_open_station_m
     if distance is None:
-        return "unknown", "缺少准确位置，无法计算与现有站点的距离（不影响是否通过）", 0.0
+        why = ctx.location_note or "缺少准确位置"
+        return "unknown", f"{why}，无法计算与现有站点的距离（不影响是否通过）", 0.0
     dense = bool(ctx.dense_area)
     radius = float(p["dense_radius_m"] if dense else p["radius_m"])
     near = float(p["dense_near_m"] if dense else p["near_m"])

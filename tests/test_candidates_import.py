@@ -55,20 +55,19 @@ GOOD = [
     row("英文坐标系行", "", "116.3453", "39.8902", 坐标系="gcj02"),
 ]
 BAD = [  # (row, expected column)
-    (row("", "西城区广外"), "name"),
-    (row("坐标不是数字", "", "东经116", "39.9"), "lon"),
-    (row("只有经度", "", "116.3", ""), "lat"),
-    (row("纬度越界", "", "116.3", "95"), "lat"),
-    (row("无法定位", ""), "address"),
-    (row("面积不是数字", "西城区广外", **{"面积 (m²)": "十五"}), "area_m2"),
-    (row("面积为负", "西城区广外", **{"面积 (m²)": "-3"}), "area_m2"),
-    (row("楼层乱写", "西城区广外", 楼层="楼顶"), "floor"),
-    (row("临街乱写", "西城区广外", 是否临街="也许"), "street_facing"),
-    (row("时间乱写", "西城区广外", 开放时间="看心情"), "opening_hours"),
-    (row("未知设施", "西城区广外", 设施="热水,按摩椅"), "amenities"),
-    (row("进入方式乱写", "西城区广外", 进入方式="刷脸"), "access"),
-    (row("类型乱写", "西城区广外", 类型="火星基地"), "host_type"),
-    (row("坐标系乱写", "", "116.3", "39.9", 坐标系="mars"), "crs"),
+    (row("", "西城区广外"), "名称"),
+    (row("坐标不是数字", "", "东经116", "39.9"), "经度"),
+    (row("只有经度", "", "116.3", ""), "纬度"),
+    (row("纬度越界", "", "116.3", "95"), "纬度"),
+    (row("无法定位", ""), "地址"),
+    (row("面积不是数字", "西城区广外", **{"面积 (m²)": "十五"}), "面积"),
+    (row("面积为负", "西城区广外", **{"面积 (m²)": "-3"}), "面积"),
+    (row("楼层乱写", "西城区广外", 楼层="楼顶"), "楼层"),
+    (row("临街乱写", "西城区广外", 是否临街="也许"), "是否临街"),
+    (row("时间乱写", "西城区广外", 开放时间="看心情"), "开放时间"),
+    (row("未知设施", "西城区广外", 设施="热水,按摩椅"), "设施"),
+    (row("进入方式乱写", "西城区广外", 进入方式="刷脸"), "进入方式"),
+    (row("坐标系乱写", "", "116.3", "39.9", 坐标系="mars"), "坐标系"),
 ]
 
 
@@ -96,7 +95,8 @@ def test_one_row_with_several_problems_reports_each(store, tmp_path):
     report = import_candidates(store, path, progress=False)
     assert report.imported == 0
     assert {(r["row"], r["column"]) for r in report.rejected} == {
-        (1, "floor"), (1, "access"), (1, "area_m2")}
+        (1, "楼层"), (1, "进入方式"), (1, "面积")}
+    assert report.rejected_rows == [1]  # one row, several reasons: counted once
 
 
 def test_values_are_read_like_a_union_writes_them(store, tmp_path):
@@ -129,8 +129,11 @@ def test_geocoded_rows_carry_their_precision(store, tmp_path):
     assert by_name["社区级"].street == "广安门外街道" and by_name["社区级"].district == "西城区"
     assert by_name["街道级"].geocode_precision == "street"
     assert by_name["区级"].geocode_precision == "district" and by_name["区级"].street == ""
+    assert by_name["区级"].lon is None and by_name["区级"].needs_pin  # a district centre: no place
+    assert by_name["区级"].district == "西城区"
+    assert sorted(report.as_dict()["needs_pin"]) == [3, 4]
     assert by_name["找不到"].lon is None and by_name["找不到"].geocode_precision == "none"
-    assert by_name["有坐标"].geocode_precision == "input"
+    assert by_name["有坐标"].geocode_precision == "exact"
     assert by_name["有坐标"].street == "广安门外街道"  # from the approximate street polygons
     assert by_name["有坐标"].extra["area_source"] == "approx_polygon"
 
@@ -204,7 +207,7 @@ def test_xlsx_with_english_headers(store, tmp_path):
     book.save(path)
     report = import_candidates(store, path, progress=False)
     assert report.imported == 2
-    assert report.rejected == [{"row": 2, "column": "name", "reason": report.rejected[0]["reason"]}]
+    assert report.rejected == [{"row": 2, "column": "名称", "reason": report.rejected[0]["reason"]}]
     bank = next(c for c in list_candidates(store) if c.name == "Bank branch")
     assert (bank.host_type, bank.access, bank.floor, bank.street_facing) == ("bank", "open", 1,
                                                                              True)
@@ -295,6 +298,6 @@ def test_geojson_candidates_and_per_row_datum_header_in_english(store, tmp_path)
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     report = import_candidates(store, path, progress=False)
     assert report.imported == 1
-    assert [(r["row"], r["column"]) for r in report.rejected] == [(2, "geometry")]
+    assert [(r["row"], r["column"]) for r in report.rejected] == [(2, "几何")]
     (c,) = list_candidates(store)
     assert c.lon == pytest.approx(red.lon, abs=2e-7)

@@ -48,7 +48,7 @@ def test_import_json_report(store, sheet):
 def test_import_text_report_lists_rows(store, sheet):
     result = run("candidates", "import", str(sheet))
     assert result.exit_code == 0
-    assert "已导入 2 个候选单位" in result.stdout and "第 3 行 [name]" in result.stdout
+    assert "已导入 2 个候选单位" in result.stdout and "第 3 行 [名称]" in result.stdout
 
 
 @pytest.mark.parametrize("args, words", [

@@ -39,6 +39,7 @@ from geodata.errors import DatumError, GeodataError
 from geodata.io.cells import append_row, csv_row, unquote_rows
 from geodata.io.tables import read_rows
 from stations.candidates import (
+    PRECISION_LABELS_ZH,
     Candidate,
     add_candidates,
     candidate_column,
@@ -117,12 +118,45 @@ class CandidateImportReport:
     geocoded: dict[str, int] = field(default_factory=dict)
     ids: list[int] = field(default_factory=list)
     total: int = 0
+    located: list[dict] = field(default_factory=list)
+
+    @property
+    def rejected_rows(self) -> list[int]:
+        """The distinct rejected rows (a row with several problems counts once)."""
+        return sorted({r["row"] for r in self.rejected if r.get("row") is not None})
+
+    @property
+    def needs_pin(self) -> list[dict]:
+        """The imported rows that are not placed (待定位): geocoded only to a district or city."""
+        return [r for r in self.located if r["needs_pin"]]
+
+    def summary_zh(self) -> str:
+        """One line: rows read, imported, rejected (distinct rows), waiting for a pin."""
+        pins = len(self.needs_pin)
+        return (f"共 {self.total} 行：导入 {self.imported} 行"
+                + (f"（其中 {pins} 行待定位，需在地图上放置标记）" if pins else "")
+                + f"，拒绝 {len(self.rejected_rows)} 行。")
+
+    def location_groups_zh(self) -> list[tuple[str, list[int]]]:
+        """``[(如何定位, [行号…])]`` in precision order, for the import report."""
+        from stations.candidates import PRECISIONS
+
+        groups: dict[str, list[int]] = {}
+        order = {p: i for i, p in enumerate(PRECISIONS)}
+        for r in sorted(self.located, key=lambda r: (order.get(r["precision"], 99), r["row"])):
+            groups.setdefault(r["label"], []).append(r["row"])
+        return list(groups.items())
 
     def as_dict(self) -> dict:
-        """JSON form: ``{imported, rejected, duplicates, geocoded, ids, total}``."""
+        """JSON form: ``{imported, rejected, rejected_rows, duplicates, geocoded, located,
+        needs_pin, ids, total}`` (``located``: ``{row, name, precision, source, label,
+        needs_pin}`` per imported row; ``needs_pin``: their row numbers)."""
         return {"imported": self.imported, "rejected": [dict(r) for r in self.rejected],
+                "rejected_rows": self.rejected_rows,
                 "duplicates": [dict(d) for d in self.duplicates],
-                "geocoded": dict(self.geocoded), "ids": list(self.ids), "total": self.total}
+                "geocoded": dict(self.geocoded), "located": [dict(r) for r in self.located],
+                "needs_pin": [r["row"] for r in self.needs_pin], "ids": list(self.ids),
+                "total": self.total}
 
 
 # -- import -----------------------------------------------------------------------------------
@@ -160,14 +194,14 @@ def import_candidates(store, path: str | Path, *, crs: str = "wgs84", geocoder=N
         candidate, errors = validate_candidate_row(row, row_number=number)
         if geometry_error:
             errors.append(RowError(f"几何类型不是点 (a candidate must be a Point; "
-                                   f"{geometry_error})", row=number, column="geometry"))
+                                   f"{geometry_error})", row=number, column="几何"))
         datum = default_datum
         raw_crs = next((v for k, v in row.items() if candidate_column(k) == "crs"), None)
         if raw_crs not in (None, "") and str(raw_crs).strip():
             try:
                 datum = normalise_datum(str(raw_crs))
             except DatumError as exc:
-                errors.append(RowError(exc.message, row=number, column="crs"))
+                errors.append(RowError(exc.message, row=number, column="坐标系"))
         if errors:
             report.rejected.extend(e.as_dict() for e in errors)
             continue
@@ -184,7 +218,19 @@ def import_candidates(store, path: str | Path, *, crs: str = "wgs84", geocoder=N
         with store.transaction() as conn:
             report.ids = add_candidates(store, [c for _, c in kept], conn=conn)
     report.imported = len(report.ids)
+    report.located = [_located_row(number, c) for number, c in kept]
     return report
+
+
+def _located_row(number: int, c: Candidate) -> dict:
+    """How one imported row was located, for the report."""
+    from stations.candidates import LOCATION_SOURCE_NAMES_ZH, PRECISION_LABELS_ZH
+
+    source = LOCATION_SOURCE_NAMES_ZH.get(c.location_source, c.location_source)
+    precision = PRECISION_LABELS_ZH.get(c.geocode_precision, c.geocode_precision)
+    return {"row": number, "name": c.name, "precision": c.geocode_precision,
+            "source": c.location_source, "needs_pin": c.needs_pin,
+            "label": f"{source}：{precision}" if source else precision}
 
 
 def _geocode_missing(store, good, geocoder, report, progress) -> None:
@@ -197,19 +243,35 @@ def _geocode_missing(store, good, geocoder, report, progress) -> None:
         geocoder = geocoder_from_env(store)
     if progress is None:
         progress = _stderr_is_tty()
+    teach = getattr(geocoder, "teach", None)
+    if teach is not None:  # the sheet's own rows at known points teach their roads
+        for _, c in good:
+            if c.located:
+                teach(_full_address(c), c.lon, c.lat, district=c.district, street=c.street)
     results = geocoder.geocode_many([_full_address(c) for _, c in todo], progress=progress)
     for (_, candidate), result in zip(todo, results, strict=True):
         report.geocoded[result.precision] = report.geocoded.get(result.precision, 0) + 1
-        candidate.geocode_precision = result.precision
-        candidate.geocode_matched = result.matched
-        candidate.geocode_confidence = result.confidence
-        if result.lon is not None:
-            candidate.lon, candidate.lat = float(result.lon), float(result.lat)
+        apply_geocode(candidate, result)
         if not candidate.district and result.district:
             candidate.district = result.district
         if not candidate.street and result.street:
             candidate.street = result.street
             candidate.extra = {**candidate.extra, "area_source": "geocoder"}
+
+
+def apply_geocode(candidate: Candidate, result) -> None:
+    """Put a geocoder's answer on a candidate: a district or city centre is **not** a place
+    (the candidate waits for a pin, 待定位); district and street names are kept when known."""
+    from stations.candidates import PLACED_PRECISIONS
+
+    candidate.geocode_precision = result.precision
+    candidate.geocode_matched = result.matched
+    candidate.geocode_confidence = result.confidence
+    candidate.location_source = "geocoder" if result.precision != "none" else ""
+    if result.lon is not None and result.precision in PLACED_PRECISIONS:
+        candidate.lon, candidate.lat = float(result.lon), float(result.lat)
+    else:
+        candidate.lon = candidate.lat = None
 
 
 def _full_address(candidate: Candidate) -> str:
@@ -278,7 +340,7 @@ def _outside_scope(good, scope, report) -> list[tuple[int, Candidate]]:
 
     if scope is None or scope.role == "admin":
         return good
-    column = "street" if scope.role == "street" else "district"
+    column = "街道" if scope.role == "street" else "区"
     kept = []
     for number, c in good:
         area = area_of_record(c)
@@ -336,7 +398,7 @@ def _drop_duplicates(store, good, report) -> list[tuple[int, Candidate]]:
             reason = (f"与{what}（{ref['name']}）重复：{why}；未导入 "
                       f"(duplicate of {what_en}; not imported)")
             report.duplicates.append({"row": number, "name": c.name, **dup})
-            report.rejected.append({"row": number, "column": "name", "reason": reason})
+            report.rejected.append({"row": number, "column": "名称", "reason": reason})
             continue
         kept.append((number, c))
         if key is not None:
@@ -415,13 +477,19 @@ def _contexts(store, candidates: list[Candidate], standard: Standard, *,
 
     params = standard.params("gap")  # the standard's numbers, also when gap is switched off
     index = get_index(store)
-    precise = [i for i, c in enumerate(candidates) if c.precisely_located]
+    precise = [i for i, c in enumerate(candidates) if c.siting_located]
     contexts = [ScreeningContext(union_district=union_district, union_street=union_street)
                 for _ in candidates]
     for ctx, c in zip(contexts, candidates, strict=True):
         ctx.candidate_district, ctx.candidate_street = c.district, c.street
         if c.extra.get("area_source") == "approx_polygon":
             ctx.area_note = "按坐标和近似街道范围判断"
+        ctx.placed = not c.needs_pin
+        if c.approximate and not c.siting_located:
+            ctx.location_note = (f"位置仅到{PRECISION_LABELS_ZH[c.geocode_precision]}"
+                                 "，不足以判断服务空白")
+        elif c.needs_pin:
+            ctx.location_note = "尚未定位（待定位）"
     if not precise:
         return contexts
     lon = np.array([candidates[i].lon for i in precise])

@@ -18,8 +18,13 @@ located store POI and has a house number), ``poi`` (the address names a store st
 candidate), ``community``, ``street``, ``district``, ``city`` or ``none``. It never invents a
 precise point: an address resolving only to a street gets the street office's point and says
 ``street``; a community without a point in the data gets its street's point and says
-``street``. There is **no road or house-number gazetteer** offline: ``road`` (and ``exact``
-beyond store POIs) only come from the online adapters (:mod:`geodata.places.online`).
+``street``. There is no road or house-number gazetteer shipped, but the geocoder **learns
+roads** (:mod:`geodata.places.roads`): every address the store holds at a trusted point (sheet
+coordinates, a visit's or a dragged pin, every station) teaches it its road and house number,
+and an address on such a road between two known numbers is placed by interpolation with
+precision ``road`` (never better). :meth:`Geocoder.teach` adds addresses not yet in the store
+(the other rows of a sheet being imported). ``exact`` beyond store POIs only comes from the
+online adapters (:mod:`geodata.places.online`).
 
 ``朝阳区`` and the other district names are Beijing's unless the address names another
 province or city (``吉林省长春市朝阳区`` → ``none``): the offline gazetteer covers Beijing only.
@@ -52,6 +57,7 @@ from geodata.places.gazetteer import (
     load_gazetteer,
     scan_terms,
 )
+from geodata.places.roads import RoadBook
 from stations import geocode_cache, settings
 
 __all__ = [
@@ -200,13 +206,27 @@ class Geocoder:
         self._poi_addresses: dict[str, Place] = {}
         self._versions: tuple[int, int] = (-1, -1)
         self._checked = 0.0
+        self.roads = RoadBook(gazetteer=self.gazetteer)
+        self._taught: list[tuple] = []
         self._refresh(force=True)
 
     # .. store POIs ..
     @property
     def signature(self) -> str:
         """Cache key part: gazetteer data and store versions."""
-        return f"{self.name}/{self.gazetteer.signature}/{self._versions[0]}.{self._versions[1]}"
+        return (f"{self.name}/{self.gazetteer.signature}/{self._versions[0]}."
+                f"{self._versions[1]}/{len(self._taught)}")
+
+    def teach(self, address: str, lon: float, lat: float, *, district: str = "",
+              street: str = "") -> bool:
+        """Learn a trusted address not (yet) in the store: its road and house number at this
+        WGS84 point (kept across store refreshes). False when it names no road + number."""
+        learnt = self.roads.learn(address, lon, lat, district=district, street=street,
+                                  source="taught")
+        if learnt:
+            self._taught.append((address, lon, lat, district, street))
+            self._memory.clear()
+        return learnt
 
     def _refresh(self, *, force: bool = False) -> None:
         if self.store is None:
@@ -249,12 +269,45 @@ class Geocoder:
                         place.forms.append((form, "full"))
                 pois.append(place)
         self._pois = pois
+        self._learn_roads(stations, candidates)
         self._poi_terms, self._poi_prefix = build_lexicon(pois)
         self._poi_addresses = {}
         for place in pois:
             key = _address_key(place.address)
             if key and re.search(r"\d", key):
                 self._poi_addresses.setdefault(key, place)
+
+    def _learn_roads(self, stations, candidates) -> None:
+        """The road book from every station and every candidate at a trusted point (sheet
+        coordinates, visit or dragged pin), plus what :meth:`teach` was told."""
+        from stations.candidates import LOCATION_SOURCES
+
+        trusted = set(LOCATION_SOURCES) - {"geocoder"}
+        book = RoadBook(gazetteer=self.gazetteer)
+        for r in stations:
+            book.learn(r.address, r.lon, r.lat, district=r.district, street=r.street,
+                       source="station")
+        for c in candidates:
+            if c.location_source in trusted:
+                book.learn(c.address, c.lon, c.lat, district=c.district, street=c.street,
+                           source=c.location_source)
+        for address, lon, lat, district, street in self._taught:
+            book.learn(address, lon, lat, district=district, street=street, source="taught")
+        self.roads = book
+
+    def _road_answer(self, query: str, q: str, district: Place | None) -> GeocodeResult | None:
+        """A learnt road's point for the address (precision ``road``), or None."""
+        found = self.roads.locate(q, district=district.name if district is not None else "")
+        if found is None:
+            return None
+        g = self.gazetteer
+        street = _place_or_none(g, found.street, found.district)
+        return GeocodeResult(
+            query=query, lon=found.lon, lat=found.lat, precision="road", matched=found.matched,
+            confidence=0.8, district=found.district,
+            district_code=_district_code(g, found.district) if found.district else "",
+            street=found.street, street_code=street.code if street is not None else "",
+            source=self.name)
 
     # .. single answers ..
     def geocode(self, address: str) -> GeocodeResult:
@@ -331,6 +384,9 @@ class Geocoder:
         poi = self._pick_poi(q, district, street)
         if poi is not None:
             return self._answer(query, poi, "poi", 0.9)
+        road = self._road_answer(query, q, district)
+        if road is not None:
+            return road
         if community is not None and community.has_point:
             return self._answer(query, community, "community", found.c_conf)
         if street is not None and street.has_point:
@@ -559,3 +615,13 @@ def _district_code(gazetteer: Gazetteer, name: str) -> str:
         return gazetteer.find_district(name).code
     except GeodataError:
         return ""
+
+
+def _place_or_none(gazetteer: Gazetteer, street: str, district: str) -> Place | None:
+    """The gazetteer's street of that name (in that district), or None."""
+    if not street:
+        return None
+    try:
+        return gazetteer.find_street(street, district=district or None)
+    except GeodataError:
+        return None

@@ -42,6 +42,12 @@ def _candidate_json(candidate) -> dict:
 
     data = candidate.as_dict()
     data["allowed_actions"] = allowed_actions(candidate.stage, result=candidate.screening_result)
+    # INTERFACE.md: host_type as the sheet wrote it when it is none of ours; the category too
+    data["host_category"] = candidate.host_type
+    if candidate.host_type == "other" and candidate.host_type_text:
+        data["host_type"] = candidate.host_type_text
+    data["needs_pin"] = candidate.needs_pin
+    data["location"] = candidate.location_label
     return data
 
 
@@ -64,14 +70,21 @@ def import_cmd(file: str, crs: str, progress: bool | None, as_json: bool) -> Non
     if as_json:
         emit_json(report.as_dict())
         return
-    click.echo(f"已导入 {report.imported} 个候选单位 (imported)，拒绝 {len(report.rejected)} 条 "
-               f"(rejected)，共 {report.total} 行 (rows read)。")
-    if report.geocoded:
-        parts = "，".join(f"{k} {v}" for k, v in sorted(report.geocoded.items()))
-        click.echo(f"按地址定位 (geocoded): {parts}")
+    click.echo(f"已导入 {report.imported} 个候选单位，拒绝 {len(report.rejected_rows)} 行，"
+               f"共 {report.total} 行 (imported / rejected rows / rows read)。")
+    for label, rows in report.location_groups_zh():
+        click.echo(f"  {label}：第 {_row_list(rows)} 行")
+    if report.needs_pin:
+        click.echo(f"待定位 {len(report.needs_pin)} 行：请在工作台的候选单位页面放置位置标记，"
+                   "或走访时记录位置 (waiting for a pin)")
     for bad in report.rejected:
         column = f" [{bad['column']}]" if bad.get("column") else ""
         click.echo(f"  第 {bad['row']} 行{column}: {bad['reason']}")
+
+
+def _row_list(rows: list[int]) -> str:
+    """``1、2、5``: row numbers as a union officer reads them."""
+    return "、".join(str(r) for r in rows)
 
 
 @candidates_group.command("screen")
@@ -128,7 +141,7 @@ def template_cmd(file: str) -> None:
 @json_option
 def list_cmd(stage: str | None, as_json: bool) -> None:
     """列出候选单位 (list candidates)."""
-    from stations.candidates import LOCATION_SOURCE_LABELS_ZH, STAGE_LABELS_ZH, list_candidates
+    from stations.candidates import STAGE_LABELS_ZH, list_candidates
 
     items = list_candidates(ready_store(), stage=stage)
     if as_json:
@@ -137,7 +150,7 @@ def list_cmd(stage: str | None, as_json: bool) -> None:
     if not items:
         click.echo("没有候选单位 (no candidates)")
     for c in items:
-        where = LOCATION_SOURCE_LABELS_ZH.get(c.geocode_precision, c.geocode_precision)
+        where = c.location_label
         result = f"，筛选 {c.screening_result}" if c.screening_result else ""
         click.echo(f"#{c.id} {c.name} [{STAGE_LABELS_ZH[c.stage]}{result}] {c.street or c.district}"
                    f"（定位：{where}）")
