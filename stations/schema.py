@@ -7,6 +7,8 @@ PostGIS backend adds a ``geom geometry(Point, 4326)`` column kept in step by the
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -21,9 +23,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
 )
 
 __all__ = [
+    "UTCDateTime",
     "metadata",
     "stations_table",
     "candidates_table",
@@ -35,7 +39,39 @@ __all__ = [
     "meta_table",
     "sessions_table",
     "api_tokens_table",
+    "plaque_visits_table",
 ]
+
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as UTC and read back aware (UTC) on both backends.
+
+    PostgreSQL keeps a ``timestamptz``; SQLite (no zone type) its UTC wall time. A naive time
+    is refused (:class:`ValueError`): whose wall clock it meant would be a guess. Make times
+    with :func:`stations.settings.wall_now` (or any aware time); show them with
+    :func:`stations.settings.shown_time` / :func:`~stations.settings.iso_time`.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"a timestamp column takes a datetime, got {type(value).__name__}")
+        if value.tzinfo is None:
+            raise ValueError(f"naive timestamp {value.isoformat()} refused: store aware times "
+                             "(stations.settings.wall_now())")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 metadata = MetaData()
 
@@ -71,8 +107,8 @@ stations_table = Table(
     Column("contact_phone", Text, nullable=False, default=""),
     Column("notes", Text, nullable=False, default=""),
     Column("candidate_id", Integer),
-    Column("created_at", DateTime),
-    Column("updated_at", DateTime),
+    Column("created_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime()),
     # added in the second round (Store.init adds them to older databases: server defaults)
     Column("public_phone", Text, nullable=False, default="", server_default=""),
     Column("version", Integer, nullable=False, default=1, server_default="1"),
@@ -80,6 +116,15 @@ stations_table = Table(
     # precision exact/poi/road/…, source sheet/geocoder/visit_pin/dragged_pin)
     Column("location_precision", String(16), nullable=False, default="", server_default=""),
     Column("location_source", String(16), nullable=False, default="", server_default=""),
+    # issue 13: what workers' reports made of the station (stations.trust writes these):
+    # ``trust`` ok/flagged (``unverified`` is derived from the dates when read), the flagged
+    # problem kind, the reason shown to workers, the day of the last "still correct" report
+    # and the amenities problem reports made unknown ``{key: reason}``
+    Column("trust", String(16), nullable=False, default="ok", server_default="ok"),
+    Column("problem", String(32)),
+    Column("trust_reason", Text, nullable=False, default="", server_default=""),
+    Column("confirmed_on", Date),
+    Column("amenity_notes", JSON),
     Index("ix_stations_lon_lat", "lon", "lat"),
     Index("ix_stations_district", "district"),
 )
@@ -113,8 +158,8 @@ candidates_table = Table(
     Column("station_id", Integer, ForeignKey("stations.id")),
     Column("sample", Boolean, nullable=False, default=False),
     Column("extra", JSON),  # anything else the sheet carried (field notes, photos...)
-    Column("created_at", DateTime),
-    Column("updated_at", DateTime),
+    Column("created_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime()),
     # issue 12: the sheet's 类型 as written when it is none of ours (host_type is then
     # "other"), and where the location came from (sheet / geocoder / visit_pin / dragged_pin)
     Column("host_type_text", Text, nullable=False, default="", server_default=""),
@@ -127,7 +172,7 @@ lifecycle_events_table = Table(
     Column("candidate_id", Integer, ForeignKey("candidates.id")),
     Column("station_id", Integer, ForeignKey("stations.id")),
     Column("actor", Text, nullable=False, default=""),
-    Column("at", DateTime, nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
     Column("from_state", String(16), nullable=False),
     Column("to_state", String(16), nullable=False),
     Column("note", Text, nullable=False, default=""),
@@ -142,8 +187,9 @@ demand_table = Table(
     "demand_points", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", Text, nullable=False, default=""),
-    Column("lon", Float, nullable=False),
-    Column("lat", Float, nullable=False),
+    # null while a row geocoded only to its district or city waits for a pin (issue 16)
+    Column("lon", Float, nullable=True),
+    Column("lat", Float, nullable=True),
     Column("weight", Float, nullable=False, default=1.0),
     Column("group", String(32), nullable=False, default=""),
     Column("shift", Text, nullable=False, default=""),
@@ -151,6 +197,12 @@ demand_table = Table(
     Column("street", Text, nullable=False, default=""),
     Column("source", Text, nullable=False, default=""),
     Column("sample", Boolean, nullable=False, default=False),
+    # issue 16: the sheet's 类型 as written, where the point came from (``input`` for sheet
+    # coordinates, else the geocoder's precision), its address and 备注
+    Column("kind", Text, nullable=False, default="", server_default=""),
+    Column("precision", String(16), nullable=False, default="input", server_default="input"),
+    Column("address", Text, nullable=False, default="", server_default=""),
+    Column("note", Text, nullable=False, default="", server_default=""),
 )
 
 reports_table = Table(
@@ -160,7 +212,29 @@ reports_table = Table(
     Column("kind", String(32), nullable=False),
     Column("note", Text, nullable=False, default=""),
     Column("status", String(16), nullable=False, default="new"),
-    Column("created_at", DateTime, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    # issue 13: the day's salted client key (webmap.security.client_fingerprint: an HMAC that
+    # changes daily, never the address; the trust rule counts distinct clients), the pin a
+    # "wrong location" report dragged (WGS84), and how the union settled the report (when,
+    # who, which action, why)
+    Column("client_key", String(64)),
+    Column("lon", Float),
+    Column("lat", Float),
+    Column("settled_at", UTCDateTime()),
+    Column("settled_by", Text),
+    Column("resolution", String(32)),
+    Column("settle_reason", Text),
+    Index("ix_reports_station_id", "station_id"),
+)
+
+# Station pages opened from a plaque's QR code (``?src=qr``), counted per station and day;
+# nothing about the visitor is kept (issue 13).
+plaque_visits_table = Table(
+    "plaque_visits", metadata,
+    Column("station_id", Integer, ForeignKey("stations.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("visits", Integer, nullable=False, default=0),
 )
 
 users_table = Table(
@@ -171,7 +245,7 @@ users_table = Table(
     Column("role", String(16), nullable=False, default="viewer"),  # stations.scope.ROLES
     Column("district", Text, nullable=False, default=""),
     Column("street", Text, nullable=False, default=""),
-    Column("created_at", DateTime, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
     # added with the scoped roles (issue 10): the account's area by official code
     Column("district_code", String(16), nullable=False, default="", server_default=""),
     Column("street_code", String(16), nullable=False, default="", server_default=""),
@@ -181,7 +255,7 @@ geocode_cache_table = Table(
     "geocode_cache", metadata,
     Column("query", Text, primary_key=True),
     Column("result", JSON, nullable=False),
-    Column("created_at", DateTime, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 # Dashboard sessions: the cookie carries a random id, the store only its SHA-256 (a leaked
@@ -192,10 +266,10 @@ sessions_table = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("token_hash", String(64), unique=True, nullable=False),
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
     Column("revoked", Boolean, nullable=False, default=False),
-    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoked_at", UTCDateTime()),
     Index("ix_sessions_user_id", "user_id"),
     Index("ix_sessions_created_at", "created_at"),
 )
@@ -207,7 +281,7 @@ api_tokens_table = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("token_hash", String(64), unique=True, nullable=False),
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
     Index("ix_api_tokens_user_id", "user_id"),
 )

@@ -157,14 +157,24 @@ def test_time_of_day_and_shifts_equal_brute_force(at):
                     a, b = _oracle_window(int(shifts[i, 0]), int(shifts[i, 1]), when, day)
                     ok = parsed[j].open_during(a, b) is True
                 eligible[i, j] = ok
+        # with a time, a point on a shift counts only when the time falls in its shift
+        working = np.ones(n, dtype=bool)
+        if when is not None:
+            for i in range(n):
+                if shifts[i, 0] >= 0:
+                    a, b = _oracle_window(int(shifts[i, 0]), int(shifts[i, 1]), when, day)
+                    working[i] = a <= when < b
         dx, dy = to_metric(lon, lat, CRS)
         sx, sy = to_metric(slon, slat, CRS)
         count, nearest = _brute(np.column_stack([dx, dy]), np.column_stack([sx, sy]), 700.0,
                                 eligible)
+        count, nearest, w = count[working], nearest[working], weight[working]
         np.testing.assert_array_equal(result.arrays.count, np.minimum(count, 2))
         np.testing.assert_array_equal(result.arrays.nearest_m, nearest)
-        assert result.demand_covered == weight[count >= 1].sum()
-        assert result.demand_multi_covered == weight[count >= 2].sum()
+        assert result.demand_total == w.sum()
+        assert result.demand_covered == w[count >= 1].sum()
+        assert result.demand_multi_covered == w[count >= 2].sum()
+        assert result.info.get("demand_off_shift", 0) == int((~working).sum())
 
 
 def test_minutes_use_the_detour_factor_without_a_network():
@@ -265,9 +275,9 @@ def test_demo_district_matches_brute_force(store):
     from geodata.planning.demand import load_demand
 
     load_demo(store)
-    result = area_coverage(store, district="西城", radius_m=1000)
+    result = area_coverage(store, district="西城", radius_m=1000, demand="community_proxy")
     polygon = areas.district_polygon("西城区")
-    demand = load_demand(store)
+    demand = load_demand(store, include_proxy=True)
     inside = shapely.intersects_xy(polygon, demand.lon, demand.lat)
     stations = store.list_stations(status="open")
     forward = Transformer.from_crs("EPSG:4326", "EPSG:4548", always_xy=True)
@@ -279,7 +289,10 @@ def test_demo_district_matches_brute_force(store):
     assert result.demand_covered == w[count >= 1].sum()
     assert result.demand_multi_covered == w[count >= 2].sum()
     body = result.as_dict()
-    assert body["demand_source"] == "community_proxy"
+    assert body["demand_source"] == "community_proxy" and body["demand_unit"] == "points"
+    assert body["demand_label_zh"] == "社区代理点" and "不代表人数" in body["demand_note_zh"]
+    # the proxy is a choice: by default the same store is measured by area
+    assert area_coverage(store, district="西城", radius_m=1000).demand.source == "area"
     streets = areas.load_street_areas()
     assert {a["name"] for a in body["by_area"]} >= set(streets[streets["district"] == "西城区"]
                                                        ["name"])
@@ -288,7 +301,7 @@ def test_demo_district_matches_brute_force(store):
         area_coverage(store, district="西城县")
 
 
-def test_area_without_demand_is_measured_on_a_grid(store):
+def test_area_without_demand_is_measured_by_area(store):
     from geodata.places import areas
 
     row = areas.find_street("广外")
@@ -296,10 +309,22 @@ def test_area_without_demand_is_measured_on_a_grid(store):
                                 opening_hours="24/7")])
     result = area_coverage(store, street="广外", radius_m=600)
     polygon = areas.street_polygon("广外")
-    assert result.demand.source == "grid" and len(result.demand) > 50
-    assert np.all(shapely.intersects_xy(polygon, result.demand.lon, result.demand.lat))
+    assert result.demand.source == "area" and len(result.demand) > 50
+    # every cell overlaps the street; the weights add up to its area (m²)
+    h = 50.0
+    x, y = to_metric(result.demand.lon, result.demand.lat, result.demand.crs)
+    boxes = shapely.transform(shapely.box(x - h, y - h, x + h, y + h), lambda xy: np.column_stack(
+        from_metric(xy[:, 0], xy[:, 1], result.demand.crs)))
+    assert np.all(shapely.intersects(boxes, polygon))
+    import geopandas as gpd
+
+    area = gpd.GeoSeries([polygon], crs="EPSG:4326").to_crs(result.demand.crs).area.iloc[0]
+    assert result.demand_total == pytest.approx(area, rel=1e-9)
     assert 0 < result.covered_share < 1
-    assert result.as_dict()["demand_source"] == "grid"
+    body = result.as_dict()
+    assert body["demand_source"] == "area" and body["demand_unit"] == "m2"
+    assert body["demand_label_zh"] == "按面积" and "不是人数" in body["demand_note_zh"]
+    assert body["demand_approx"] is True
 
 
 def test_unknown_hours_count_only_when_asked():

@@ -134,7 +134,7 @@ def test_import_xlsx_with_english_headers(store, tmp_path):
     sheet.append(["site", 116.36, 39.89, 5.5, "工地", None])
     book.save(tmp_path / "demand.xlsx")
     report = import_demand(store, tmp_path / "demand.xlsx")
-    assert report == {"imported": 2, "rejected": []}
+    assert (report["imported"], report["rejected"], report["people"]) == (2, [], 25.5)
     assert [(r["weight"], r["group"]) for r in _rows(store)] == [(20.0, "taxi"),
                                                                  (5.5, "construction")]
 
@@ -174,7 +174,8 @@ def test_load_demo_goes_through_import_demand(store):
     assert first["demand"] == again["demand"] == expected == count_demand(store)
     rows = _rows(store)
     assert all(r["sample"] and r["source"] == demo.DEMAND_SOURCE for r in rows)
-    assert load_demand(store).source == "community_proxy"
+    assert load_demand(store, include_proxy=True).source == "community_proxy"
+    assert len(load_demand(store)) == 0  # proxy demand only when asked for
 
 
 # ----------------------------------------------------------------------------- arrays
@@ -228,7 +229,8 @@ def test_grid_weights_from_a_raster():
 def test_area_uses_imported_demand_else_a_grid(store, tmp_path):
     poly = _square(440_000, 4_416_000, 1000)
     empty = demand_for_area(store, poly)
-    assert empty.source == "grid" and len(empty) == 100
+    assert empty.source == "area" and np.count_nonzero(empty.weight > 1.0) == 100  # + slivers
+    assert empty.total == pytest.approx(1_000_000, rel=1e-6) and empty.unit == "m2"
     lon, lat = from_metric(440_500, 4_416_500, "EPSG:4548")
     path = _csv(tmp_path / "d.csv", ["name", "lon", "lat", "weight"],
                 [["in", lon, lat, 4], ["out", lon + 0.5, lat, 9]])

@@ -55,8 +55,8 @@ def test_demand_import_json_keys(store, tmp_path):
     result = _run("demand", "import", str(path), "--json")
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
-    assert set(body) == {"imported", "rejected"}
-    assert body["imported"] == 1
+    assert {"imported", "rejected", "pending_pin", "people"} <= set(body)  # INTERFACE + extras
+    assert body["imported"] == 1 and body["people"] == 12
     assert body["rejected"][0]["row"] == 2 and "reason" in body["rejected"][0]
 
 
@@ -103,14 +103,28 @@ def test_coverage_with_a_network_file(demo, tmp_path):
 def test_site_json_keys(demo):
     from stations.candidates import Candidate, add_candidates
 
-    gap = json.loads(_run("coverage", "--district", "西城", "--json").stdout)["farthest"]
+    from geodata.planning.demand import import_demand
+
+    import shapely
+
+    from geodata.places.areas import district_polygon
+
+    gap = json.loads(_run("coverage", "--district", "西城", "--json").stdout)["gaps"][0]
+    assert shapely.intersects_xy(district_polygon("西城区"), gap["lon"], gap["lat"])
+    # a crowd where the area view finds its farthest cell: siting then counts people
+    with open(demo.url.removeprefix("sqlite:///") + ".csv", "w", encoding="utf-8",
+              newline="") as fh:
+        csv.writer(fh).writerows([["名称", "经度", "纬度", "人数"],
+                                  ["工地", gap["lon"], gap["lat"], 500]])
+    import_demand(demo, demo.url.removeprefix("sqlite:///") + ".csv")
+    gap["weight"] = 500
     add_candidates(demo, [
         Candidate(name="候选甲", lon=gap["lon"], lat=gap["lat"], screening_result="pass",
                   geocode_precision="input"),
         Candidate(name="候选乙", lon=gap["lon"] + 0.001, lat=gap["lat"],
                   screening_result="fail", geocode_precision="input"),
     ])
-    result = _run("site", "--district", "西城", "--radius", "1000", "--add", "2", "--exact",
+    result = _run("site", "--district", "西城", "--radius", "150", "--add", "2", "--exact",
                   "--json")
     assert result.exit_code == 0, result.stderr
     body = json.loads(result.stdout)

@@ -22,12 +22,22 @@ Time of day
 -----------
 * ``at``: only stations open at that moment count (hours unknown count as closed unless
   ``unknown_hours="include"``).
-* A demand point with a ``shift`` counts only stations open at some moment of its shift
-  (:meth:`stations.hours.OpeningHours.open_during`); the shift is taken on the day of ``at``
-  (on the day before when ``at`` falls in the after-midnight part of yesterday's shift), else
-  on ``day`` (default: today in Asia/Shanghai).
+* With ``at``, a demand point with a ``shift`` counts only when ``at`` falls in its shift
+  (the sanitation crew of 05:00-13:00 is counted at 06:00, not at 18:00); points without a
+  shift always count. Those left out are reported (``demand_off_shift``).
+* Without ``at``, a demand point with a ``shift`` counts only stations open at some moment of
+  its shift (:meth:`stations.hours.OpeningHours.open_during`) on ``day`` (default: today in
+  Asia/Shanghai).
+* :func:`coverage_strip` answers the day as a strip: the covered share at 06:00, 12:00, 18:00
+  and 22:00 (:data:`STRIP_TIMES`).
 
-Every demand point is counted whatever ``at`` is (the question is "who would find a station").
+Demand
+------
+:func:`area_coverage` counts what :func:`geodata.planning.demand.demand_for_area` gives:
+imported points (people), else the area view (m² of the street polygons within reach); proxy
+community points only when asked for (``demand="community_proxy"``). The body says which, in
+words (``demand_source``, ``demand_unit``, ``demand_label_zh``), and lists the gaps
+(:mod:`geodata.planning.gaps`).
 """
 
 from __future__ import annotations
@@ -42,7 +52,14 @@ import numpy as np
 from geodata.crs.projection import from_metric, to_metric
 from geodata.nearest.index import METHOD_NETWORK, METHOD_STRAIGHT
 from geodata.network.loaders import CONFIGURED, resolve_network
-from geodata.planning.demand import GROUP_LABELS_ZH, DemandSet, default_crs, demand_for_area
+from geodata.planning.demand import (
+    GROUP_LABELS_ZH,
+    SOURCE_LABELS_ZH,
+    UNIT_LABELS_ZH,
+    DemandSet,
+    default_crs,
+    demand_for_area,
+)
 from geodata.planning.reach import CoverageArrays, coverage_arrays
 from stations.errors import ValidationError
 from stations.hours import TZ, hours_of
@@ -59,6 +76,9 @@ __all__ = [
     "coverage_arrays",
     "station_masks",
     "compute_coverage",
+    "coverage_strip",
+    "STRIP_TIMES",
+    "on_shift",
     "resolve_area",
     "area_coverage",
 ]
@@ -66,6 +86,8 @@ __all__ = [
 #: The ACFTU target for big cities: a 1 km service radius.
 METHOD_EUCLIDEAN = "straight_line"
 _M_PER_MIN = WALK_SPEED_KMH * 1000 / 60
+#: The times of the day strip (local time).
+STRIP_TIMES = ("06:00", "12:00", "18:00", "22:00")
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -147,6 +169,15 @@ def _shift_window(start: int, end: int, at: datetime | None, day: date) -> tuple
             day -= timedelta(days=1)  # still inside the shift that began yesterday
     base = datetime.combine(day, time(), tzinfo=TZ)
     return base + timedelta(minutes=int(start)), base + timedelta(minutes=int(end))
+
+
+def on_shift(demand: DemandSet, at: datetime) -> np.ndarray:
+    """Boolean per demand point: on shift at ``at`` (local time), or without a shift."""
+    local = at.astimezone(TZ) if at.tzinfo else at.replace(tzinfo=TZ)
+    minute = local.hour * 60 + local.minute
+    start, end = demand.shift_start, demand.shift_end
+    inside = ((start <= minute) & (minute < end)) | ((end > 1440) & (minute + 1440 < end))
+    return (start < 0) | inside
 
 
 def station_masks(hours_text: Sequence[str], demand: DemandSet, *, at: datetime | None = None,
@@ -304,6 +335,8 @@ def _cells_outline(x: np.ndarray, y: np.ndarray, cell_m: float):
     import shapely
 
     h = cell_m / 2
+    xy = np.unique(np.round(np.column_stack([x, y]), 3), axis=0)  # a border cell of two areas
+    x, y = xy[:, 0], xy[:, 1]
     if len(x) <= MAX_OUTLINE_CELLS:
         try:
             return shapely.coverage_union_all(shapely.box(x - h, y - h, x + h, y + h))
@@ -337,6 +370,31 @@ class CoverageResult:
     detour_factor: float = DETOUR_FACTOR
     network: dict | None = None
     info: dict = field(default_factory=dict)
+    gaps: list | None = None  # geodata.planning.gaps.Gap, largest first
+    strip: list | None = None  # coverage_strip rows
+
+    # demand in words -----------------------------------------------------------------
+    def demand_words(self) -> dict:
+        """Which demand was counted, in words: source, unit, label and a note for the page."""
+        d = self.demand
+        unit_zh = UNIT_LABELS_ZH.get(d.unit, d.unit)
+        label = SOURCE_LABELS_ZH.get(d.source, d.source)
+        if d.source == "area":
+            amount = f"{self.demand_total / 1e6:,.2f} 平方公里"
+            note = (f"需求按面积计：{d.cell_m:g} 米网格裁剪到"
+                    + ("街道范围（近似边界）" if d.meta.get("approx") else "区域范围")
+                    + f"，共 {amount}；覆盖率是“可达面积占比”，不是人数。"
+                    "请导入本工会掌握的户外劳动者聚集点（需求表），结果才反映人。")
+        elif d.source == "community_proxy":
+            amount = f"{len(d)} 个社区点"
+            note = (f"需求为社区代理点：每个社区党群服务中心计 1 个点，共 {len(d)} 个点，"
+                    "不代表人数。请导入本工会掌握的户外劳动者聚集点（需求表）。")
+        else:
+            amount = f"{self.demand_total:,.10g} 人"
+            note = f"需求为导入的需求点：{len(d)} 个点，共 {self.demand_total:,.10g} 人。"
+        return {"demand_source": d.source, "demand_unit": d.unit, "demand_unit_zh": unit_zh,
+                "demand_label_zh": label, "demand_amount_zh": amount, "demand_note_zh": note,
+                "demand_approx": bool(d.meta.get("approx", False))}
 
     # totals ---------------------------------------------------------------------------
     @property
@@ -455,7 +513,7 @@ class CoverageResult:
             return shapely.MultiPolygon()
         x, y = to_metric(self.demand.lon[mask], self.demand.lat[mask], self.crs)
         x, y = np.asarray(x), np.asarray(y)
-        if self.demand.source == "grid" and self.demand.cell_m and buffer_m is None:
+        if self.demand.source in ("grid", "area") and self.demand.cell_m and buffer_m is None:
             if self.demand.crs and self.demand.crs != self.crs:
                 x, y = to_metric(self.demand.lon[mask], self.demand.lat[mask], self.demand.crs)
             geom = _cells_outline(x, y, float(self.demand.cell_m))
@@ -500,7 +558,7 @@ class CoverageResult:
             "detour_factor": self.detour_factor if self.method == METHOD_STRAIGHT else None,
             "network": self.network,
             "area": area,
-            "demand_source": self.demand.source,
+            **self.demand_words(),
             "cell_m": self.demand.cell_m,
             "demand_points": len(self.demand),
             "stations_counted": len(self.stations),
@@ -510,6 +568,8 @@ class CoverageResult:
             "uncovered_points": self.uncovered_points(max_points),
             "uncovered_points_truncated": uncovered > max_points,
             "by_group": self.by_group(),
+            "gaps": [g.as_dict(self.demand.unit) for g in (self.gaps or [])],
+            "time_strip": self.strip,
             **self.info,
         }
 
@@ -568,6 +628,12 @@ def compute_coverage(demand: DemandSet, stations: StationArrays | Sequence, *,
     when, radius, method = _check_options(radius_m=radius_m, minutes=minutes,
                                           min_stations=min_stations, at=at, network=network,
                                           detour_factor=detour_factor)
+    info_shift = {}
+    if when is not None and (demand.shift_start >= 0).any():
+        working = on_shift(demand, when)
+        info_shift = {"demand_off_shift": int((~working).sum()),
+                      "demand_off_shift_weight": _r(demand.weight[~working].sum())}
+        demand = demand.subset(working)
     if network is not None:
         crs = network.crs
     crs = crs or default_crs((demand.lon, demand.lat), (stations.lon, stations.lat))
@@ -578,6 +644,7 @@ def compute_coverage(demand: DemandSet, stations: StationArrays | Sequence, *,
     arrays = coverage_arrays(np.column_stack([dx, dy]), np.column_stack([sx, sy]), radius,
                              min_stations=min_stations, demand_class=demand_class,
                              class_masks=masks, network=network)
+    info.update(info_shift)
     if masks is not None:
         info["stations_open_at"] = int(masks[0].sum()) if when is not None else None
     area_index = _assign_areas(demand, area) if area is not None else None
@@ -589,33 +656,80 @@ def compute_coverage(demand: DemandSet, stations: StationArrays | Sequence, *,
                           info=info)
 
 
+def coverage_strip(demand: DemandSet, stations: StationArrays | Sequence, *,
+                   times: Sequence[str] = STRIP_TIMES, day: date | None = None,
+                   **options) -> list[dict]:
+    """The day as a strip: coverage at each of ``times`` (``HH:MM``, local) on ``day``
+    (default today). Each entry: ``{time, at, demand_total, demand_covered, covered_share,
+    multi_covered_share, stations_open, demand_off_shift}``; ``options`` as for
+    :func:`compute_coverage` (radius, minutes, min_stations, network, area...)."""
+    day = day or now().date()
+    if not isinstance(stations, StationArrays):
+        stations = StationArrays.from_stations(list(stations))
+    out = []
+    for text in times:
+        try:
+            moment = datetime.combine(day, time.fromisoformat(text), tzinfo=TZ)
+        except ValueError:
+            raise ValidationError(f"时刻 {text!r} 不是 HH:MM (strip times must be HH:MM)") \
+                from None
+        res = compute_coverage(demand, stations, at=moment, **options)
+        out.append({"time": text, "at": moment.isoformat(timespec="minutes"),
+                    "demand_total": _r(res.demand_total),
+                    "demand_covered": _r(res.demand_covered),
+                    "covered_share": _rs(res.covered_share),
+                    "multi_covered_share": _rs(res.multi_covered_share),
+                    "stations_open": res.info.get("stations_open_at"),
+                    "demand_off_shift": res.info.get("demand_off_shift", 0)})
+    return out
+
+
 def area_coverage(store, *, district: str | None = None, street: str | None = None,
                   polygon=None, radius_m: float | None = None, minutes: float | None = None,
                   min_stations: int = 2, at: datetime | str | None = None,
                   day: date | None = None, network=CONFIGURED, cell_m: float = 100.0,
                   detour_factor: float = DETOUR_FACTOR, unknown_hours: str = "exclude",
-                  statuses: Sequence[str] = ("open",)) -> CoverageResult:
+                  statuses: Sequence[str] = ("open",), demand: str = "auto",
+                  gaps: bool = True, strip: bool = False) -> CoverageResult:
     """Coverage for a district, a street, a polygon or (no area) everything in the store.
 
-    Demand is the imported demand inside the area, else a ``cell_m`` grid over the area (with
-    no area and no imported demand: a grid over every district). Every station with a status
-    in ``statuses`` counts, wherever it is (a station across the border still serves).
+    Demand (``demand``, see :func:`geodata.planning.demand.demand_for_area`): the imported
+    demand inside the area, else the area view over its street polygons (no area: over every
+    district); community proxy points only with ``demand="community_proxy"``. Every station
+    with a status in ``statuses`` counts, wherever it is (a station across the border still
+    serves). ``gaps`` adds the gap clusters (:func:`geodata.planning.gaps.find_gaps`, with the
+    passing candidates that would cover them); ``strip`` the day strip
+    (:func:`coverage_strip`).
     """
+    from geodata.planning.gaps import find_gaps, passing_candidates
+
     network = resolve_network(network)
     _check_options(radius_m=radius_m, minutes=minutes, min_stations=min_stations, at=at,
                    network=network, detour_factor=detour_factor)
     spec = resolve_area(district=district, street=street, polygon=polygon)
-    if spec.polygon is None:
-        demand = demand_for_area(store, None, cell_m=cell_m)
-        if not len(demand):
-            import shapely
+    points = demand_for_area(store, spec.polygon, cell_m=cell_m, demand=demand,
+                             sub_geoms=spec.sub_geoms, sub_names=spec.sub_names,
+                             sub_districts=spec.sub_districts, sub_level=spec.sub_level)
+    stations = StationArrays.from_stations(store.list_stations(status=list(statuses)))
+    options = {"radius_m": radius_m, "minutes": minutes, "min_stations": min_stations,
+               "network": network, "detour_factor": detour_factor, "area": spec,
+               "unknown_hours": unknown_hours}
+    result = compute_coverage(points, stations, at=at, day=day, **options)
+    result.info["demand_pending_pin"] = _pending_pins(store, spec)
+    if gaps:
+        result.gaps = find_gaps(result, candidates=passing_candidates(store))
+    if strip:
+        result.strip = coverage_strip(points, stations, day=day or (
+            result.at.date() if result.at else None), **options)
+    return result
 
-            demand = demand_for_area(store, shapely.union_all(spec.sub_geoms), cell_m=cell_m)
-    else:
-        demand = demand_for_area(store, spec.polygon, cell_m=cell_m)
-    stations = store.list_stations(status=list(statuses))
-    return compute_coverage(demand, stations, radius_m=radius_m, minutes=minutes,
-                            min_stations=min_stations, at=at, day=day, network=network,
-                            detour_factor=detour_factor, area=spec,
-                            unknown_hours=unknown_hours)
 
+def _pending_pins(store, spec: AreaSpec) -> int:
+    """Demand rows of the area still waiting for a pin (not counted anywhere)."""
+    from stations.demand_points import pending_pins
+
+    if spec.level == "street":
+        return len(pending_pins(store, street=spec.name))
+    if spec.level == "district":
+        return len(pending_pins(store, district=spec.name))
+    return len(pending_pins(store)) if spec.level == "all" else 0

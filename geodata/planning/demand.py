@@ -6,10 +6,18 @@ with a ``weight`` (headcount, ≥ 0, default 1), a ``group`` (``sanitation``, ``
 They are imported from GeoJSON / CSV / XLSX with :func:`import_demand` into
 the store's demand table (:mod:`stations.demand_points`).
 
-When an area has no imported demand, :func:`grid_demand` lays a regular grid over its polygon
-(default 100 m cells, weight 1 per cell, or weights taken from a polygon layer's column or a
-raster) so coverage can still be measured. The demo ships community points as a proxy demand
-layer (``source = "community_proxy"``).
+Which demand a coverage question uses (:data:`DEMAND_CHOICES`, :func:`demand_for_area`):
+
+* ``imported`` — the union's own points (the demand sheet, :mod:`geodata.io.demand`), counted
+  in people (人数);
+* ``area`` — without imported demand, the default: :func:`area_demand` lays a 100 m grid
+  clipped to the street polygons, each cell weighing its area in m², so coverage is "the share
+  of the street's area within reach", never people;
+* ``community_proxy`` — community centre points standing in for demand (the demo ships them,
+  ``source = "demo:beijing:communities"``): only when asked for by name, never by default.
+
+:func:`grid_demand` (weight 1 per cell centre, or weights from a polygon layer or a raster)
+stays for siting and benchmarks.
 
 Everything downstream works on :class:`DemandSet`, a bundle of plain numpy arrays.
 """
@@ -17,7 +25,6 @@ Everything downstream works on :class:`DemandSet`, a bundle of plain numpy array
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,17 +33,30 @@ import numpy as np
 
 from geodata.crs.projection import BEIJING_CRS, from_metric, metric_crs_for, to_metric
 from geodata.errors import GeodataError
-from geodata.io.tables import read_rows, to_wgs84_rows
+from geodata.io.demand import (
+    GROUP_LABELS_ZH,
+    GROUPS,
+    KINDS,
+    PLACED_PRECISIONS,
+    _shift_text,
+    demand_from_row,
+    import_demand_sheet,
+    normalise_group,
+    parse_shift,
+)
 from stations import demand_points
-from stations.errors import RowError, ValidationError
-from stations.records import clean_text, parse_float
-from stations.text import fold, half_width
+from stations.errors import ValidationError
 
 __all__ = [
     "GROUPS",
     "GROUP_LABELS_ZH",
+    "KINDS",
     "COMMUNITY_PROXY",
     "PROXY_SOURCES",
+    "DEMAND_CHOICES",
+    "SOURCE_LABELS_ZH",
+    "UNIT_LABELS_ZH",
+    "PLACED_PRECISIONS",
     "DemandSet",
     "parse_shift",
     "normalise_group",
@@ -44,157 +64,40 @@ __all__ = [
     "import_demand",
     "load_demand",
     "grid_demand",
+    "area_demand",
     "demand_for_area",
     "count_demand",
 ]
 
-#: Worker groups with a fixed key (other text is kept as given).
-GROUPS = ("sanitation", "courier", "delivery", "taxi", "ride_hailing", "traffic_police",
-          "construction", "line_worker", "other")
-GROUP_LABELS_ZH = {
-    "sanitation": "环卫工人", "courier": "快递员", "delivery": "外卖骑手", "taxi": "出租车司机",
-    "ride_hailing": "网约车司机", "traffic_police": "交通警察", "construction": "建筑工人",
-    "line_worker": "电力/通信线路工", "other": "其他", "community": "社区 (代理需求)",
-    "": "未分组",
-}
-_GROUP_SYNONYMS = {
-    "环卫": "sanitation", "保洁": "sanitation", "清洁": "sanitation", "环卫工": "sanitation",
-    "快递": "courier", "快递员": "courier", "快递小哥": "courier", "外卖": "delivery",
-    "骑手": "delivery", "外卖员": "delivery", "出租": "taxi", "出租车": "taxi", "的哥": "taxi",
-    "网约车": "ride_hailing", "交警": "traffic_police", "警察": "traffic_police",
-    "建筑": "construction", "工地": "construction", "施工": "construction",
-    "电力": "line_worker", "线路": "line_worker", "通信": "line_worker", "其他": "other",
-    "其它": "other", "food_delivery": "delivery", "ridehailing": "ride_hailing",
-    "police": "traffic_police",
-}
 #: ``source`` value of community points standing in for real demand.
 COMMUNITY_PROXY = "community_proxy"
 #: Sources that are proxy demand (the second is ``geodata.demo.DEMAND_SOURCE``).
 PROXY_SOURCES = frozenset({COMMUNITY_PROXY, "demo:beijing:communities"})
-_EXTRA_ALIASES = {"headcount": "weight", "workers": "weight", "count": "weight",
-                  "班组": "group", "工种": "group", "worker_group": "group", "类别": "group",
-                  "上班时间": "shift", "工作时间": "shift", "shift_hours": "shift"}
-_SHIFT = re.compile(
-    r"^\s*(\d{1,2})(?::(\d{2}))?\s*(?:-|–|—|~|至|到)\s*(\d{1,2})(?::(\d{2}))?\s*$")
-
-
-# ----------------------------------------------------------------------------- values
-def parse_shift(text: object) -> tuple[int, int] | None:
-    """Read a shift ``HH:MM-HH:MM`` into minutes ``(start, end)``; blank → ``None``.
-
-    An end at or before the start runs past midnight: ``22:00-06:00`` → ``(1320, 1800)``.
-    Full-width colons, ``5点-13点``, ``至``/``~`` separators are accepted.
-
-    Raises
-    ------
-    ValidationError
-        When the text is not one interval or a time is out of range.
-    """
-    raw = clean_text(text)
-    if not raw:
-        return None
-    norm = half_width(raw).replace("点", ":").replace("时", ":")
-    norm = re.sub(r":(?=\s*(?:-|–|—|~|至|到|$))", "", norm)  # "5:-13:" from 5点-13点
-    m = _SHIFT.match(norm)
-    if not m:
-        raise ValidationError(
-            f"班次 '{raw}' 无法识别 (shift must look like 05:00-13:00, one interval)")
-    h1, m1, h2, m2 = (int(g) if g else 0 for g in m.groups())
-    if h1 > 23 or m1 > 59 or h2 > 24 or m2 > 59 or (h2 == 24 and m2):
-        raise ValidationError(f"班次 '{raw}' 的时间超出范围 (hours 0-24, minutes 0-59)")
-    start, end = h1 * 60 + m1, h2 * 60 + m2
-    if end == start:
-        raise ValidationError(f"班次 '{raw}' 起止时间相同 (start equals end)")
-    if end < start:
-        end += 1440
-    return start, end
-
-
-def _shift_text(shift: tuple[int, int] | None) -> str:
-    if shift is None:
-        return ""
-    s, e = shift
-    e = e - 1440 if e > 1440 else e
-    return f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}"
-
-
-#: Group keys are snake_case words: whitespace and ``-`` between words become ``_``
-#: (``road sweeper`` → ``road_sweeper``), unlike the other folds of :mod:`stations.text`.
-_GROUP_SEPARATORS = re.compile(r"[\s\-]+")
-
-
-def normalise_group(value: object) -> str:
-    """Group key from English or Chinese (``环卫`` → ``sanitation``); unknown text kept."""
-    text = clean_text(value)
-    if not text:
-        return ""
-    folded = fold(text, drop=_GROUP_SEPARATORS, sep="_")
-    if folded in GROUPS:
-        return folded
-    if folded in _GROUP_SYNONYMS:
-        return _GROUP_SYNONYMS[folded]
-    for label_key, label in GROUP_LABELS_ZH.items():
-        if text == label and label_key:
-            return label_key
-    for word, key in _GROUP_SYNONYMS.items():
-        if len(word) >= 2 and word in text:
-            return key
-    return text[:32]
-
-
-def demand_from_row(row: dict, *, row_number: int | None = None) -> dict:
-    """Validate one canonical row into values of the demand table.
-
-    Raises
-    ------
-    RowError
-        Naming the row number, the column and the reason.
-    """
-    row = {_EXTRA_ALIASES.get(k, k): v for k, v in row.items()}
-    if row.get("_geometry_error"):
-        raise RowError(f"几何类型错误 ({row['_geometry_error']}); demand must be points",
-                       row=row_number, column="geometry")
-    values: dict = {}
-    for col, lo, hi in (("lon", -180.0, 180.0), ("lat", -90.0, 90.0)):
-        try:
-            number = parse_float(row.get(col), column=col, minimum=lo, maximum=hi)
-        except ValidationError as exc:
-            raise RowError(exc.message, row=row_number, column=col) from None
-        if number is None:
-            raise RowError("缺少坐标 (longitude and latitude are required for demand)",
-                           row=row_number, column=col)
-        values[col] = number
-    try:
-        weight = parse_float(row.get("weight"), column="weight", minimum=0)
-    except ValidationError as exc:
-        raise RowError(exc.message, row=row_number, column="weight") from None
-    values["weight"] = 1.0 if weight is None else weight
-    try:
-        values["shift"] = _shift_text(parse_shift(row.get("shift")))
-    except ValidationError as exc:
-        raise RowError(exc.message, row=row_number, column="shift") from None
-    values["group"] = normalise_group(row.get("group"))
-    for col in ("name", "district", "street"):
-        values[col] = clean_text(row.get(col))
-    return values
+#: What a coverage question may count: ``auto`` = imported points, else the area grid.
+DEMAND_CHOICES = ("auto", "imported", "area", "community_proxy")
+#: The demand used, in words (page, Excel, CLI).
+SOURCE_LABELS_ZH = {"imported": "导入的需求点", "community_proxy": "社区代理点",
+                    "area": "按面积", "grid": "网格"}
+#: What the demand totals count.
+UNIT_LABELS_ZH = {"people": "人", "points": "个点", "m2": "平方米"}
 
 
 # ----------------------------------------------------------------------------- import
 def import_demand(store, path: str | Path, *, crs: str = "wgs84", replace: bool = False,
                   replace_source: bool = False, source: str | None = None,
-                  sample: bool = False) -> dict:
-    """Import demand points from a GeoJSON, CSV or XLSX file.
+                  sample: bool = False, geocoder=None, scope=None) -> dict:
+    """Import demand points from a GeoJSON, CSV or XLSX file (the demand sheet).
 
-    Every row is validated first; bad rows are reported (row, column, reason) and every good
-    row is written in one transaction (nothing half-written). Each point's ``district`` and
-    ``street`` come from its location (:mod:`geodata.places.assign`; the file's names only
-    for a point outside the shipped data), so it belongs to the union where it is.
+    The one import path is :func:`geodata.io.demand.import_demand_sheet` (row-level error
+    reporting, geocoding of rows given by address, pins for rows it cannot place); this is its
+    planning-side name, kept for callers of the first round.
 
     Parameters
     ----------
     store : stations.store.Store
     path : str or Path
-        ``.geojson``, ``.csv``, ``.xlsx`` (or ``.gpkg``) with points or lon/lat columns.
+        ``.geojson``, ``.csv``, ``.xlsx`` (or ``.gpkg``) with points, lon/lat columns or
+        addresses.
     crs : {"wgs84", "gcj02", "bd09"}
         Datum of the file's coordinates; stored coordinates are WGS84.
     replace : bool, default False
@@ -210,37 +113,12 @@ def import_demand(store, path: str | Path, *, crs: str = "wgs84", replace: bool 
     Returns
     -------
     dict
-        ``{"imported": int, "rejected": [{"row", "column", "reason"}, ...]}``.
+        ``{"imported": int, "rejected": [{"row", "column", "reason"}, ...], ...}`` (see
+        :func:`geodata.io.demand.import_demand_sheet` for the other keys).
     """
-    path = Path(path)
-    rows = to_wgs84_rows(read_rows(path), crs)
-    good: list[dict] = []
-    rejected: list[dict] = []
-    for number, row in rows:
-        try:
-            values = demand_from_row(row, row_number=number)
-        except RowError as exc:
-            rejected.append(exc.as_dict())
-            continue
-        values["source"] = source if source is not None else path.name
-        values["sample"] = bool(sample)
-        good.append(values)
-    _place(good)
-    demand_points.write_demand(
-        store, good, replace_all=replace,
-        replace_source=(source if source is not None else path.name) if replace_source else None)
-    return {"imported": len(good), "rejected": rejected}
-
-
-def _place(points: list[dict]) -> None:
-    """Canonical district and street of each point, from its location."""
-    from geodata.places.assign import areas_at
-
-    areas = areas_at([p["lon"] for p in points], [p["lat"] for p in points],
-                     districts=[p["district"] for p in points],
-                     streets=[p["street"] for p in points])
-    for point, area in zip(points, areas, strict=True):
-        point["district"], point["street"] = area.district, area.street
+    return import_demand_sheet(store, path, crs=crs, replace=replace,
+                               replace_source=replace_source, source=source, sample=sample,
+                               geocoder=geocoder, progress=False, scope=scope)
 
 
 def count_demand(store) -> int:
@@ -255,7 +133,9 @@ class DemandSet:
 
     ``shift_start``/``shift_end`` are minutes of the day (``end`` may pass 1440), ``-1`` when
     the point has no shift. ``ids`` are demand-table ids (``-1`` for grid cells). ``source``
-    is ``"imported"``, ``"grid"`` or ``"community_proxy"``; ``cell_m`` the grid spacing.
+    is ``"imported"``, ``"area"`` (cells weighing their area), ``"grid"`` (cells weighing 1)
+    or ``"community_proxy"``; ``cell_m`` the grid spacing. ``unit`` says what the weights
+    count: ``people`` (head counts), ``points`` (one each) or ``m2`` (area).
     """
 
     lon: np.ndarray
@@ -268,7 +148,9 @@ class DemandSet:
     name: np.ndarray = None
     district: np.ndarray = None
     street: np.ndarray = None
+    kind: np.ndarray = None
     source: str = "imported"
+    unit: str = "people"
     cell_m: float | None = None
     crs: str | None = None  # metric CRS the grid was laid in (grid only)
     meta: dict = field(default_factory=dict)
@@ -283,7 +165,7 @@ class DemandSet:
         if np.any(~np.isfinite(self.weight)) or np.any(self.weight < 0):
             raise ValidationError("demand weights must be finite and ≥ 0")
         blank = np.full(n, "", dtype=object)
-        for name in ("group", "name", "district", "street"):
+        for name in ("group", "name", "district", "street", "kind"):
             value = getattr(self, name)
             setattr(self, name, blank.copy() if value is None else np.asarray(value, dtype=object))
         for name in ("shift_start", "shift_end"):
@@ -305,9 +187,14 @@ class DemandSet:
         """The points where ``mask`` is true (or at the given indices)."""
         take = {k: getattr(self, k)[mask] for k in (
             "lon", "lat", "weight", "group", "shift_start", "shift_end", "ids", "name",
-            "district", "street")}
-        return DemandSet(**take, source=self.source, cell_m=self.cell_m, crs=self.crs,
-                         meta=dict(self.meta))
+            "district", "street", "kind")}
+        return DemandSet(**take, source=self.source, unit=self.unit, cell_m=self.cell_m,
+                         crs=self.crs, meta=dict(self.meta))
+
+    @property
+    def label_zh(self) -> str:
+        """Which demand this is, in words (导入的需求点 / 社区代理点 / 按面积)."""
+        return SOURCE_LABELS_ZH.get(self.source, self.source)
 
     def shift_text(self, i: int) -> str:
         """Canonical shift text of point ``i`` (``""`` without a shift)."""
@@ -316,16 +203,20 @@ class DemandSet:
         return _shift_text((int(self.shift_start[i]), int(self.shift_end[i])))
 
 
-def load_demand(store, *, polygon=None, sources: Sequence[str] | None = None) -> DemandSet:
-    """Imported demand points, optionally only those inside a WGS84 ``polygon``.
+def load_demand(store, *, polygon=None, sources: Sequence[str] | None = None,
+                include_proxy: bool = False) -> DemandSet:
+    """Placed demand points, optionally only those inside a WGS84 ``polygon``.
 
-    ``source`` of the result is ``"community_proxy"`` when every point is proxy demand,
-    otherwise ``"imported"``.
+    Proxy demand (:data:`PROXY_SOURCES`) is left out unless ``include_proxy`` or ``sources``
+    names it: community points are an explicit choice, never a silent default. Points waiting
+    for a pin are never loaded. ``source`` of the result is ``"community_proxy"`` when every
+    point is proxy demand (``unit`` ``points`` then), otherwise ``"imported"`` (``people``).
     """
     import shapely
 
     records = demand_points.demand_rows(
-        store, bbox=None if polygon is None else polygon.bounds, sources=sources)
+        store, bbox=None if polygon is None else polygon.bounds, sources=sources,
+        exclude_sources=None if (include_proxy or sources is not None) else PROXY_SOURCES)
     lon = np.array([r["lon"] for r in records], dtype=float)
     lat = np.array([r["lat"] for r in records], dtype=float)
     starts, ends = [], []
@@ -341,9 +232,9 @@ def load_demand(store, *, polygon=None, sources: Sequence[str] | None = None) ->
         group=[r["group"] for r in records], shift_start=starts, shift_end=ends,
         ids=[r["id"] for r in records], name=[r["name"] for r in records],
         district=[r["district"] for r in records], street=[r["street"] for r in records],
-        source="imported")
+        kind=[r.get("kind") or "" for r in records], source="imported")
     if len(demand) and all(r["source"] in PROXY_SOURCES for r in records):
-        demand.source = COMMUNITY_PROXY
+        demand.source, demand.unit = COMMUNITY_PROXY, "points"
     if polygon is not None and len(demand):
         inside = shapely.contains_xy(polygon, demand.lon, demand.lat) | shapely.intersects_xy(
             polygon.boundary, demand.lon, demand.lat)
@@ -451,15 +342,163 @@ def _weights_from_raster(gx, gy, crs, raster) -> np.ndarray:
     return weight
 
 
-def demand_for_area(store, polygon, *, cell_m: float = 100.0) -> DemandSet:
-    """Imported demand inside ``polygon``; a grid over it when there is none.
+def area_demand(polygons: Sequence, *, names: Sequence[str] | None = None,
+                districts: Sequence[str] | None = None, level: str = "street",
+                cell_m: float = 100.0, crs: str | None = None, clip=None,
+                approx: bool = True) -> DemandSet:
+    """The area view of demand: a ``cell_m`` grid clipped to each polygon.
 
-    With ``polygon=None`` every imported point is used; without any, an empty set.
+    Every cell of a grid aligned to multiples of ``cell_m`` (one metric CRS for all the
+    polygons) that overlaps a polygon is one demand entry at the cell's centre, weighing the
+    area of the cell inside that polygon in m² (a full cell ``cell_m²``; a cell on a border
+    between two polygons appears once for each, with its two parts). Coverage of this demand
+    is "the share of the area within reach", never people.
+
+    Parameters
+    ----------
+    polygons : sequence of shapely geometry
+        WGS84 (the streets of a district, one street, or districts).
+    names, districts : sequences of str, optional
+        Each polygon's name and district, copied to its cells (``street`` or ``district``
+        column as ``level`` says), so per-area sums need no point-in-polygon test.
+    clip : shapely geometry, optional
+        Each polygon is first clipped to it (WGS84).
+    approx : bool
+        The polygons are approximate (the shipped street polygons are): recorded in
+        ``meta["approx"]``.
     """
-    demand = load_demand(store, polygon=polygon)
-    if len(demand) or polygon is None:
-        return demand
-    return grid_demand(polygon, cell_m=cell_m)
+    import shapely
+
+    if not cell_m or cell_m <= 0 or not math.isfinite(cell_m):
+        raise ValidationError(f"cell_m must be a positive number of metres, got {cell_m!r}")
+    polys = [p for p in polygons]
+    names = list(names) if names is not None else [""] * len(polys)
+    districts = list(districts) if districts is not None else [""] * len(polys)
+    if clip is not None:
+        polys = [shapely.intersection(shapely.make_valid(p), shapely.make_valid(clip))
+                 for p in polys]
+    keep = [i for i, p in enumerate(polys) if p is not None and not p.is_empty]
+    if crs is None:
+        bounds = np.array([polys[i].bounds for i in keep]) if keep else np.zeros((0, 4))
+        crs = (metric_crs_for(np.r_[bounds[:, 0], bounds[:, 2]], np.r_[bounds[:, 1],
+                                                                          bounds[:, 3]])
+               if keep else BEIJING_CRS)
+    parts = [(*_clipped_cells(polys[i], cell_m, crs), i) for i in keep]
+    gx = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0)
+    gy = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
+    area = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0)
+    owner = np.concatenate([np.full(p[0].size, p[3]) for p in parts]) if parts else \
+        np.zeros(0, dtype=np.int64)
+    label = np.array(names, dtype=object)[owner] if owner.size else np.zeros(0, dtype=object)
+    district = (np.array(districts, dtype=object)[owner] if owner.size
+                else np.zeros(0, dtype=object))
+    lon, lat = from_metric(gx, gy, crs)
+    return DemandSet(lon=lon, lat=lat, weight=area, source="area", unit="m2",
+                     cell_m=float(cell_m), crs=crs, district=district,
+                     street=label if level == "street" else None,
+                     meta={"approx": bool(approx), "level": level})
+
+
+def _clipped_cells(polygon, cell_m: float, crs: str):
+    """``(x, y, area)`` of the grid cells overlapping ``polygon`` (WGS84), metric ``crs``.
+
+    Cells whose centre is inside and that no boundary passes through weigh ``cell_m²``; the
+    cells the boundary may cross (found by sampling the boundary every ``cell_m / 4`` and
+    taking each sample's 3 × 3 neighbourhood) are intersected exactly.
+    """
+    import shapely
+
+    poly_m = shapely.make_valid(shapely.transform(polygon, lambda xy: np.column_stack(
+        to_metric(xy[:, 0], xy[:, 1], crs))))
+    bx0, by0, bx1, by1 = poly_m.bounds
+    i0, j0 = math.floor(bx0 / cell_m), math.floor(by0 / cell_m)
+    nx, ny = math.floor(bx1 / cell_m) - i0 + 1, math.floor(by1 / cell_m) - j0 + 1
+    line = shapely.segmentize(poly_m.boundary, cell_m / 4)
+    coords = shapely.get_coordinates(line)
+    ci = np.floor(coords[:, 0] / cell_m).astype(np.int64) - i0
+    cj = np.floor(coords[:, 1] / cell_m).astype(np.int64) - j0
+    edge = np.zeros((ny + 2, nx + 2), dtype=bool)  # padded by one cell on each side
+    for di in (0, 1, 2):
+        for dj in (0, 1, 2):
+            edge[np.clip(cj + dj, 0, ny + 1), np.clip(ci + di, 0, nx + 1)] = True
+    edge = edge[1:-1, 1:-1]
+    shapely.prepare(poly_m)
+    xs = (np.arange(nx) + i0 + 0.5) * cell_m
+    full_x, full_y = [], []
+    for j in range(ny):  # row by row keeps memory flat for city-sized grids
+        y = (j + j0 + 0.5) * cell_m
+        inner = ~edge[j]
+        inside = shapely.contains_xy(poly_m, xs[inner], np.full(int(inner.sum()), y))
+        full_x.append(xs[inner][inside])
+        full_y.append(np.full(int(inside.sum()), y))
+    ej, ei = np.nonzero(edge)
+    ex, ey = (ei + i0 + 0.5) * cell_m, (ej + j0 + 0.5) * cell_m
+    part = _edge_areas(poly_m, ei, ej, ex, ey, cell_m)
+    ok = part > 0
+    fx = np.concatenate(full_x) if full_x else np.zeros(0)
+    fy = np.concatenate(full_y) if full_y else np.zeros(0)
+    return (np.concatenate([fx, ex[ok]]), np.concatenate([fy, ey[ok]]),
+            np.concatenate([np.full(fx.size, cell_m * cell_m), part[ok]]))
+
+
+_BLOCK = 16  # edge cells are intersected block by block with the polygon clipped to the block
+
+
+def _edge_areas(poly_m, ei, ej, ex, ey, cell_m: float) -> np.ndarray:
+    """Exact area of each edge cell inside ``poly_m``; the polygon is first cut to blocks of
+    :data:`_BLOCK` × :data:`_BLOCK` cells, so each intersection sees a few vertices only."""
+    import shapely
+
+    h = cell_m / 2
+    part = np.zeros(ex.size)
+    if not ex.size:
+        return part
+    block = (ej // _BLOCK) * (int(ei.max()) // _BLOCK + 1) + ei // _BLOCK
+    order = np.argsort(block, kind="stable")
+    keys, starts = np.unique(block[order], return_index=True)
+    bounds = np.append(starts, order.size)
+    for k in range(keys.size):
+        idx = order[bounds[k]:bounds[k + 1]]
+        x0, y0 = ex[idx].min() - h, ey[idx].min() - h
+        x1, y1 = ex[idx].max() + h, ey[idx].max() + h
+        piece = shapely.clip_by_rect(poly_m, x0, y0, x1, y1)
+        if piece.is_empty:
+            continue
+        boxes = shapely.box(ex[idx] - h, ey[idx] - h, ex[idx] + h, ey[idx] + h)
+        part[idx] = shapely.area(shapely.intersection(boxes, piece))
+    return part
+
+
+def demand_for_area(store, polygon, *, cell_m: float = 100.0, demand: str = "auto",
+                    sub_geoms: Sequence | None = None, sub_names: Sequence[str] | None = None,
+                    sub_districts: Sequence[str] | None = None,
+                    sub_level: str = "street") -> DemandSet:
+    """The demand a coverage question counts inside ``polygon`` (``None``: everywhere).
+
+    ``demand`` (:data:`DEMAND_CHOICES`): ``imported`` (the union's points, people),
+    ``area`` (:func:`area_demand` over ``sub_geoms`` — the street polygons — clipped to
+    ``polygon``, or over ``polygon`` itself), ``community_proxy`` (community points, one each:
+    only when asked for), ``auto`` (imported points when the area has any, else the area).
+    With neither a polygon nor sub-areas, ``auto`` gives the imported points (maybe none).
+    """
+    if demand not in DEMAND_CHOICES:
+        raise ValidationError(f"demand 只能是 {', '.join(DEMAND_CHOICES)} (unknown demand "
+                              f"choice {demand!r})")
+    if demand == "community_proxy":
+        proxy = load_demand(store, polygon=polygon, sources=sorted(PROXY_SOURCES))
+        proxy.source, proxy.unit = COMMUNITY_PROXY, "points"
+        return proxy
+    if demand in ("auto", "imported"):
+        points = load_demand(store, polygon=polygon)
+        if demand == "imported" or len(points) or (polygon is None and not sub_geoms):
+            return points
+    if sub_geoms:
+        return area_demand(sub_geoms, names=sub_names, districts=sub_districts,
+                           level=sub_level, cell_m=cell_m, clip=polygon,
+                           approx=sub_level == "street")
+    if polygon is None:
+        raise ValidationError("按面积计算需要一个区域 (the area view needs an area)")
+    return area_demand([polygon], cell_m=cell_m, approx=False)
 
 
 def default_crs(*arrays_lonlat) -> str:

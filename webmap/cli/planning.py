@@ -1,4 +1,5 @@
-"""Planning commands: ``nuanxin demand import``, ``nuanxin coverage``, ``nuanxin site``.
+"""Planning commands: ``nuanxin demand template|import|pending``, ``nuanxin coverage``,
+``nuanxin site``.
 
 Thin faces over :mod:`geodata.planning.demand`, :mod:`geodata.planning.coverage`,
 :mod:`geodata.planning.siting` and :mod:`geodata.io.reports`. Numbers are read by the CLI's
@@ -31,31 +32,69 @@ def _pct(value) -> str:
 # ----------------------------------------------------------------------------- demand
 @main.group("demand")
 def demand_group() -> None:
-    """需求点 (where outdoor workers gather): import."""
+    """需求点 (where outdoor workers gather): template, import, rows waiting for a pin."""
+
+
+@demand_group.command("template")
+@click.argument("file", type=click.Path(path_type=str))
+def demand_template_cmd(file: str) -> None:
+    """写出需求表模板 (.xlsx or .csv): 名称, 类型, 人数, 班次, 地址/经纬度, 备注."""
+    from geodata.io.demand import write_template
+
+    path = write_template(file)
+    click.echo(f"已写出需求表模板 (template written): {path}")
 
 
 @demand_group.command("import")
 @click.argument("file", type=click.Path(path_type=str))
 @crs_option
 @click.option("--replace", is_flag=True, help="先删除已有需求点 (delete existing demand first)")
+@click.option("--sample", is_flag=True, help="标记为示例数据 (mark as sample data)")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
-def demand_import_cmd(file: str, crs: str, replace: bool, as_json: bool) -> None:
-    """导入需求点 (.geojson / .csv / .xlsx with lon/lat, optional weight, group, shift)."""
-    from geodata.planning.demand import import_demand
+def demand_import_cmd(file: str, crs: str, replace: bool, sample: bool, as_json: bool) -> None:
+    """导入需求表 (.xlsx / .csv / .geojson): 坐标或地址, 人数, 班次; 定位到区/市的行待定位."""
+    from geodata.io.demand import import_demand_sheet
 
     store = ready_store()
     try:
-        report = import_demand(store, file, crs=crs, replace=replace)
+        report = import_demand_sheet(store, file, crs=crs, replace=replace, sample=sample,
+                                     replace_source=True)
     finally:
         store.dispose()
     if as_json:
         emit_json(report)
         return
-    click.echo(f"已导入 {report['imported']} 个需求点 (imported)，"
-               f"拒绝 {len(report['rejected'])} 行 (rejected)。")
+    rows = {r["row"] for r in report["rejected"]}
+    click.echo(f"已导入 {report['imported']} 个需求点，共 {report['people']:,.10g} 人 (imported)；"
+               f"拒绝 {len(rows)} 行 (rejected)；待定位 {len(report['pending_pin'])} 行。")
     for bad in report["rejected"]:
         column = f" [{bad['column']}]" if bad.get("column") else ""
         click.echo(f"  第 {bad['row']} 行{column}: {bad['reason']}")
+    for row in report["pending_pin"]:
+        click.echo(f"  第 {row['row']} 行 {row['name']}: 地址只定位到 {row['precision']}，"
+                   "待定位，不参与计算 (needs a pin)")
+    for row in report["approximate"]:
+        click.echo(f"  第 {row['row']} 行 {row['name']}: 近似位置（街道级）")
+
+
+@demand_group.command("pending")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+def demand_pending_cmd(as_json: bool) -> None:
+    """待定位的需求点 (rows geocoded only to their district or city)."""
+    from stations.demand_points import pending_pins
+
+    store = ready_store()
+    try:
+        rows = pending_pins(store)
+    finally:
+        store.dispose()
+    if as_json:
+        emit_json([{k: r[k] for k in ("id", "name", "address", "district", "street", "weight",
+                                      "precision")} for r in rows])
+        return
+    click.echo(f"待定位需求点 {len(rows)} 个 (waiting for a pin)")
+    for r in rows:
+        click.echo(f"  #{r['id']} {r['name']} · {r['address']} · {r['weight']:g} 人")
 
 
 # ----------------------------------------------------------------------------- coverage
@@ -73,11 +112,16 @@ def demand_import_cmd(file: str, crs: str, replace: bool, as_json: bool) -> None
               help="步行路网文件 (.osm / .osm.pbf / .gpkg; default $NUANXIN_NETWORK)")
 @click.option("--cell", default="100", show_default=True, type=Number(minimum=1),
               help="无导入需求时的网格边长, 米 (grid cell size when there is no demand)")
+@click.option("--demand", "demand", default="auto", show_default=True,
+              type=click.Choice(["auto", "imported", "area", "community_proxy"]),
+              help="需求: auto = 导入的需求点, 没有则按面积; community_proxy = 社区代理点")
+@click.option("--strip", is_flag=True,
+              help="一天的覆盖条 (coverage at 06:00 / 12:00 / 18:00 / 22:00)")
 @click.option("--report", "report_path", default=None, help="写出 Excel 报告 (.xlsx)")
 @click.option("--geojson", "geojson_path", default=None, help="写出 GeoJSON")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def coverage_cmd(district, street, radius, minutes, min_stations, at, network_path, cell,
-                 report_path, geojson_path, as_json) -> None:
+                 demand, strip, report_path, geojson_path, as_json) -> None:
     """覆盖分析: how much demand is within reach of an open station (and of ≥ N)."""
     from geodata.io.reports import coverage_geojson, write_excel_report, write_geojson
     from geodata.planning.coverage import area_coverage
@@ -87,7 +131,7 @@ def coverage_cmd(district, street, radius, minutes, min_stations, at, network_pa
     try:
         result = area_coverage(store, district=district, street=street, radius_m=radius,
                                minutes=minutes, min_stations=min_stations, at=at,
-                               network=network, cell_m=cell)
+                               network=network, cell_m=cell, demand=demand, strip=strip)
     finally:
         store.dispose()
     if report_path:
@@ -98,9 +142,14 @@ def coverage_cmd(district, street, radius, minutes, min_stations, at, network_pa
     if as_json:
         emit_json(body)
         return
+    _print_coverage(body)
+
+
+def _print_coverage(body: dict) -> None:
     area = (body["area"] or {}).get("name") or "全部"
-    click.echo(f"{area}: 需求 {body['demand_total']:,.10g} (来源 {body['demand_source']}, "
-               f"{body['demand_points']} 点), 半径 {body['radius_m']:g} m ({body['method']})")
+    click.echo(f"{area}: 需求 {body['demand_amount_zh']} (来源: {body['demand_label_zh']}, "
+               f"{body['demand_points']} 点), 半径 {body['radius_m']:g} 米 ({body['method_note']})")
+    click.echo(f"  {body['demand_note_zh']}")
     click.echo(f"  覆盖率 {_pct(body['covered_share'])}，≥{body['min_stations']} 站交叉覆盖率 "
                f"{_pct(body['multi_covered_share'])}，未覆盖 {body['uncovered']} 点")
     far = body["farthest"]
@@ -110,6 +159,17 @@ def coverage_cmd(district, street, radius, minutes, min_stations, at, network_pa
     for row in body["by_area"]:
         click.echo(f"  {row['name']}: {_pct(row['covered_share'])} / "
                    f"{_pct(row['multi_covered_share'])} ({row['demand_total']:g})")
+    if body.get("time_strip"):
+        click.echo("  一天: " + "  ".join(f"{r['time']} {_pct(r['covered_share'])}"
+                                        for r in body["time_strip"]))
+    unit = body["demand_unit_zh"]
+    for gap in body["gaps"][:10]:
+        cand = gap["candidate"]
+        near = ("无驿站" if gap["nearest_station_m"] is None
+                else f"最近驿站 {gap['nearest_station_name']} {gap['nearest_station_m']:,.0f} 米")
+        click.echo(f"  缺口 #{gap['rank']} {gap['street'] or ''}: {gap['size']:,.10g} {unit}, "
+                   f"{near}" + (f"; 候选 {cand['name']} 可覆盖 {cand['covers']:,.10g} {unit}"
+                                if cand else "; 无可覆盖的候选单位"))
 
 
 # ----------------------------------------------------------------------------- site
