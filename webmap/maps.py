@@ -38,6 +38,7 @@ __all__ = [
     "map_parts",
     "UNDERLAY_STYLE",
     "escape_text",
+    "MetricScale",
 ]
 
 
@@ -135,6 +136,21 @@ class PopupMap(folium.Map):
     default_css = vendor.LEAN_CSS
 
 
+class MetricScale(branca.element.MacroElement):
+    """Leaflet's scale bar in metres and kilometres only (no feet or miles)."""
+
+    _template = branca.element.Template("""
+        {% macro script(this, kwargs) %}
+            L.control.scale({metric: true, imperial: false, maxWidth: 120})
+                .addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self):
+        super().__init__()
+        self._name = "MetricScale"
+
+
 def _to_datum(lon: float, lat: float, datum: str) -> tuple[float, float]:
     if datum == "wgs84":
         return float(lon), float(lat)
@@ -163,11 +179,12 @@ def base_map(*, tiles: str = "none", center: tuple[float, float], zoom: int = 15
     provider = TILE_PROVIDERS[tiles]
     lon, lat = _to_datum(center[0], center[1], provider.datum)
     klass = PopupMap if lean == "popups" else LeanMap if lean else folium.Map
-    m = klass(location=[lat, lon], zoom_start=zoom, tiles=None, control_scale=True,
+    m = klass(location=[lat, lon], zoom_start=zoom, tiles=None, control_scale=False,
               height=height, prefer_canvas=False,  # folium's location is [lat, lon]
               **{"maxZoom": provider.max_zoom, "minZoom": 3})  # the map's own limits
     if map_id:
         m._name, m._id = "map", map_id
+    MetricScale().add_to(m)
     for url in provider.tile_urls(key=tianditu_key):
         folium.TileLayer(tiles=url, attr=provider.attribution, name=provider.label_zh,
                          subdomains=provider.subdomains, max_zoom=provider.max_zoom,

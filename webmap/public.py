@@ -8,6 +8,8 @@ area only, so the page stays light at city scale.
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import (
@@ -34,7 +36,8 @@ from webmap.catalogue import hours_of
 from webmap.extensions import get_store, retry_after
 from webmap.security import csp_nonce
 
-__all__ = ["bp", "CHIPS", "navigation_links", "public_station"]
+__all__ = ["bp", "CHIPS", "REPORT_BUTTONS", "navigation_links", "public_station",
+           "nearest_open_alternative"]
 
 bp = Blueprint("public", __name__)
 
@@ -47,6 +50,17 @@ CHIPS = (
     ("always_open", "24小时", {"always_open": "true"}),
     ("no_registration", "免注册", {"access": "open"}),
 )
+#: The one-tap report buttons (issue 13 item 1), in the order a worker sees them: API kind and
+#: the button's words. The page's script (static/js/nx-common.js) lists the same.
+REPORT_BUTTONS = (
+    ("ok", "✓ 信息无误"), ("locked", "锁门/开放时间没开"),
+    ("needs_registration", "需要下载APP或登记才能进"), ("no_hot_water", "没有热水"),
+    ("no_toilet", "厕所不能用"), ("no_charging", "不能充电"), ("wrong_location", "位置不对"),
+    ("gone", "已搬走或关闭"), ("other", "其他"),
+)
+#: The station properties the worker map loads for its markers (``fields=`` of /api/stations).
+MAP_PROPERTIES = ("id", "name", "address", "access", "sample", "status", "status_reason",
+                  "open_now", "always_open", "hours_known", "trust", "trust_reason", "problem")
 #: Amenities the worker list and popups always show (yes / no / unknown).
 KEY_AMENITIES = ("hot_water", "microwave", "ebike_charging", "toilet", "phone_charging",
                  "seats")
@@ -107,6 +121,13 @@ def worker():
         "amenityLabels": {a: AMENITY_LABELS_ZH[a] for a in AMENITIES},
         "keyAmenities": list(KEY_AMENITIES),
         "underlayStyle": maps.UNDERLAY_STYLE,
+        "mapFields": ",".join(MAP_PROPERTIES),
+        "reachLimitM": float(current_app.config["REACH_LIMIT_M"]),
+        "hotline": str(current_app.config["HOTLINE"] or ""),
+        "offline": {"snapshot": url_for("public.offline_snapshot"),
+                    "radiusM": float(current_app.config["OFFLINE_RADIUS_M"]),
+                    "coverageM": float(settings.get("COVERAGE_M")),
+                    "walkSpeedKmh": WALK_SPEED_KMH, "detourFactor": DETOUR_FACTOR},
     }
     return render_template("worker.html", map=parts, config=config, chips=CHIPS,
                            provider=provider, walk_speed_kmh=f"{WALK_SPEED_KMH:g}",
@@ -125,6 +146,8 @@ def station(station_id: int):
     from webmap.underlay import underlay_geojson
 
     s = public_station(get_store().get_station(station_id))
+    if request.args.get("src") == "qr":  # opened from the station's plaque: counted, anonymous
+        feedback.count_plaque_visit(get_store(), station_id)
     tiles = _tiles()
     datum = maps.tile_datum(tiles)
     pad = 0.006
@@ -140,8 +163,26 @@ def station(station_id: int):
     return render_template(
         "station.html", s=s, map=parts, hours=hours, open_now=hours.is_open(now),
         next_change=hours.next_change(now), amenity_groups=groups,
-        nav=navigation_links(s), report_kinds=feedback.REPORT_KIND_LABELS_ZH,
-        note_max=feedback.NOTE_MAX_LENGTH, provider=maps.TILE_PROVIDERS[tiles])
+        nav=navigation_links(s) if s.status == "open" else [],
+        alternative=nearest_open_alternative(s) if s.status != "open" else None,
+        report_buttons=REPORT_BUTTONS, note_max=feedback.NOTE_MAX_LENGTH,
+        provider=maps.TILE_PROVIDERS[tiles])
+
+
+def nearest_open_alternative(station: Station):
+    """For a suspended or closed station: the nearest other station open at arrival (else the
+    nearest other open one), as a :class:`geodata.nearest.index.NearestResult`, or ``None``."""
+    from geodata.nearest.cache import get_index
+    from webmap.extensions import snapshots
+
+    index = get_index(get_store(), cache=snapshots())
+    for only_open in (True, False):
+        results = index.nearest(station.lon, station.lat, k=3, open_at=settings.now(),
+                                require_open=only_open)
+        results = [r for r in results if r.station.id != station.id]
+        if results:
+            return results[0]
+    return None
 
 
 @bp.post("/stations/<int:station_id>/report")
@@ -161,9 +202,84 @@ def report(station_id: int):
         get_store().get_station(station_id)  # unknown station → 404 first
         flash(exc.message, "error")
         return redirect(url_for("public.station", station_id=station_id) + "#report")
-    flash("谢谢！我们已收到你的反馈，工会工作人员会尽快核实。" if kind != "confirmed"
+    flash("谢谢！已收到，工会会尽快核实，下一位师傅就能看到。" if kind != "ok"
           else "谢谢确认！这能帮其他师傅放心前往。", "ok")
-    return redirect(url_for("public.station", station_id=station_id) + "#report")
+    return redirect(url_for("public.station", station_id=station_id) + "#report-thanks")
+
+
+# -- the installable, offline app ------------------------------------------------------------
+_STATIC = Path(__file__).resolve().parent / "static"
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    """The web app manifest: 暖心驿站, standalone, our icons."""
+    body = {
+        "name": "暖心驿站", "short_name": "暖心驿站", "lang": "zh-CN",
+        "description": "找附近的职工暖心驿站：喝水、歇脚、热饭、充电。离线也能用。",
+        "start_url": url_for("public.worker"), "scope": "/", "display": "standalone",
+        "background_color": "#ffffff", "theme_color": "#c2410c",
+        "icons": [
+            {"src": url_for("static", filename="img/icon-192.png"), "sizes": "192x192",
+             "type": "image/png", "purpose": "any maskable"},
+            {"src": url_for("static", filename="img/icon-512.png"), "sizes": "512x512",
+             "type": "image/png", "purpose": "any maskable"},
+            {"src": url_for("static", filename="img/icon.svg"), "sizes": "any",
+             "type": "image/svg+xml"},
+        ],
+    }
+    response = jsonify(body)
+    response.headers["Content-Type"] = "application/manifest+json"
+    return response
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker, from the site root so that its scope is ``/``; its cache name
+    carries :func:`webmap.offline_assets.release`, so a new release replaces old assets."""
+    from webmap.offline_assets import precache_urls, release
+
+    text = (_STATIC / "js" / "sw.js").read_text(encoding="utf-8")
+    text = text.replace("__RELEASE__", release()).replace(
+        "__PRECACHE__", json.dumps(precache_urls(), ensure_ascii=False))
+    response = make_response(text)
+    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.get("/offline/stations.json")
+def offline_snapshot():
+    """The stations a phone keeps for offline use (:mod:`geodata.nearest.offline`): in full
+    within ``NUANXIN_OFFLINE_RADIUS_M`` of ``lon``/``lat`` (WGS84), coarsely elsewhere."""
+    from geodata.nearest.cache import get_index
+    from geodata.nearest.offline import offline_snapshot as build
+    from webmap.extensions import snapshots
+
+    lon = _coordinate("lon", -180, 180)
+    lat = _coordinate("lat", -90, 90)
+    index = get_index(get_store(), cache=snapshots())
+    body = build(index.stations, now=settings.now(), lon=lon, lat=lat,
+                 radius_m=float(current_app.config["OFFLINE_RADIUS_M"]))
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _coordinate(name: str, low: float, high: float) -> float | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValidationError(f"{name} 必须是数字 ({name} must be a number), got {raw!r}",
+                              detail={"param": name}) from None
+    if not (low <= value <= high):
+        raise ValidationError(f"{name} 超出范围 ({name} must be within {low}..{high}), "
+                              f"got {raw!r}", detail={"param": name})
+    return value
 
 
 @bp.get("/healthz")

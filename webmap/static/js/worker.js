@@ -21,6 +21,9 @@
   var listEl = document.getElementById("nearest-list");
   var nearestBox = document.getElementById("nearest");
   var markerById = {};
+  var lastNearest = null;   // the last nearest answer shown
+  var reachBox = document.getElementById("reach");
+  var speakBtn = document.getElementById("speak");
 
   // -- helpers ------------------------------------------------------------------------
   function el(tag, cls, text) {
@@ -33,9 +36,7 @@
   function fromMap(lon, lat) { return NxDatum.convert(lon, lat, datum, "wgs84"); }
   function latLng(pair) { return L.latLng(pair[1], pair[0]); }  // Leaflet wants lat, lng
   function say(text) { statusEl.textContent = text; }
-  function metres(m) {
-    return m < 1000 ? Math.round(m / 10) * 10 + " 米" : (m / 1000).toFixed(1) + " 公里";
-  }
+  var metres = NxCommon.metres;
   function chipParams(params) {
     cfg.chips.forEach(function (chip) {
       if (!active[chip.id]) { return; }
@@ -82,12 +83,17 @@
 
   function stationIcon(p) {
     var cls = "nx-pin";
-    cls += p.open_now === true ? " nx-pin-open" : p.open_now === false ? " nx-pin-closed"
-      : " nx-pin-unknown";
+    var closed = p.status === "closed" || p.status === "suspended";
+    cls += closed ? " nx-pin-gone" : p.open_now === true ? " nx-pin-open"
+      : p.open_now === false ? " nx-pin-closed" : " nx-pin-unknown";
     if (p.match === "unknown") { cls += " nx-pin-maybe"; }
     if (p.sample) { cls += " nx-pin-sample"; }
+    if (p.trust === "flagged") { cls += " nx-pin-flagged"; }
+    if (p.trust === "unverified") { cls += " nx-pin-unverified"; }
     var inner = el("span", "nx-pin-dot");
-    if (p.open_now !== true && p.open_now !== false) { inner.textContent = "?"; }
+    if (closed) { inner.textContent = "×"; }
+    else if (p.trust === "flagged") { inner.textContent = "!"; }
+    else if (p.open_now !== true && p.open_now !== false) { inner.textContent = "?"; }
     else if (p.match === "unknown") { inner.textContent = "?"; }
     return L.divIcon({className: cls, html: inner, iconSize: [30, 30], iconAnchor: [15, 15],
       popupAnchor: [0, -14]});
@@ -102,7 +108,18 @@
     var box = el("div", "nx-popup");
     box.appendChild(el("h3", null, p.name));
     if (p.sample) { box.appendChild(el("span", "badge badge-sample", "示例数据")); }
-    box.appendChild(el("p", "nx-open " + openClass(p.open_now), openText(p.open_now, "现在")));
+    if (p.status === "closed" || p.status === "suspended") {
+      box.appendChild(el("p", "nx-gone", (p.status === "closed" ? "已关闭" : "暂停开放") +
+        (p.status_reason ? "：" + p.status_reason : "")));
+    } else {
+      box.appendChild(el("p", "nx-open " + openClass(p.open_now), openText(p.open_now, "现在")));
+    }
+    if (p.trust === "flagged") {
+      box.appendChild(el("p", "nx-flagged", "⚠ 多位师傅反映有问题" +
+        (p.trust_reason ? "：" + p.trust_reason : "") + "（工会核实中）"));
+    } else if (p.trust === "unverified") {
+      box.appendChild(el("p", "nx-unverified", "信息较久没有核实，去之前可先问问"));
+    }
     if (p.address) { box.appendChild(el("p", "nx-addr", p.address)); }
     if (p.match === "unknown") {
       box.appendChild(el("p", "nx-maybe", "所选设施：情况未知（不是“没有”），去之前可先问问"));
@@ -119,14 +136,27 @@
     if (!pendingPopup) { return; }
     if (Date.now() > pendingPopup.until) { pendingPopup = null; return; }
     var m = markerById[pendingPopup.id];
-    if (m) { cluster.zoomToShowLayer(m, function () { m.openPopup(); }); }
+    if (!m || !cluster.hasLayer(m)) { return; }  // not loaded yet: the next reload retries
+    var parent = m.__parent;
+    if (!m._icon && !(parent && parent._icon)) { return; }  // not drawn yet (moveend retries)
+    pendingPopup = null;
+    cluster.zoomToShowLayer(m, function () {
+      m.openPopup();
+      document.body.dataset.popup = String(m.nxProps.id);
+    });
+  }
+
+  function markerKey(p) {
+    return [p.id, p.open_now, p.match || "", p.trust || "ok", p.status || "open", p.sample ? 1 : 0]
+      .join("|");
   }
 
   function renderStations(body) {
-    cluster.clearLayers();
+    // Markers are kept across reloads when unchanged: a popup opened by "在地图上看" survives
+    // the reload its own move triggers, and markercluster never looks for the parent of a
+    // marker taken away mid-animation (the `_icon` TypeError of issue 14).
     bubbles.clearLayers();
-    markerById = {};
-    var markers = [];
+    var next = {}, add = [], remove = [];
     body.features.forEach(function (f) {
       var ll = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
       var p = f.properties;
@@ -134,20 +164,31 @@
         var n = el("span", "nx-bubble-n", p.count);
         var size = p.count < 10 ? 34 : p.count < 100 ? 42 : p.count < 1000 ? 50 : 58;
         var b = L.marker(ll, {icon: L.divIcon({className: "nx-bubble", html: n,
-          iconSize: [size, size]}), title: p.count + " 个驿站", keyboard: true});
+          iconSize: [size, size]}), title: p.count + " 个驿站", keyboard: true, alt: p.count + " 个驿站"});
         b.on("click", function () { map.setView(ll, Math.min(map.getZoom() + 2, 18)); });
         bubbles.addLayer(b);
         return;
       }
-      var m = L.marker(ll, {icon: stationIcon(p), title: p.name, keyboard: true});
+      var key = markerKey(p);
+      var old = markerById[p.id];
+      if (old && old.nxKey === key && old.getLatLng().equals(ll)) { next[p.id] = old; return; }
+      var m = L.marker(ll, {icon: stationIcon(p), title: p.name, alt: p.name, keyboard: true});
+      m.nxKey = key;
+      m.nxProps = p;
       m.bindPopup(function () { return popupFor(p); }, {maxWidth: 280});
-      markerById[p.id] = m;
-      markers.push(m);
+      next[p.id] = m;
+      add.push(m);
     });
-    cluster.addLayers(markers);
+    Object.keys(markerById).forEach(function (id) {
+      if (next[id] !== markerById[id]) { remove.push(markerById[id]); }
+    });
+    if (remove.length) { cluster.removeLayers(remove); }
+    markerById = next;
+    cluster.addLayers(add);
     openPendingPopup();
+    updateRanks();
     document.body.dataset.stationsMatched = body.numberMatched;
-    document.body.dataset.stationsShown = markers.length;
+    document.body.dataset.stationsShown = Object.keys(markerById).length;
     document.body.dataset.clustered = body.clustered ? "1" : "0";
     document.dispatchEvent(new CustomEvent("nx:stations", {detail: body}));
   }
@@ -156,7 +197,7 @@
     if (stationCtl) { stationCtl.abort(); }
     stationCtl = new AbortController();
     var params = new URLSearchParams({bbox: viewBbox().map(function (v) { return v.toFixed(6); }).join(","),
-      crs: datum, fields: "map", cluster: "true", zoom: String(map.getZoom()),
+      crs: datum, fields: cfg.mapFields, cluster: "true", zoom: String(map.getZoom()),
       limit: String(cfg.maxFeatures)});
     if (anyAmenityChip()) { params.set("include_unknown", "true"); }
     chipParams(params);
@@ -198,79 +239,224 @@
     return s;
   }
 
-  function renderNearest(body) {
-    listEl.textContent = "";
+  // Rank badges sit beside a station's own marker, and only while that marker is drawn on
+  // its own: never over a cluster's count.
+  var rankFor = [];   // [{id, pos}] of the nearest list, in order
+  function updateRanks() {
     ranks.clearLayers();
+    rankFor.forEach(function (r, i) {
+      var m = markerById[r.id];
+      if (!m || !cluster.hasLayer(m) || cluster.getVisibleParent(m) !== m) { return; }
+      ranks.addLayer(L.marker(m.getLatLng(), {interactive: false, keyboard: false,
+        zIndexOffset: 1000, icon: L.divIcon({className: "nx-rank", html: el("span", null, i + 1),
+          iconSize: [24, 24], iconAnchor: [-4, 28]})}));
+    });
+  }
+
+  function showMe(r) {
+    // "在地图上看": the map comes into view, the station's popup opens (un-clustered, or
+    // spiderfied when several share the spot); the markers reload for the new view.
+    var pos = latLng(toMap(r.lon, r.lat));
+    pendingPopup = {id: r.id, until: Date.now() + 8000};
+    document.querySelector(".mapwrap").scrollIntoView({block: "start"});
+    map.setView(pos, Math.max(map.getZoom(), 17), {animate: false});
+    loadStations().then(openPendingPopup);
+  }
+
+  function pickLocation(stationId) {
+    // 位置不对: a draggable pin on the map; resolves to the WGS84 spot, or null.
+    var item = null;
+    (lastNearest ? lastNearest.results : []).forEach(function (r) { if (r.id === stationId) { item = r; } });
+    var start = item ? latLng(toMap(item.lon, item.lat)) : map.getCenter();
+    document.querySelector(".mapwrap").scrollIntoView({block: "start"});
+    map.setView(start, Math.max(map.getZoom(), 17), {animate: false});
+    var pin = L.marker(start, {draggable: true, autoPan: true, zIndexOffset: 3000,
+      title: "正确位置（拖动我）", alt: "正确位置（拖动我）",
+      icon: L.divIcon({className: "nx-drag-pin", html: el("span", null, "⬇"), iconSize: [36, 36],
+        iconAnchor: [18, 34]})}).addTo(map);
+    var bar = document.getElementById("pin-bar");
+    var say2 = bar.querySelector(".pin-say");
+    say2.textContent = "把图钉拖到驿站真正的位置（也可以点地图），再点“确认位置”。";
+    bar.hidden = false;
+    map.on("click", movePin);
+    function movePin(e) { pin.setLatLng(e.latlng); }
+    return new Promise(function (resolve) {
+      function finish(ok) {
+        var ll = pin.getLatLng();
+        map.off("click", movePin);
+        map.removeLayer(pin);
+        okBtn.removeEventListener("click", onOk);
+        noBtn.removeEventListener("click", onNo);
+        if (!ok) { bar.hidden = true; resolve(null); return; }
+        var w = fromMap(ll.lng, ll.lat);  // the tiles' datum -> WGS84
+        resolve({lon: w[0], lat: w[1], thanks: say2});
+        setTimeout(function () { bar.hidden = true; }, 6000);
+      }
+      var okBtn = bar.querySelector(".pin-ok"), noBtn = bar.querySelector(".pin-cancel");
+      function onOk() { finish(true); }
+      function onNo() { finish(false); }
+      okBtn.addEventListener("click", onOk);
+      noBtn.addEventListener("click", onNo);
+      document.body.dataset.pinning = String(stationId);
+    });
+  }
+
+  function reach(body) {
+    // Nothing open within reach on foot: say so plainly, offer the nearest anyway, the hotline.
+    reachBox.hidden = true;
+    reachBox.textContent = "";
+    var words = null;
+    if (body.outside_coverage) {
+      words = "你所在的位置不在暖心驿站的服务范围内（" + (body.coverage_m / 1000) +
+        " 公里内没有任何驿站）。";
+    } else if (body.results.length && !body.results.some(function (r) {
+      return r.walk_distance_m <= cfg.reachLimitM && r.open_at_arrival !== false;
+    })) {
+      words = "步行 " + (cfg.reachLimitM / 1000) + " 公里内没有到达时开放的驿站。" +
+        "下面是最近的几个，仍然可以去；最近的步行约 " +
+        Math.max(1, Math.round(body.results[0].walk_minutes)) + " 分钟。";
+    }
+    if (!words) { return; }
+    reachBox.appendChild(el("p", null, words));
+    if (cfg.hotline) {
+      var p = el("p", null, "需要帮助可以打工会热线：");
+      var a = el("a", "btn btn-small hotline", cfg.hotline);
+      a.href = "tel:" + cfg.hotline.replace(/[^0-9+]/g, "");
+      p.appendChild(a);
+      reachBox.appendChild(p);
+    }
+    reachBox.hidden = false;
+  }
+
+  function card(r, i) {
+    var li = el("li", "station-item");
+    li.dataset.id = r.id;
+    if (r.trust === "flagged") { li.classList.add("is-flagged"); }
+    var head = el("div", "item-head");
+    head.appendChild(el("span", "rank", i + 1));
+    head.appendChild(el("strong", "item-name", r.name));
+    if (r.sample) { head.appendChild(el("span", "badge badge-sample", "示例数据")); }
+    li.appendChild(head);
+    if (r.trust === "flagged") {
+      li.appendChild(el("p", "item-flag", "⚠ 多位师傅反映有问题" +
+        (r.trust_reason ? "：" + r.trust_reason : "") + "（工会核实中）"));
+    } else if (r.trust === "unverified") {
+      li.appendChild(el("p", "item-unverified", "信息较久没有核实，去之前可先问问"));
+    }
+    var line = el("p", "item-line");
+    line.appendChild(el("span", "dist", metres(r.distance_m)));
+    line.appendChild(el("span", "walk", "步行约 " + Math.max(1, Math.round(r.walk_minutes)) + " 分钟"));
+    line.appendChild(el("span", "arrive " + openClass(r.open_at_arrival),
+      openText(r.open_at_arrival, "到达时")));
+    li.appendChild(line);
+    var tri = el("p", "item-amenities");
+    cfg.keyAmenities.forEach(function (k) { tri.appendChild(triState(k, r)); });
+    var acc = el("span", "tri " + (r.access === "open" ? "tri-yes" : r.access === "unknown"
+      ? "tri-unknown" : "tri-no"));
+    acc.appendChild(el("b", null, r.access === "open" ? "✓" : r.access === "unknown" ? "?" : "✗"));
+    acc.appendChild(document.createTextNode("免注册"));
+    tri.appendChild(acc);
+    li.appendChild(tri);
+    if (r.amenity_notes) {
+      Object.keys(r.amenity_notes).forEach(function (k) {
+        li.appendChild(el("p", "item-note", "? " + (cfg.amenityLabels[k] || k) + "：" +
+          r.amenity_notes[k]));
+      });
+    }
+    if (r.address) { li.appendChild(el("p", "item-addr", r.address)); }
+    var actions = el("div", "item-actions");
+    var show = el("button", "btn btn-small btn-secondary show-on-map", "在地图上看");
+    show.type = "button";
+    show.addEventListener("click", function () { showMe(r); });
+    actions.appendChild(show);
+    var a = el("a", "btn btn-small", "详情与导航 ›");
+    a.href = cfg.stationUrl + encodeURIComponent(r.id);
+    actions.appendChild(a);
+    var rep = el("button", "btn btn-small btn-secondary report-open", "反馈");
+    rep.type = "button";
+    rep.setAttribute("aria-expanded", "false");
+    actions.appendChild(rep);
+    li.appendChild(actions);
+    var panel = null;
+    rep.addEventListener("click", function () {
+      if (!panel) {
+        panel = NxCommon.reportPanel(r.id, {pickLocation: pickLocation});
+        li.appendChild(panel);
+      } else {
+        panel.hidden = !panel.hidden;
+      }
+      rep.setAttribute("aria-expanded", panel.hidden ? "false" : "true");
+      if (!panel.hidden) { panel.scrollIntoView({block: "nearest"}); }
+    });
+    return li;
+  }
+
+  function renderNearest(body, source) {
+    listEl.textContent = "";
+    lastNearest = body;
     nearestBox.hidden = false;
+    nearestBox.dataset.source = source || "network";
+    reach(body);
+    speakBtn.hidden = !(NxCommon.canSpeak() && body.results.length);
+    rankFor = body.results.map(function (r) { return {id: r.id}; });
+    updateRanks();
     if (!body.results.length) {
-      listEl.appendChild(el("li", "empty", "附近没有符合条件的驿站。试试少选几个条件。"));
-      say("附近没有符合条件的驿站。");
+      var why = body.outside_coverage ? "这里不在服务范围内，附近没有驿站。"
+        : "附近没有符合条件的驿站。试试少选几个条件。";
+      listEl.appendChild(el("li", "empty", why));
+      say(why);
+      document.dispatchEvent(new CustomEvent("nx:nearest", {detail: body}));
       return;
     }
-    body.results.forEach(function (r, i) {
-      var li = el("li", "station-item");
-      li.dataset.id = r.id;
-      var head = el("div", "item-head");
-      head.appendChild(el("span", "rank", i + 1));
-      head.appendChild(el("strong", "item-name", r.name));
-      if (r.sample) { head.appendChild(el("span", "badge badge-sample", "示例数据")); }
-      li.appendChild(head);
-      var line = el("p", "item-line");
-      line.appendChild(el("span", "dist", metres(r.distance_m)));
-      line.appendChild(el("span", "walk", "步行约 " + Math.max(1, Math.round(r.walk_minutes)) + " 分钟"));
-      line.appendChild(el("span", "arrive " + openClass(r.open_at_arrival),
-        openText(r.open_at_arrival, "到达时")));
-      li.appendChild(line);
-      var tri = el("p", "item-amenities");
-      cfg.keyAmenities.forEach(function (k) { tri.appendChild(triState(k, r)); });
-      var acc = el("span", "tri " + (r.access === "open" ? "tri-yes" : r.access === "unknown"
-        ? "tri-unknown" : "tri-no"));
-      acc.appendChild(el("b", null, r.access === "open" ? "✓" : r.access === "unknown" ? "?" : "✗"));
-      acc.appendChild(document.createTextNode("免注册"));
-      tri.appendChild(acc);
-      li.appendChild(tri);
-      if (r.address) { li.appendChild(el("p", "item-addr", r.address)); }
-      var actions = el("div", "item-actions");
-      var show = el("button", "btn btn-small btn-secondary", "在地图上看");
-      show.type = "button";
-      var pos = latLng(toMap(r.lon, r.lat));
-      show.addEventListener("click", function () {
-        // setView reloads the stations in view (moveend), which rebuilds the markers: ask for
-        // the popup now and again after that reload, so it is not lost with the old marker.
-        pendingPopup = {id: r.id, until: Date.now() + 5000};
-        map.setView(pos, Math.max(map.getZoom(), 16));
-        openPendingPopup();
-      });
-      actions.appendChild(show);
-      var a = el("a", "btn btn-small", "详情与导航 ›");
-      a.href = cfg.stationUrl + encodeURIComponent(r.id);
-      actions.appendChild(a);
-      li.appendChild(actions);
-      listEl.appendChild(li);
-      ranks.addLayer(L.marker(pos, {interactive: false, keyboard: false, zIndexOffset: 1000,
-        icon: L.divIcon({className: "nx-rank", html: el("span", null, i + 1), iconSize: [24, 24],
-          iconAnchor: [-4, 28]})}));
-    });
+    body.results.forEach(function (r, i) { listEl.appendChild(card(r, i)); });
     var bounds = L.latLngBounds(body.results.map(function (r) { return latLng(toMap(r.lon, r.lat)); }));
     if (position) { bounds.extend(latLng(toMap(position.lon, position.lat))); }
     map.fitBounds(bounds, {padding: [36, 36], maxZoom: 17});  // the worker and the nearest 5
-    say("已找到离你最近的 " + body.results.length + " 个驿站。");
+    say("已找到离你最近的 " + body.results.length + " 个驿站。" + (source === "offline"
+      ? "（离线：用手机上保存的数据）" : source === "snapshot" ? "（先用手机上保存的数据，正在联网更新…）"
+      : ""));
     document.dispatchEvent(new CustomEvent("nx:nearest", {detail: body}));
+  }
+
+  function nearestParams() {
+    var params = new URLSearchParams({lon: position.lon.toFixed(7), lat: position.lat.toFixed(7),
+      crs: "wgs84", k: "5"});
+    chipParams(params);
+    return params;
   }
 
   function loadNearest() {
     if (!position) { return Promise.resolve(); }
     if (nearestCtl) { nearestCtl.abort(); }
-    nearestCtl = new AbortController();
-    var params = new URLSearchParams({lon: position.lon.toFixed(7), lat: position.lat.toFixed(7),
-      crs: "wgs84", k: "5"});
-    chipParams(params);
+    var ctl = nearestCtl = new AbortController();
+    var params = nearestParams();
+    var here = position;
+    var answered = false;
     say("正在查找最近的驿站…");
-    return fetchJSON(cfg.api.nearest + "?" + params.toString(), nearestCtl)
-      .then(renderNearest)
-      .catch(function (err) {
-        if (err.name !== "AbortError") { say("查找失败：" + err.message); }
+    var off = window.NxOffline || null;
+    if (off) {
+      // the phone's copy answers at once; the network's answer replaces it when it comes
+      off.ready.then(function () {
+        var local = answered || ctl.signal.aborted ? null : off.nearest(here, params);
+        if (local) { renderNearest(local, "snapshot"); }
       });
+    }
+    return fetchJSON(cfg.api.nearest + "?" + params.toString(), ctl).then(function (body) {
+      answered = true;
+      if (off) { off.online(); }
+      renderNearest(body, "network");
+      if (off) { off.refresh(here); }
+    }).catch(function (err) {
+      if (err.name === "AbortError") { return; }
+      if (!off) { say("查找失败：" + err.message); return; }
+      return off.ready.then(function () {
+        var local = off.nearest(here, params, true);
+        if (!local) { say("没有网络，手机上也还没有驿站数据。请联网后再试。"); return; }
+        answered = true;
+        off.offline();
+        renderNearest(local, "offline");
+      });
+    });
   }
 
   function setPosition(lon, lat, accuracy) {
@@ -304,6 +490,17 @@
 
   // -- wiring -------------------------------------------------------------------------
   document.getElementById("locate").addEventListener("click", locate);
+  speakBtn.addEventListener("click", function () {
+    if (lastNearest && lastNearest.results.length) { NxCommon.speak(NxCommon.describe(lastNearest.results[0])); }
+  });
+  cluster.on("animationend", updateRanks);
+  map.on("zoomend", updateRanks);
+  // a worker who already allowed the position gets the answer without a tap
+  if (navigator.permissions && navigator.permissions.query) {
+    navigator.permissions.query({name: "geolocation"}).then(function (st) {
+      if (st.state === "granted" && !position) { locate(); }
+    }).catch(function () { /* ask on tap */ });
+  }
   var pickBtn = document.getElementById("pick");
   pickBtn.addEventListener("click", function () {
     picking = !picking;
@@ -335,6 +532,6 @@
   });
   loadStations();
   loadUnderlay();
-  window.nuanxin = {map: map, cluster: cluster, me: me, setPosition: setPosition, datum: datum,
-    reload: loadStations};
+  window.nuanxin = {map: map, cluster: cluster, me: me, ranks: ranks, setPosition: setPosition,
+    datum: datum, reload: loadStations, markers: function () { return markerById; }};
 })();
