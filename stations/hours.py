@@ -1,89 +1,107 @@
 """Opening hours: read what hosts write, answer "is it open when I get there".
 
-:meth:`OpeningHours.parse` reads OSM ``opening_hours`` text (``Mo-Fr 08:30-11:00; PH off``) and
-the Chinese hosts write (``周一至周五 9:00-17:00，周六 9点-12点，节假日休息``) into one weekly
-structure; :meth:`~OpeningHours.to_text` and :meth:`~OpeningHours.describe_zh` write it back.
+OSM ``opening_hours`` text is evaluated by the field's own parser, ``opening-hours-py``
+(import name ``opening_hours``, the Rust ``opening-hours`` crate): every value it accepts is
+accepted and means what it means in OSM — later rules win (``PH off; Mo-Fr 08:00-18:00`` is
+open on a weekday holiday), a rule without days covers every day (``Mo-Fr 08:00-12:00;
+13:00-17:00`` is open on Saturday 14:00), ``,`` adds a rule, hours past midnight belong to the
+next calendar day's rules (``Fr 22:00-04:00; Sa 21:00-04:00`` is closed on Saturday 02:00),
+``open``, months, dates, week numbers, ``Th[1]``, open ends ``+``, comments and ``unknown``.
+Chinese text (``周一至周五 9:00-17:00，周六 9点-12点，节假日休息``) is first written as OSM text by
+:mod:`stations.hourtext`; :meth:`OpeningHours.to_text` is the OSM text kept in the store.
 
-* An interval ``(start, end)`` in minutes belongs to the weekday it starts on; ``end`` may pass
-  1440 and spill into the next morning (``22:00-06:00`` is ``(1320, 1800)``).
-* Rules apply in order: a rule naming days replaces those days' hours (``Mo-Su 08:00-18:00; Sa
-  off``); a rule naming no days covers every day when first, else adds to the previous rule's
-  days (``周一至周五 8:30-11:00；13:30-17:00``).
-* Public holidays: without a PH rule a holiday keeps its weekday's hours; ``PH off`` closes it,
-  ``PH 10:00-14:00`` gives it own hours. Dates from :data:`HOLIDAYS` unless ``holidays=`` is given.
-* Asia/Shanghai wall-clock time, minute resolution; naive datetimes are local, aware converted.
+Our own layer adds only what the parser cannot know:
+
+* **Unknown hours** (tri-state): empty text, ``未知``, ``不详``, ``unknown`` … give
+  ``OpeningHours(known=False)``; every question then answers ``None``. A rule that evaluates
+  to OSM's *unknown* state (``Mo-Fr 10:00-12:00 unknown``, a comment-only rule such as
+  ``"by appointment"``) also answers ``None`` for that time, never "open".
+* **China's calendar** (:mod:`stations.holidays`, from ``chinesecalendar``): the parser's own
+  calendar for ``CN`` knows only the festival days themselves (6 a year, not the 3-8 day
+  blocks), and it takes no custom holiday list. So ``PH`` is evaluated here: a date that is a
+  statutory day off is evaluated by a variant of the expression in which ``PH`` matches every
+  day (``PH`` → ``Mo-Su``; ``PH Mo`` → ``Mo``); other dates by the expression as written with
+  no holidays at all. ``工作日`` rules (``Mo-Fr … "工作日"``, see :mod:`stations.hourtext`)
+  also open on a 调休 make-up Saturday or Sunday: that date is evaluated as the closest
+  earlier ordinary working day (same time of day). Dates outside the years the calendar knows
+  are evaluated without holidays, with a warning (:func:`stations.holidays.calendar_note`).
+* **Sun events** (``sunrise-sunset``, ``dawn``, ``dusk``) use Beijing's coordinates
+  (:data:`SUN_COORDS`) in Asia/Shanghai time.
+* ``SH`` (school holidays): no Chinese school calendar is known, so ``SH`` rules never apply —
+  the parser's own behaviour without a school calendar.
+* Times are Asia/Shanghai wall-clock time, minute resolution; naive datetimes are local,
+  aware ones converted.
+
+Intended differences from the bare parser (each is a test in ``tests/test_hours.py``):
+
+0. A rule that is only a comment (``"by appointment"``, ``Mo-Fr 09:00-17:00 || "call"``) is
+   *unknown*, as opening_hours.js reads it; the Rust parser alone reads it as open. It is kept
+   as ``unknown "by appointment"``.
+
+1. ``PH`` dates come from China's calendar — ``24/7; PH off`` is closed on 2026-10-05
+   (National Day block); the parser's ``CN`` calendar has only 2026-10-01.
+2. ``Mo-Fr 08:00-18:00 "工作日"; PH off`` is open on the make-up Saturday 2026-09-20 …
+   (a plain ``Mo-Fr 08:00-18:00`` keeps OSM's meaning: closed on any Saturday).
+3. ``PH`` with a day offset (``PH +1 day``) cannot be mapped to a variant and never applies
+   (logged once per text); ``PH Mo`` (a holiday that is a Monday) is read as ``Mo`` on a
+   holiday and on the first day after one.
+
+A time on a date depends on that date's rules and the spill from the evening before, so the
+variant used has ``PH`` on exactly the holidays among those two days (``PH`` → ``Mo-Su`` when
+both are holidays, → that one weekday's name when one is, the expression as written when
+neither is): a night shift ``Mo-Su 22:00-06:00; PH off`` is closed at 01:00 after the last
+holiday evening, as OSM reads it.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
-from itertools import groupby
+from functools import cached_property, lru_cache
 
-from stations.errors import NuanxinError, ValidationError
+import opening_hours as _oh
+
+from stations import holidays as _cal
+from stations.errors import ValidationError
+from stations.hourtext import (
+    WORKDAY_MARK,
+    HoursError,
+    WeekTable,
+    _normalise,
+    is_unknown_text,
+    read_week,
+    render_osm,
+    render_zh,
+)
 from stations.limits import TIME_TEXT_MAX, check_time
 from stations.settings import TZ, now
-from stations.text import half_width
 
-__all__ = ["HOLIDAYS", "TZ", "HoursError", "OpeningHours", "is_public_holiday", "hours_of",
+__all__ = ["SUN_COORDS", "TZ", "HoursError", "OpeningHours", "is_public_holiday", "hours_of",
            "parse_open_at"]
 
 log = logging.getLogger(__name__)
 _DAY = 1440
 _FULL = ((0, _DAY),)
-_PH = 7  # selector value standing for public holidays
-_Day = tuple[tuple[int, int], ...]  # one day's (start, end) minute intervals
+#: Where sunrise, sunset, dawn and dusk are computed: Beijing (Tiananmen), latitude/longitude.
+SUN_COORDS = (39.9042, 116.4074)
+#: A week without public holidays, used to read the weekly table behind an expression.
+_REFERENCE_MONDAY = date(2026, 3, 2)
+_NEXT_CHANGE_DAYS = 800  # how far ahead next_change looks before saying "never"
 
+is_public_holiday = _cal.is_public_holiday  # kept here for callers of the old API
 
-class HoursError(NuanxinError, ValueError):
-    """Opening hours that cannot be understood (bad text, bad interval, bad argument)."""
-
-
-def _span(first: str, last: str) -> list[date]:
-    a, b = date.fromisoformat(first), date.fromisoformat(last)
-    return [a + timedelta(days=k) for k in range((b - a).days + 1)]
-
-
-#: Days off under China's statutory public holidays (法定节假日, weekend days inside a holiday
-#: block included), from the State Council's yearly notices for 2024, 2025 and 2026.
-#: UPDATE EVERY YEAR when the State Council publishes the next year's notice (usually in
-#: November); after the last listed year, PH rules simply never apply.
-HOLIDAYS: frozenset[date] = frozenset(
-    d
-    for first, last in (
-        # 2024 (New Year's block began on 2023-12-30)
-        ("2023-12-30", "2024-01-01"), ("2024-02-10", "2024-02-17"), ("2024-04-04", "2024-04-06"),
-        ("2024-05-01", "2024-05-05"), ("2024-06-08", "2024-06-10"), ("2024-09-15", "2024-09-17"),
-        ("2024-10-01", "2024-10-07"),
-        # 2025 (from this year Spring Festival eve and 2 May are statutory holidays too)
-        ("2025-01-01", "2025-01-01"), ("2025-01-28", "2025-02-04"), ("2025-04-04", "2025-04-06"),
-        ("2025-05-01", "2025-05-05"), ("2025-05-31", "2025-06-02"), ("2025-10-01", "2025-10-08"),
-        # 2026
-        ("2026-01-01", "2026-01-03"), ("2026-02-15", "2026-02-23"), ("2026-04-04", "2026-04-06"),
-        ("2026-05-01", "2026-05-05"), ("2026-06-19", "2026-06-21"), ("2026-09-25", "2026-09-27"),
-        ("2026-10-01", "2026-10-07"),
-    )
-    for d in _span(first, last)
-)
-
-
-def is_public_holiday(d: date, *, holidays: Collection[date] | None = None) -> bool:
-    """Whether ``d`` is a statutory public-holiday day off.
-
-    Parameters
-    ----------
-    d : date
-        A date; a datetime is first put in Asia/Shanghai time (naive means local already).
-    holidays : collection of date, optional
-        Override for :data:`HOLIDAYS`.
-    """
-    if isinstance(d, datetime):
-        d = _local(d).date()
-    return d in (HOLIDAYS if holidays is None else holidays)
+_DAY_NAMES = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+_COMMENT = re.compile(r'"[^"]*"')
+_COMMENT_RULE = re.compile(r'(?P<lead>(?:^|;|\|\|)\s*)(?P<comment>"[^"]*")(?=\s*(?:$|;|\|\|))')
+_SUN = re.compile(r"sunrise|sunset|dawn|dusk")
+_SH_NEXT_TO_PH = re.compile(r"\bSH,PH\b|\bPH,SH\b")
+_PH_TOKEN = re.compile(r"\bPH\b(?:\s+(?=(?:Mo|Tu|We|Th|Fr|Sa|Su)\b))?")
+#: Everything a weekly-periodic expression is made of (comments removed first): weekdays,
+#: PH, clock times, 24/7, state words and separators. Anything else (months, dates, weeks,
+#: years, sun events, [n], +, SH, offsets) makes the expression date-dependent.
+_PERIODIC = re.compile(r"(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|\d\d:\d\d|24/7|off|closed|open|unknown"
+                       r"|\|\||[-,;\s])*")
 
 
 def _local(when: datetime) -> datetime:
@@ -95,85 +113,122 @@ def _local(when: datetime) -> datetime:
     return when.astimezone(TZ).replace(tzinfo=None)
 
 
-def _normalise(intervals: Iterable[tuple[int, int]], where: str) -> _Day:
-    """Validate, sort and merge one day's intervals (merging only into representable spans)."""
-    checked = []
-    for iv in intervals:
-        s, e = iv if isinstance(iv, tuple | list) and len(iv) == 2 else (None, None)
-        if type(s) is not int or type(e) is not int:
-            raise HoursError(f"{where}: interval {iv!r} must be a (start, end) pair of int minutes")
-        if not (0 <= s < _DAY and s < e and (e - s < _DAY or (s, e) == (0, _DAY))):
-            raise HoursError(
-                f"{where}: interval {iv!r} is not a valid (start, end) in minutes; expected "
-                "0 <= start < 1440 and start < end < start + 1440 (or exactly (0, 1440))")
-        checked.append((s, e))
-    merged: list[tuple[int, int]] = []
-    for s, e in sorted(checked):
-        if merged:
-            ps, pe = merged[-1]
-            end = max(pe, e)
-            if s <= pe and (end - ps < _DAY or (ps, end) == (0, _DAY)):
-                merged[-1] = (ps, end)
-                continue
-        merged.append((s, e))
-    return tuple(merged)
+def _naive(value: datetime | None) -> datetime | None:
+    return None if value is None else _local(value)
 
 
-def _union_minutes(intervals: Iterable[tuple[int, int]]) -> int:
-    total, reach = 0, -1
-    for s, e in intervals:  # sorted by start
-        if e > reach:
-            total += e - max(s, reach)
-            reach = e
-    return total
+def _compile(text: str) -> _oh.OpeningHours:
+    """The parser's object for OSM ``text`` (raises ``SyntaxError`` subclasses when invalid)."""
+    if _SUN.search(_COMMENT.sub("", text)):
+        # auto_country off: PH comes from China's calendar here (the parser's "CN" has only
+        # the festival days). auto_timezone must stay at its default: turning it off makes
+        # this parser version ignore the coordinates (sun events at 07:00/19:00).
+        return _oh.OpeningHours(text, timezone=TZ, coords=SUN_COORDS, auto_country=False)
+    return _oh.OpeningHours(text)
 
 
-def _covers(intervals: Iterable[tuple[int, int]], minute: int) -> bool:
-    return any(s <= minute < e for s, e in intervals)
+def _ph_as(text: str, days: str) -> str:
+    """``text`` with ``PH`` matching the weekdays ``days`` (``"Mo-Su"``, ``"We"``, ``"Tu,We"``);
+    ``PH Mo`` (holiday and Monday) becomes ``Mo``. Comments are left alone."""
+    pieces = re.split(r'("[^"]*")', text)  # odd pieces are comments
+
+    def swap(piece: str) -> str:
+        piece = _SH_NEXT_TO_PH.sub("PH", piece)  # SH never matches (no school calendar)
+        return _PH_TOKEN.sub(lambda m: "" if m.group() != "PH" else days, piece)
+
+    return "".join(p if i % 2 else swap(p) for i, p in enumerate(pieces))
 
 
-@dataclass(frozen=True)
+def _ph_always(text: str) -> str | None:
+    """``text`` with ``PH`` matching every day, or ``None`` when that cannot be written."""
+    variant = _ph_as(text, "Mo-Su")
+    try:
+        _compile(variant)
+    except Exception:
+        log.warning("opening hours %r: its PH rule cannot be evaluated with China's calendar "
+                    "and is ignored", text[:80])
+        return None
+    return variant
+
+
+def _comment_rules_unknown(text: str) -> str:
+    """A rule that is only a comment (``"by appointment"``, ``… || "call"``) states nothing
+    about being open: written ``unknown "…"``, as opening_hours.js reads it (the Rust parser
+    alone would read it as open)."""
+    return _COMMENT_RULE.sub(lambda m: f"{m['lead']}unknown {m['comment']}", text)
+
+
+def _try_osm(text: str) -> tuple[str, _oh.OpeningHours] | None:
+    """OSM text as the parser writes it, and its object; ``None`` when it is not OSM."""
+    text = _comment_rules_unknown(text)
+    candidates = [text]
+    loose = " ".join(text.split()).rstrip(" ;")
+    if loose != text:
+        candidates.append(loose)
+    for candidate in candidates:
+        try:
+            parsed = _compile(candidate)
+        except Exception:  # the parser's ParserError is a SyntaxError; never a result
+            continue
+        canonical = str(parsed)
+        try:  # the parser's own writing, when it reads back (``PH +1 day`` does not)
+            return canonical, _compile(canonical)
+        except Exception:
+            return candidate, parsed
+    return None
+
+
+@lru_cache(maxsize=512)
+def _proxy_day(day: date) -> date:
+    """The closest earlier ordinary working day (Monday–Friday, no holiday) before ``day``."""
+    d = day - timedelta(days=1)
+    while d.weekday() >= 5 or _cal.day_kind(d) != _cal.NORMAL:
+        d -= timedelta(days=1)
+    return d
+
+
 class OpeningHours:
-    """Weekly opening hours of a station, with a public-holiday rule.
+    """Opening hours of a station: an OSM expression evaluated with China's calendar.
 
-    Parameters
-    ----------
-    week : sequence of 7 sequences of (int, int)
-        Per weekday (0 = Monday ... 6 = Sunday) the ``(start, end)`` minutes it is open;
-        ``end`` may exceed 1440 for hours running past midnight. Normalised on creation:
-        sorted, overlapping intervals merged.
-    ph : sequence of (int, int), optional
-        Hours on public holidays: ``None`` (default) follows the weekday, ``()`` is closed.
-    known : bool, default True
-        ``False`` for stations whose hours nobody has recorded (then ``week`` must be empty).
+    Build with :meth:`parse` (OSM or Chinese text); ``OpeningHours(known=False)`` is "nobody
+    recorded the hours". Equal when their OSM text is equal; immutable and shared between
+    stations (see :func:`hours_of`).
     """
 
-    week: tuple[tuple[tuple[int, int], ...], ...] = ((),) * 7
-    ph: tuple[tuple[int, int], ...] | None = None
-    known: bool = True
+    def __init__(self, text: str = "", *, known: bool = True):
+        if not isinstance(text, str):
+            raise HoursError(f"opening hours must be OSM text, got {type(text).__name__}")
+        self.known = bool(known) and bool(text)
+        if not known and text:
+            raise HoursError("unknown hours (known=False) cannot carry a text")
+        self.text = text if self.known else ""
+        self._table: WeekTable | None = None
+        self._base = self._ph = None
+        self._workday = self._periodic = False
+        if self.known:
+            try:
+                self._base = _compile(text)
+            except Exception as exc:
+                raise HoursError(f"not OSM opening_hours: {text!r} ({str(exc).splitlines()[0]})",
+                                 detail=text) from None
+            bare = _COMMENT.sub("", text)
+            self._periodic = _PERIODIC.fullmatch(bare) is not None
+            self._workday = WORKDAY_MARK in text
+            if re.search(r"\bPH\b", bare):
+                self._ph = _ph_always(text)
 
-    def __post_init__(self) -> None:
-        if len(self.week) != 7:
-            raise HoursError(f"week must hold 7 days (Monday first), got {len(self.week)}")
-        week = tuple(_normalise(day, f"week[{d}]") for d, day in enumerate(self.week))
-        ph = None if self.ph is None else _normalise(self.ph, "ph")
-        if ph is not None and all(day == ph for day in week):
-            ph = None  # holidays keep the hours every weekday has anyway
-        if not self.known and (any(week) or ph is not None):
-            raise HoursError("unknown hours (known=False) cannot carry intervals")
-        object.__setattr__(self, "week", week)
-        object.__setattr__(self, "ph", ph)
-
+    # ------------------------------------------------------------------ building
     @classmethod
     def parse(cls, text: str | None) -> OpeningHours:
-        """Read OSM-style or Chinese opening-hours text.
+        """Read OSM ``opening_hours`` text or Chinese hours text.
 
         Parameters
         ----------
         text : str or None
             E.g. ``"Mo-Fr 08:30-11:00,13:30-17:00; Sa 09:00-12:00; PH off"``, ``"24/7"``,
-            ``"周一至周五 9:00-17:00，周六 9点-12点"``, ``"每日8:00—20:00，节假日休息"``.
-            Empty, ``None``, ``未知`` or ``不详`` give unknown hours.
+            ``"sunrise-sunset"``, ``"周一至周五 9:00-17:00，周六 9点-12点"``,
+            ``"每日8:00—20:00，节假日休息"``. Empty, ``None``, ``未知``, ``不详`` or
+            ``unknown`` give unknown hours.
 
         Raises
         ------
@@ -184,129 +239,191 @@ class OpeningHours:
             return cls(known=False)
         if not isinstance(text, str):
             raise TypeError(f"opening hours text must be str or None, got {type(text).__name__}")
-        norm = _normalise_text(text)
-        if _LABEL.sub("", norm).strip(" ;,.") in _UNKNOWN_WORDS:
+        if is_unknown_text(text):
             return cls(known=False)
-        week, ph = _Parser(text, norm).run()
-        return cls(week=week, ph=ph)
+        osm = _try_osm(text.strip())
+        if osm is not None:
+            return cls(osm[0])
+        table = read_week(text)  # raises HoursError naming the text
+        return cls(str(_compile(_faithful_osm(table))))
 
-    @property
-    def always_open(self) -> bool:
-        """Open 24 hours a day, 7 days a week, holidays included."""
-        return self.known and self.ph is None and all(day == _FULL for day in self.week)
-
+    # ------------------------------------------------------------------ flags
     @property
     def unknown(self) -> bool:
         """No hours were recorded; questions about being open answer ``None``."""
         return not self.known
 
-    def _day(self, d: date, holidays: Collection[date]) -> _Day:
-        if self.ph is not None and d in holidays:
-            return self.ph
-        return self.week[d.weekday()]
+    @property
+    def periodic(self) -> bool:
+        """The expression repeats every week apart from public holidays (no months, dates,
+        sun events …): :attr:`week` then says everything about an ordinary week."""
+        return self.known and self._periodic
 
-    def _open_local(self, t: datetime, holidays: Collection[date]) -> bool:
-        for back in (1, 0):
-            d = t.date() - timedelta(days=back)
-            offset = t - datetime.combine(d, time())
-            if any(timedelta(minutes=s) <= offset < timedelta(minutes=e)
-                   for s, e in self._day(d, holidays)):
-                return True
-        return False
+    @property
+    def calendar_sensitive(self) -> bool:
+        """Whether China's calendar changes the answer (a ``PH`` rule or ``工作日``)."""
+        return self._ph is not None or self._workday
 
-    def _blocks(self, first: date, last: date,
-                holidays: Collection[date]) -> Iterator[tuple[datetime, datetime | None]]:
-        """Maximal open spans from intervals starting on days ``first..last``.
+    @property
+    def always_open(self) -> bool:
+        """Open 24 hours a day, 7 days a week, holidays included."""
+        return (self.periodic and self.table.ph is None
+                and all(day == _FULL for day in self.table.week))
 
-        The last span's end is only yielded when it is final (as ``None`` otherwise).
-        """
-        current: list[datetime] | None = None
-        d = first
-        while d <= last:
-            base = datetime.combine(d, time())
-            for s, e in self._day(d, holidays):
-                a, b = base + timedelta(minutes=s), base + timedelta(minutes=e)
-                if current is not None and a <= current[1]:
-                    current[1] = max(current[1], b)
-                    continue
-                if current is not None:
-                    yield current[0], current[1]
-                current = [a, b]
-            d += timedelta(days=1)
-        if current is not None:
-            final = current[1] < datetime.combine(last + timedelta(days=1), time())
-            yield current[0], current[1] if final else None
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OpeningHours):
+            return NotImplemented
+        return (self.known, self.text) == (other.known, other.text)
 
-    def _next_change_local(self, t: datetime, holidays: Collection[date]) -> datetime | None:
-        if self.always_open:
-            return None
-        today = t.date()
-        last = today + timedelta(days=9)
-        if self.ph is not None:  # past the last listed holiday the week repeats
-            ahead = [h for h in holidays if h >= today]
-            if ahead:
-                last = max(last, max(ahead) + timedelta(days=9))
-        for a, b in self._blocks(today - timedelta(days=1), last, holidays):
-            if a > t:
-                return a
-            if b is not None and b > t:
-                return b
-        return None
+    def __hash__(self) -> int:
+        return hash((self.known, self.text))
 
-    def is_open(self, when: datetime, *, holidays: Collection[date] | None = None) -> bool | None:
-        """Whether the station is open at ``when``; ``None`` when hours are unknown.
+    def __repr__(self) -> str:
+        return f"OpeningHours({self.text!r})" if self.known else "OpeningHours(known=False)"
+
+    # ------------------------------------------------------------------ evaluation
+    def _variant(self, day: date) -> tuple[_oh.OpeningHours, date | None]:
+        """The parser object for ``day`` and, on a make-up working day, the day to ask."""
+        if not (self._ph is not None or self._workday):
+            return self._base, None
+        kind = _cal.day_kind(day)
+        if kind == _cal.MAKEUP and self._workday:
+            return self._base, _proxy_day(day)
+        if self._ph is not None:
+            holiday = (_cal.day_kind(day - timedelta(days=1)) == _cal.HOLIDAY,
+                       kind == _cal.HOLIDAY)
+            if any(holiday):  # PH matches the holidays among the day before and the day
+                return self._ph_variant(holiday, day.weekday()), None
+        return self._base, None
+
+    @cached_property
+    def _ph_obj(self) -> _oh.OpeningHours:
+        return _compile(self._ph)
+
+    @cached_property
+    def _ph_variants(self) -> dict[tuple, _oh.OpeningHours]:
+        return {}
+
+    def _ph_variant(self, holiday: tuple[bool, bool], weekday: int) -> _oh.OpeningHours:
+        """The expression with ``PH`` on exactly the holidays among the day before and the day
+        asked (the only days a time on that day depends on: its own rules and the spill
+        from the evening before)."""
+        if all(holiday):
+            return self._ph_obj
+        key = (holiday, weekday)
+        obj = self._ph_variants.get(key)
+        if obj is None:
+            name = _DAY_NAMES[weekday if holiday[1] else weekday - 1]
+            obj = self._ph_variants[key] = _compile(_ph_as(self.text, name))
+        return obj
+
+    def _state(self, t: datetime) -> str:
+        """``"open"``, ``"closed"`` or ``"unknown"`` at naive local ``t``."""
+        obj, proxy = self._variant(t.date())
+        if proxy is not None:
+            t = datetime.combine(proxy, t.time())
+        if obj.is_open(t):
+            return "open"
+        return "unknown" if obj.is_unknown(t) else "closed"
+
+    def is_open(self, when: datetime) -> bool | None:
+        """Whether the station is open at ``when``; ``None`` when hours are unknown (or the
+        expression says *unknown* then).
 
         Parameters
         ----------
         when : datetime
             Naive means Asia/Shanghai local time; aware values are converted.
-        holidays : collection of date, optional
-            Override for :data:`HOLIDAYS`.
         """
         t = _local(when)
         if self.unknown:
             return None
-        return self._open_local(t, _holidays(holidays))
+        state = self._state(t)
+        return None if state == "unknown" else state == "open"
 
-    def next_change(self, when: datetime, *,
-                    holidays: Collection[date] | None = None) -> datetime | None:
-        """The first instant strictly after ``when`` at which open/closed flips.
+    def _next_change_local(self, t: datetime) -> datetime | None:
+        state = self._state(t)
+        if not self.calendar_sensitive:
+            change = _naive(self._base.next_change(t))
+            for _ in range(10_000):  # the parser also reports changes of comment alone
+                if change is None or self._state(change) != state:
+                    return change
+                change = _naive(self._base.next_change(change))
+            return None
+        limit = t + timedelta(days=_NEXT_CHANGE_DAYS)
+        cursor = t
+        while cursor < limit:
+            midnight = datetime.combine(cursor.date() + timedelta(days=1), time())
+            obj, proxy = self._variant(cursor.date())
+            ask = cursor if proxy is None else datetime.combine(proxy, cursor.time())
+            change = _naive(obj.next_change(ask))
+            if change is not None and proxy is not None:
+                change = cursor + (change - ask)
+            while change is not None and change < midnight:
+                if self._state(change) != state:
+                    return change
+                ask = change if proxy is None else datetime.combine(proxy, change.time())
+                nxt = _naive(obj.next_change(ask))
+                change = None if nxt is None else (nxt if proxy is None else change + (nxt - ask))
+            if self._state(midnight) != state:
+                return midnight
+            cursor = midnight
+        return None
+
+    def next_change(self, when: datetime) -> datetime | None:
+        """The first instant strictly after ``when`` at which open/closed/unknown flips.
 
         Returns
         -------
         datetime or None
             Aware (Asia/Shanghai). ``None`` for unknown or 24/7 hours, or when the state
-            never changes again.
+            does not change within the next ~2 years.
         """
         t = _local(when)
         if self.unknown:
             return None
-        change = self._next_change_local(t, _holidays(holidays))
+        change = self._next_change_local(t)
         return None if change is None else change.replace(tzinfo=TZ)
 
-    def _window(self, start: datetime, end: datetime,
-                holidays: Collection[date] | None) -> tuple[datetime, bool, datetime | None]:
+    def _segments(self, start: datetime, end: datetime) -> list[str]:
         a, b = _local(start), _local(end)
         if b <= a:
             raise HoursError(f"end ({end!r}) must be after start ({start!r})")
-        hol = _holidays(holidays)
-        return b, self._open_local(a, hol), self._next_change_local(a, hol)
+        states = []
+        t: datetime | None = a
+        while t is not None and t < b:
+            states.append(self._state(t))
+            t = self._next_change_local(t)
+        return states
 
-    def open_during(self, start: datetime, end: datetime, *,
-                    holidays: Collection[date] | None = None) -> bool | None:
+    def open_during(self, start: datetime, end: datetime) -> bool | None:
         """Whether it is open at any moment of ``[start, end)``; ``None`` when unknown."""
         if self.unknown:
             return None
-        b, open_now, change = self._window(start, end, holidays)
-        return open_now or (change is not None and change < b)
+        states = self._segments(start, end)
+        return True if "open" in states else None if "unknown" in states else False
 
-    def open_throughout(self, start: datetime, end: datetime, *,
-                        holidays: Collection[date] | None = None) -> bool | None:
+    def open_throughout(self, start: datetime, end: datetime) -> bool | None:
         """Whether it is open during all of ``[start, end)``; ``None`` when unknown."""
         if self.unknown:
             return None
-        b, open_now, change = self._window(start, end, holidays)
-        return open_now and (change is None or change >= b)
+        states = self._segments(start, end)
+        return False if "closed" in states else None if "unknown" in states else True
+
+    # ------------------------------------------------------------------ the weekly table
+    @property
+    def table(self) -> WeekTable:
+        """Per weekday ``(start, end)`` minutes open in an ordinary week (no holidays;
+        ``end`` past 1440 runs into the next morning), the hours on public holidays and the
+        工作日 flag. For a non-:attr:`periodic` expression: the week of 2026-03-02."""
+        if self._table is None:
+            self._table = _derive_table(self)
+        return self._table
+
+    @property
+    def week(self) -> tuple:
+        """Shortcut for ``table.week``."""
+        return self.table.week
 
     def minutes_open_on(self, weekday: int) -> int:
         """Minutes open in intervals starting on ``weekday`` (0 = Monday); 0 when unknown."""
@@ -328,371 +445,129 @@ class OpeningHours:
             raise HoursError(f"minute_of_day must be an int 0..1439, got {minute_of_day!r}")
         if self.unknown:
             return None
-        return any(_covers(self.week[d], minute_of_day)
-                   or _covers(self.week[d - 1], minute_of_day + _DAY) for d in range(7))
+        week = self.week
+        return any(_covers(week[d], minute_of_day) or _covers(week[d - 1], minute_of_day + _DAY)
+                   for d in range(7))
 
     def opens_by(self, minute_of_day: int) -> bool | None:
-        """Whether on some weekday it is already open at ``minute_of_day`` (e.g. ``7*60``).
-
-        Same answer as :meth:`open_at_minute_any_day`; named for the early-shift question.
-        """
+        """Same answer as :meth:`open_at_minute_any_day`; named for the early-shift question."""
         return self.open_at_minute_any_day(minute_of_day)
 
-    def _groups(self) -> list[tuple[list[int], _Day]]:
-        groups: dict[tuple, list[int]] = {}
-        for d, day in enumerate(self.week):
-            if day:
-                groups.setdefault(day, []).append(d)
-        return [(days, ivs) for ivs, days in groups.items()]
-
-    def _render(self, days_fn: Callable[[list[int]], str], ivs_fn: Callable[[_Day], str], *,
-                all_day: str, closed: str, ph_off: str, ph_on: str, sep: str) -> str:
-        if self.unknown:
-            return ""
-        if all(day == _FULL for day in self.week):
-            parts = [all_day]
-        else:
-            parts = [f"{days_fn(days)} {ivs_fn(ivs)}" for days, ivs in self._groups()] or [closed]
-        if self.ph is not None:
-            parts.append(ph_off if not self.ph else f"{ph_on} {ivs_fn(self.ph)}")
-        return sep.join(parts)
-
+    # ------------------------------------------------------------------ text
     def to_text(self) -> str:
-        """Canonical OSM-style text, e.g. ``"Mo-Fr 08:30-11:00,13:30-17:00; PH off"``.
-
-        ``"24/7"`` when always open, ``"off"`` when never, ``""`` when unknown;
-        ``OpeningHours.parse(h.to_text()) == h``.
-        """
-        return self._render(
-            lambda days: _day_text(days, _OSM_NAMES, ",", "-"),
-            lambda ivs: ",".join(f"{_hhmm(s)}-{_hhmm(e if e <= _DAY else e - _DAY)}"
-                                 for s, e in ivs),
-            all_day="24/7", closed="off", ph_off="PH off", ph_on="PH", sep="; ")
+        """The OSM text kept in the store (``""`` when unknown); parses back to an equal value."""
+        return self.text
 
     def describe_zh(self) -> str:
         """Plain Chinese, e.g. ``"周一至周五 08:30-11:00、13:30-17:00；法定节假日休息"``.
 
-        ``"24小时开放"`` when always open, ``"开放时间未知"`` when unknown; parses back.
+        ``"24小时开放"`` when always open, ``"开放时间未知"`` when unknown. Expressions that say
+        more than a week of hours (months, sun events, comments, *unknown*) are shown as their
+        OSM text. Parses back to the same hours.
         """
         if self.unknown:
             return "开放时间未知"
+        if not self._describable():
+            return self.text
+        return render_zh(self.table)
 
-        def days_zh(days: list[int]) -> str:
-            return "每天" if len(days) == 7 else _day_text(days, _ZH_NAMES, "、", "至")
+    def _describable(self) -> bool:
+        bare = self.text.replace(WORKDAY_MARK, "")
+        return (self.periodic and '"' not in bare and "unknown" not in bare
+                and (self._ph is not None or not re.search(r"\bPH\b", bare))
+                and OpeningHours(_faithful_osm(self.table)).table == self.table
+                and self._holiday_uniform())
 
-        def ivs_zh(ivs: _Day) -> str:
-            return "、".join("全天" if (s, e) == (0, _DAY) else
-                            f"{_hhmm(s)}-{'次日' + _hhmm(e - _DAY) if e > _DAY else _hhmm(e)}"
-                            for s, e in ivs)
-
-        return self._render(days_zh, ivs_zh, all_day="24小时开放", closed="不开放",
-                            ph_off="法定节假日休息", ph_on="法定节假日", sep="；")
-
-
-def _holidays(holidays: Collection[date] | None) -> Collection[date]:
-    return HOLIDAYS if holidays is None else frozenset(holidays)
-
-
-def _hhmm(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
+    def _holiday_uniform(self) -> bool:
+        """The public-holiday hours are one table for every weekday (or follow the weekday)."""
+        return self._ph is None or _ph_table(self) is not _MIXED
 
 
-_OSM_NAMES = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
-_ZH_NAMES = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+_MIXED = object()
 
 
-def _day_text(days: list[int], names: Sequence[str], comma: str, dash: str) -> str:
-    """Days as runs: three or more consecutive days become a range (Mo-Fr)."""
-    out: list[str] = []
-    for _, group in groupby(enumerate(days), key=lambda pair: pair[1] - pair[0]):
-        run = [d for _, d in group]
-        out += [f"{names[run[0]]}{dash}{names[run[-1]]}"] if len(run) >= 3 else [
-            names[d] for d in run]
-    return comma.join(out)
+def _union_minutes(intervals) -> int:
+    total, reach = 0, -1
+    for s, e in intervals:  # sorted by start
+        if e > reach:
+            total += e - max(s, reach)
+            reach = e
+    return total
 
 
-# ---------------------------------------------------------------------- the text reader
-_UNKNOWN_WORDS = frozenset({"", "未知", "不详", "不明", "暂无", "待定", "待补充", "无", "unknown",
-                            "n/a", "na", "none", "?", "-"})
-_LABEL = re.compile(r"^(?:开放|营业|服务|办公)?时间\s*:?\s*")
-_HINT = ("expected opening hours such as 'Mo-Fr 09:00-17:00; Sa 10:00-16:00; PH off', '24/7', "
-         "'Mo-Su 22:00-06:00', '每天 8:00-20:00', '周一至周五 8:30-11:00、13:30-17:00', "
-         "'24小时开放' or '节假日休息'")
-_DASHES = dict.fromkeys(map(ord, "‐‑‒–—―−"), "-") | {ord("。"): ";", ord("〜"): "~"}
-
-_MER = r"上午|早上|早晨|清晨|凌晨|中午|下午|傍晚|晚上|夜间|夜里|早|晚"
-_PM = frozenset({"下午", "傍晚", "晚上", "夜间", "夜里", "晚"})
-_SEP = r"(?:-+|~+|至|到)"
+def _covers(intervals, minute: int) -> bool:
+    return any(s <= minute < e for s, e in intervals)
 
 
-def _clock(p: str) -> str:
-    return (rf"(?:(?P<{p}mer>{_MER})\s*)?(?P<{p}h>\d{{1,2}})(?:[:.](?P<{p}m>\d{{2}})"
-            rf"|\s*(?P<{p}u>[点时])(?:(?P<{p}half>半)|(?P<{p}um>\d{{1,2}})\s*分?)?)?")
-
-
-_CN_P = r"(?:每?(?:周|星期|礼拜))"
-_CN_D = r"(?:[一二三四五六日天七]|[1-7](?![\d:.点时]))"
-_CN_NUM = {c: i for i, c in enumerate("一二三四五六日")} | {"天": 6, "七": 6} | {
-    str(n): n - 1 for n in range(1, 8)}
-_OSM_NUM = {n.lower(): i for i, n in enumerate(_OSM_NAMES)} | {
-    n: i for i, n in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
-_ALL = frozenset(range(7))
-_TOKENS = [(kind, re.compile(rx)) for kind, rx in [
-    ("semi", r";"), ("lpar", r"[(\[]"), ("rpar", r"[)\]]"), ("skip", r"[\s,、/和及与&+:.]+"),
-    ("247", r"24\s*/\s*7|7\s*[x×*]\s*24\s*(?:小时|h(?![a-z]))?"),
-    ("allday", r"24\s*(?:小时|h(?![a-z])|hours?)|全天候|全天|通宵|整天"),
-    ("phoff", r"除\s*(?:法定)?节假日\s*(?:以)?外"),
-    ("range", _clock("s") + rf"\s*{_SEP}\s*(?:次日|翌日)?\s*" + _clock("e")),
-    ("satsun", _CN_P + r"六\s*[、,]?\s*[日天]"),
-    ("cnday", rf"{_CN_P}(?P<a>{_CN_D})(?:\s*{_SEP}\s*{_CN_P}?(?P<b>{_CN_D}))?"),
-    ("osmday", r"(?P<a>mon|tue|wed|thu|fri|sat|sun|mo|tu|we|th|fr|sa|su)(?![a-z])"
-               r"(?:\s*-\s*(?P<b>mon|tue|wed|thu|fri|sat|sun|mo|tu|we|th|fr|sa|su)(?![a-z]))?"),
-    ("every", r"每天|每日|天天|全周|每周|全年无休|全年|daily|every\s*day"),
-    ("workday", r"工作日|weekdays?"), ("weekend", r"周末|双休日|双休|weekends?"),
-    ("ph", r"ph(?![a-z])|(?:国家)?法定(?:节)?假日|节假日|节日|公众假期|public\s*holidays?"),
-    ("off", r"off|closed|休息|除外|不开放|关闭|闭馆|不营业|歇业|暂停开放|休"),
-    ("same", r"照常|正常|如常"),
-    ("skip", r"(?:开放|营业|服务|办公)(?:时间)?|时间|开门|均|都|为|是|open|hours"),
-]]
-
-
-@dataclass
-class _Rule:
-    days: frozenset[int]  # 0..6 weekdays, _PH for public holidays
-    explicit: bool  # the text named the days (False: all days, or the previous rule's days)
-    add: bool  # continue the previous rule: add hours instead of replacing them
-    hours: list[tuple[int, int]]
-    mode: str | None  # None (hours), "off" or "same" (PH as on a normal day)
-
-
-_DAY_KINDS = frozenset({"satsun", "cnday", "osmday", "every", "workday", "weekend", "ph"})
-_SEP_RANK = {"": 0, "space": 1, "join": 2, "clause": 3}  # what separates two tokens
-
-
-def _sep_class(skipped: str) -> str:
-    """``clause`` for a comma (，), ``join`` for a list joiner (、和及/…), else ``space``."""
-    if "," in skipped:
-        return "clause"
-    return "join" if any(c in "、/和及与&+" for c in skipped) else "space"
-
-
-def _normalise_text(text: str) -> str:
-    return half_width(text).translate(_DASHES).lower().strip()
-
-
-class _Parser:
-    """Scan normalised text token by token into :class:`_Rule` s, then apply them in order."""
-
-    def __init__(self, text: str, norm: str):
-        self.text, self.norm = text, norm
-        self.rules: list[_Rule] = []
-        self.sel: set[int] | None = None
-        self.hours: list[tuple[int, int]] = []
-        self.mode: str | None = None
-        self.last_sel: frozenset[int] | None = None
-        self.sep = ""  # strongest separator skipped since the last token (see _SEP_RANK)
-        # Day tokens read since leading hours without days ("9:00-17:00 周一至周五，…") were
-        # flushed as a rule: (separator before, days, start, end) each; see split_trail.
-        self.trail: list[tuple[str, set[int], int, int]] | None = None
-
-    def fail(self, reason: str) -> HoursError:
-        return HoursError(f"无法识别的开放时间: {self.text!r} — {reason}; {_HINT}",
-                          detail=self.text)
-
-    def run(self) -> tuple[list[list[tuple[int, int]]], list[tuple[int, int]] | None]:
-        pos = 0
-        while pos < len(self.norm):
-            for kind, rx in _TOKENS:
-                m = rx.match(self.norm, pos)
-                if m and m.end() > pos:
-                    self.token(kind, m)
-                    pos = m.end()
-                    break
-            else:
-                raise self.fail(f"cannot read {self.norm[pos:pos + 12]!r} at position {pos}")
-        self.flush(retarget=True)
-        if not self.rules:
-            raise self.fail("no days or times found")
-        return self.build()
-
-    def token(self, kind: str, m: re.Match) -> None:
-        if kind == "skip":
-            self.sep = max(self.sep, _sep_class(m.group()), key=_SEP_RANK.__getitem__)
-            return
-        sep, self.sep = self.sep, ""
-        self.settle_trail(kind)
-        self._ON_TOKEN.get(kind, _Parser.on_days)(self, kind, m, sep)
-
-    def settle_trail(self, kind: str) -> None:
-        """Decide what day tokens read after leading hours belong to, once a token of
-        ``kind`` shows that the day list has ended."""
-        if self.trail and kind in ("range", "allday", "off", "same"):
-            self.split_trail()
-        elif self.trail and kind == "phoff" and self.trail[0][0] != "clause":
-            # "9:00-17:00 周一至周五 除节假日外": the days can only be those of the hours
-            self.retarget({d for _, days, _, _ in self.trail for d in days})
-            self.sel, self.trail = None, None
-        if kind not in _DAY_KINDS and kind != "lpar":
-            self.trail = None
-
-    def flush_pending(self) -> None:
-        """Close the rule being read if it already has hours or a mode."""
-        if self.hours or self.mode:
-            self.flush()
-
-    def on_end(self, kind: str, m: re.Match, sep: str) -> None:
-        """``;`` or ``)``: the rule ends."""
-        self.flush(retarget=True)
-
-    def on_open_paren(self, kind: str, m: re.Match, sep: str) -> None:
-        """``(``: what follows is a new clause."""
-        self.flush_pending()
-        self.sep = "clause"
-
-    def on_hours(self, kind: str, m: re.Match, sep: str) -> None:
-        """A time range, all day (``24小时``) or always (``24/7``)."""
-        if self.mode or kind == "247":
-            self.flush()
-        if kind == "247":
-            self.sel = set(_ALL)
-        self.hours.append((0, _DAY) if kind != "range" else self.interval(m))
-
-    def on_mode(self, kind: str, m: re.Match, sep: str) -> None:
-        """``off`` (closed) or ``same`` (as on a normal day)."""
-        if self.hours:
-            raise self.fail(f"{m.group()!r} follows opening times in the same rule")
-        self.mode = kind
-
-    def on_except_holidays(self, kind: str, m: re.Match, sep: str) -> None:
-        """``除节假日外``: its own rule; days already read stay for the times to come."""
-        self.flush_pending()
-        self.rules.append(_Rule(frozenset({_PH}), True, False, [], "off"))
-
-    def on_days(self, kind: str, m: re.Match, sep: str) -> None:
-        """A day or day range (any kind in ``_DAY_KINDS``): add it to the selection."""
-        days = self.days(kind, m)
-        if self.hours or self.mode:
-            self.flush()
-            if self.retargetable():
-                self.trail = []
-        if self.trail is not None:
-            self.trail.append((sep, days, m.start(), m.end()))
-        self.sel = (self.sel or set()) | days
-
-    _ON_TOKEN: dict[str, Callable[[_Parser, str, re.Match, str], None]] = {
-        "semi": on_end, "rpar": on_end, "lpar": on_open_paren,
-        "range": on_hours, "allday": on_hours, "247": on_hours,
-        "off": on_mode, "same": on_mode, "phoff": on_except_holidays,
-    }  # any other kind is a day token (on_days)
-
-    def days(self, kind: str, m: re.Match) -> set[int]:
-        if kind in ("cnday", "osmday"):
-            table = _CN_NUM if kind == "cnday" else _OSM_NUM
-            a = table[m["a"]]
-            b = a if m["b"] is None else table[m["b"]]
-            return {(a + k) % 7 for k in range((b - a) % 7 + 1)}
-        return {"satsun": {5, 6}, "every": set(_ALL), "workday": set(range(5)),
-                "weekend": {5, 6}}.get(kind, {_PH})
-
-    def minute(self, m: re.Match, p: str) -> int:
-        h = int(m[p + "h"])
-        mm = int(m[p + "m"] or m[p + "um"] or (30 if m[p + "half"] else 0))
-        mer = m[p + "mer"]
-        if (mer in _PM and h < 12) or (mer == "中午" and h < 11):
-            h += 12
-        elif mer == "凌晨" and h == 12:
-            h = 0
-        if mm >= 60 or h > 24 or (h == 24 and mm):
-            raise self.fail(f"{m.group()!r} has an impossible time")
-        return h * 60 + mm
-
-    def interval(self, m: re.Match) -> tuple[int, int]:
-        if not any(m[p] for p in ("sm", "su", "em", "eu")):
-            raise self.fail(f"{m.group()!r} is ambiguous, write times as '9:00-17:00'")
-        s, e = self.minute(m, "s"), self.minute(m, "e")
-        if s == _DAY:
-            raise self.fail(f"{m.group()!r} starts at 24:00; a range may only end at 24:00")
-        mer = m["smer"]
-        if m["emer"] is None and (mer in _PM or mer == "中午") and e < 720 and e + 720 > s:
-            e += 720  # 下午2:00-5:00: the afternoon carries over to the end
-        if s == e and (s, e) != (0, _DAY):
-            raise self.fail(f"{m.group()!r} starts and ends at the same time")
-        return (s, e + _DAY) if e < s else (s, e)
-
-    def retargetable(self) -> bool:
-        """Whether the last rule is leading hours without days, which later days may claim."""
-        return bool(self.rules) and not self.rules[-1].explicit and not self.rules[-1].add
-
-    def retarget(self, days: Iterable[int]) -> None:
-        prev = self.rules[-1]
-        prev.days, prev.explicit = frozenset(days), True
-        self.last_sel = prev.days
-
-    def split_trail(self) -> None:
-        """Share days read after leading hours between those hours and the times that follow.
-
-        ``9:00-17:00 周一至周五，周六 9:00-12:00``: a day list directly after the hours is theirs
-        (trailing form) and the days after the comma lead the next times. One day list alone
-        (``8:00-20:00 周六 9:00-12:00``, ``8:00-20:00，周六、周日 9:00-12:00``) leads the next
-        times and the first hours cover the other days. A list whose split is a guess raises.
-        """
-        trail, self.trail = self.trail or [], None
-        groups = [[trail[0]]]
-        spaced = False  # two day names side by side with no comma or list joiner between
-        for tok in trail[1:]:
-            sep, days = tok[0], tok[1]
-            if sep == "clause" or (sep != "join" and _PH in days
-                                   and _PH not in groups[-1][-1][1]):
-                groups.append([tok])  # a comma, or weekdays then holidays: "周一至周五 节假日…"
-            else:
-                groups[-1].append(tok)
-                spaced = spaced or sep != "join"
-        direct = trail[0][0] != "clause"  # nothing but spaces between the hours and the days
-        if len(groups) == 1 and (not direct or not spaced):
-            return
-        if not direct or len(groups) > 2 or spaced:
-            where = self.norm[trail[0][2]:trail[-1][3]]
-            raise self.fail(
-                f"the days {where!r} between two sets of times are ambiguous: it is unclear "
-                "which belong to the times before and which to the times after; put the days "
-                "first ('周一至周五 9:00-17:00，周六 9:00-12:00') or end each clause with '；'")
-        first, second = ({d for tok in g for d in tok[1]} for g in groups)
-        self.retarget(first)
-        self.sel = second
-
-    def flush(self, *, retarget: bool = False) -> None:
-        sel, hours, mode = self.sel, self.hours, self.mode
-        self.sel, self.hours, self.mode, self.trail = None, [], None, None
-        if sel is None and not hours and mode is None:
-            return
-        if not hours and mode is None:  # days with no hours: "8:00-18:00（周一至周五）"?
-            if retarget and self.retargetable():
-                self.retarget(sel)
-                return
-            raise self.fail("days are given without opening times")
-        if sel is None:
-            add = self.last_sel is not None
-            rule = _Rule(self.last_sel if add else _ALL, False, add, hours, mode)
+def _open_spans(obj: _oh.OpeningHours, start: datetime, end: datetime) -> list[list[datetime]]:
+    """Merged OPEN spans of a parser object in ``[start, end)`` (naive local)."""
+    spans: list[list[datetime]] = []
+    for a, b, state, _comment in obj.intervals(start, end):
+        if state != _oh.State.OPEN:
+            continue
+        a, b = _naive(a), _naive(b)
+        if spans and spans[-1][1] >= a:
+            spans[-1][1] = max(spans[-1][1], b)
         else:
-            rule = _Rule(frozenset(sel), True, False, hours, mode)
-        self.rules.append(rule)
-        self.last_sel = rule.days
+            spans.append([a, b])
+    return spans
 
-    def build(self) -> tuple[list[list[tuple[int, int]]], list[tuple[int, int]] | None]:
-        week: list[list[tuple[int, int]]] = [[] for _ in range(7)]
-        ph: list[tuple[int, int]] | None = None
-        for rule in self.rules:
-            if rule.mode == "same" and rule.days != {_PH}:
-                raise self.fail("'照常' (as usual) only applies to public holidays")
-            for d in rule.days:
-                old = (ph if d == _PH else week[d]) or []
-                new = None if rule.mode == "same" else [] if rule.mode == "off" else (
-                    old + rule.hours if rule.add else list(rule.hours))
-                if d == _PH:
-                    ph = new
-                else:
-                    week[d] = new
-        return week, ph
+
+def _week_of(obj: _oh.OpeningHours, monday: date) -> tuple:
+    """Per weekday intervals of a parser object over the week of ``monday`` (see
+    :attr:`OpeningHours.table`): a span that starts after midnight and ends within a day
+    stays with the day it started on (``22:00-06:00``); longer spans are cut at midnights."""
+    origin = datetime.combine(monday, time())
+    days: list[list[tuple[int, int]]] = [[] for _ in range(7)]
+    for a, b in _open_spans(obj, origin - timedelta(days=1), origin + timedelta(days=8)):
+        day_start = datetime.combine(a.date(), time())
+        s = (a - day_start).seconds // 60
+        length = int((b - a).total_seconds() // 60)
+        if s + length <= _DAY or (s > 0 and length < _DAY):
+            pieces = [(day_start, s, s + length)]
+        else:  # runs through midnight for a day or more: one piece per day
+            pieces = []
+            while day_start < b:
+                e = min(b, day_start + timedelta(days=1))
+                pieces.append((day_start, (max(a, day_start) - day_start).seconds // 60,
+                               int((e - day_start).total_seconds() // 60)))
+                day_start += timedelta(days=1)
+        for start, lo, hi in pieces:
+            d = (start.date() - monday).days
+            if 0 <= d < 7 and hi > lo:
+                days[d].append((lo, hi))
+    return tuple(_normalise(day, f"week[{d}]") for d, day in enumerate(days))
+
+
+def _ph_table(hours: OpeningHours):
+    """The hours on a public holiday: ``None`` (as the weekday), a table, or ``_MIXED``."""
+    if hours._ph is None:
+        return None
+    week = _week_of(hours._ph_obj, _REFERENCE_MONDAY)
+    if week == _week_of(hours._base, _REFERENCE_MONDAY):
+        return None
+    if all(day == week[0] for day in week):
+        return week[0]
+    return _MIXED
+
+
+def _derive_table(hours: OpeningHours) -> WeekTable:
+    if hours.unknown:
+        return WeekTable(((),) * 7, None, False)
+    week = _week_of(hours._base, _REFERENCE_MONDAY)
+    ph = _ph_table(hours)
+    if ph is _MIXED or (ph is not None and all(day == ph for day in week)):
+        ph = None
+    return WeekTable(week, ph, hours._workday)
+
+
+def _faithful_osm(table: WeekTable) -> str:
+    """OSM text for a Chinese reading, checked against the parser: hours past midnight are
+    written on the next day when OSM would otherwise let that day's rule replace them."""
+    text = render_osm(table)
+    if OpeningHours(text).table.week == table.week:
+        return text
+    return render_osm(table, split=True)
 
 
 @lru_cache(maxsize=16_384)
@@ -721,8 +596,9 @@ def parse_open_at(value: datetime | str | None) -> datetime:
     """The one parser of a time given by a user (``open_at``, ``--open-at``, ``at``, ``--at``):
     an aware Asia/Shanghai datetime.
 
-    ``None`` and ``"now"`` are now; naive values and text are Shanghai local time; ISO 8601 text
-    (``2024-05-01T08:30``, ``2024-05-01 08:30+08:00``) or a bare time (``06:30``, today).
+    ``None`` and ``"now"`` are now; naive values and text without an offset are Beijing time
+    (Asia/Shanghai); ISO 8601 text (``2024-05-01T08:30``, ``2024-05-01 08:30+08:00``) or a
+    bare time (``06:30``, today).
 
     Raises
     ------
@@ -734,22 +610,9 @@ def parse_open_at(value: datetime | str | None) -> datetime:
     if value is None:
         return now()
     if isinstance(value, str):
-        text = value.strip()
-        if text.lower() == "now":
+        value = _parse_time_text(value)
+        if isinstance(value, str):
             return now()
-        if len(text) > TIME_TEXT_MAX or not text.isascii():
-            raise ValidationError(
-                f"时间格式无效 (open_at must be ISO 8601 like 2024-05-01T08:30), "
-                f"got {text[:40]!r}{'…' if len(text) > 40 else ''}")
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            try:
-                value = datetime.combine(now().date(), time.fromisoformat(text))
-            except ValueError:
-                raise ValidationError(
-                    f"时间格式无效 (open_at must be ISO 8601 like 2024-05-01T08:30), "
-                    f"got {text!r}") from None
     if not isinstance(value, datetime):
         raise ValidationError(f"open_at must be a datetime or ISO text, got {value!r}")
     check_time(value, "open_at")
@@ -759,3 +622,22 @@ def parse_open_at(value: datetime | str | None) -> datetime:
         return value.astimezone(TZ)
     except OverflowError:  # e.g. 1970-01-01T00:00+14:00 crosses no edge, but be safe
         raise ValidationError(f"open_at 超出支持范围 (out of range): {value.isoformat()}") from None
+
+
+def _parse_time_text(value: str) -> datetime | str:
+    text = value.strip()
+    if text.lower() == "now":
+        return "now"
+    if len(text) > TIME_TEXT_MAX or not text.isascii():
+        raise ValidationError(
+            f"时间格式无效 (open_at must be ISO 8601 like 2024-05-01T08:30), "
+            f"got {text[:40]!r}{'…' if len(text) > 40 else ''}")
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            return datetime.combine(now().date(), time.fromisoformat(text))
+        except ValueError:
+            raise ValidationError(
+                f"时间格式无效 (open_at must be ISO 8601 like 2024-05-01T08:30), "
+                f"got {text!r}") from None

@@ -1,20 +1,24 @@
 """Opening hours: what hosts write, and whether the station is open when a worker gets there.
 
-Sample instants fall in the week of Monday 2026-03-02 (no public holiday) unless a test is about
-holidays. The property tests compare against a brute-force minute table painted straight from
-randomly generated intervals.
+OSM text is evaluated by opening-hours-py (the corpus test in tests/test_hours_corpus.py checks
+it against the parser as oracle); these tests pin the Chinese reader, the issue-11 reproducers,
+China's calendar (PH, 调休 make-up working days), the tri-state "unknown", sun events at
+Beijing, and the weekly figures the screening standard uses. Sample instants fall in the week
+of Monday 2026-03-02 (no holiday near) unless a test is about holidays.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stations import holidays
 from stations.errors import NuanxinError
-from stations.hours import HOLIDAYS, TZ, HoursError, OpeningHours, is_public_holiday
+from stations.hours import TZ, HoursError, OpeningHours, hours_of, is_public_holiday
 
 MONDAY = date(2026, 3, 2)
 DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
@@ -33,6 +37,7 @@ def parse(text: str | None) -> OpeningHours:
 
 
 # ----------------------------------------------------------------------------- parsing
+# OSM values come back as the parser writes them; Chinese values as OSM text.
 PARSE_CASES = [
     # OSM style
     ("Mo-Fr 09:00-17:00", "Mo-Fr 09:00-17:00"),
@@ -40,18 +45,18 @@ PARSE_CASES = [
      "Mo-Fr 08:30-11:00,13:30-17:00; Sa,Su 10:00-16:00"),
     ("24/7", "24/7"),
     ("Mo-Su 22:00-06:00", "Mo-Su 22:00-06:00"),
-    ("Mo-Sa 06:00-18:00; PH off", "Mo-Sa 06:00-18:00; PH off"),
-    ("Mo-Fr 09:00-17:00; Sa off", "Mo-Fr 09:00-17:00"),
-    ("Mo-Su 08:00-18:00; Sa off", "Mo-Fr,Su 08:00-18:00"),
+    ("Mo-Sa 06:00-18:00; PH off", "Mo-Sa 06:00-18:00; PH closed"),
+    ("Mo-Fr 09:00-17:00; Sa off", "Mo-Fr 09:00-17:00; Sa closed"),
+    ("Mo-Su 08:00-18:00; Sa off", "Mo-Su 08:00-18:00; Sa closed"),
     ("00:00-24:00", "24/7"),
-    ("Sa-Mo 10:00-12:00", "Mo,Sa,Su 10:00-12:00"),
+    ("Sa-Mo 10:00-12:00", "Sa-Mo 10:00-12:00"),
     ("Mo-Fr 08:00-20:00; PH 10:00-14:00", "Mo-Fr 08:00-20:00; PH 10:00-14:00"),
-    ("Mo-Fr,PH 09:00-17:00", "Mo-Fr 09:00-17:00; PH 09:00-17:00"),
-    ("24/7; PH off", "24/7; PH off"),
+    ("Mo-Fr,PH 09:00-17:00", "Mo-Fr,PH 09:00-17:00"),
+    ("24/7; PH off", "24/7; PH closed"),
     ("7×24小时", "24/7"),
-    ("08:00-18:00; Su off", "Mo-Sa 08:00-18:00"),
+    ("08:00-18:00; Su off", "08:00-18:00; Su closed"),
     ("Mo-Fr 18:00-24:00", "Mo-Fr 18:00-24:00"),
-    ("PH off", "off"),
+    ("PH off", "PH closed"),
     # Chinese: all day
     ("24小时", "24/7"),
     ("24小时开放", "24/7"),
@@ -63,7 +68,7 @@ PARSE_CASES = [
     ("每日8:00—20:00", "Mo-Su 08:00-20:00"),
     ("周一至周五 9:00-17:00", "Mo-Fr 09:00-17:00"),
     ("周一到周五 8:30-11:00、13:30-17:00", "Mo-Fr 08:30-11:00,13:30-17:00"),
-    ("工作日 9:00-17:00", "Mo-Fr 09:00-17:00"),
+    ("工作日 9:00-17:00", 'Mo-Fr 09:00-17:00 "工作日"; PH closed'),
     ("周末 10:00-16:00", "Sa,Su 10:00-16:00"),
     ("周六日 9:00-12:00", "Sa,Su 09:00-12:00"),
     ("周一至周五9:00-17:00，周六9:00-12:00", "Mo-Fr 09:00-17:00; Sa 09:00-12:00"),
@@ -96,23 +101,23 @@ PARSE_CASES = [
     ("每天 22:00-次日06:00", "Mo-Su 22:00-06:00"),
     ("周一至周五 8:30-11:00；13:30-17:00", "Mo-Fr 08:30-11:00,13:30-17:00"),
     # Chinese: public holidays
-    ("周一至周五 9:00-17:00 节假日休息", "Mo-Fr 09:00-17:00; PH off"),
-    ("每天8:00-20:00，法定节假日休息", "Mo-Su 08:00-20:00; PH off"),
-    ("8:00-18:00（节假日除外）", "Mo-Su 08:00-18:00; PH off"),
-    ("除节假日外 每天 9:00-17:00", "Mo-Su 09:00-17:00; PH off"),
+    ("周一至周五 9:00-17:00 节假日休息", "Mo-Fr 09:00-17:00; PH closed"),
+    ("每天8:00-20:00，法定节假日休息", "Mo-Su 08:00-20:00; PH closed"),
+    ("8:00-18:00（节假日除外）", "Mo-Su 08:00-18:00; PH closed"),
+    ("除节假日外 每天 9:00-17:00", "Mo-Su 09:00-17:00; PH closed"),
     ("每天 8:00-20:00 节假日照常", "Mo-Su 08:00-20:00"),
-    ("周一至周五 9:00-17:00，周末及节假日休息", "Mo-Fr 09:00-17:00; PH off"),
+    ("周一至周五 9:00-17:00，周末及节假日休息", "Mo-Fr 09:00-17:00; PH closed"),
     ("法定节假日 10:00-14:00；周一至周五 9:00-17:00", "Mo-Fr 09:00-17:00; PH 10:00-14:00"),
-    ("周一至周五 除节假日外 9:00-17:00", "Mo-Fr 09:00-17:00; PH off"),
+    ("周一至周五 除节假日外 9:00-17:00", "Mo-Fr 09:00-17:00; PH closed"),
     # Chinese: days after the hours they belong to, then another clause
     ("9:00-17:00 周一至周五，周六 9:00-12:00，周日休息", "Mo-Fr 09:00-17:00; Sa 09:00-12:00"),
     ("8:30-11:00、13:30-17:00 周一至周五，周六 9:00-12:00",
      "Mo-Fr 08:30-11:00,13:30-17:00; Sa 09:00-12:00"),
-    ("9:00-17:00周一至周五,周六全天", "Mo-Fr 09:00-17:00; Sa 00:00-24:00"),
+    ("9:00-17:00周一至周五,周六全天", "Mo-Fr 09:00-17:00; Sa"),
     ("8:00-18:00 周一至周五，周末休息", "Mo-Fr 08:00-18:00"),
-    ("8:00-18:00 周一至周五 节假日休息", "Mo-Fr 08:00-18:00; PH off"),
+    ("8:00-18:00 周一至周五 节假日休息", "Mo-Fr 08:00-18:00; PH closed"),
     ("8:00-18:00 周一至周五，节假日 10:00-14:00", "Mo-Fr 08:00-18:00; PH 10:00-14:00"),
-    ("9:00-17:00 周一至周五 除节假日外", "Mo-Fr 09:00-17:00; PH off"),
+    ("9:00-17:00 周一至周五 除节假日外", "Mo-Fr 09:00-17:00; PH closed"),
     ("8:00-18:00 周一至周五（周六 9:00-12:00）", "Mo-Fr 08:00-18:00; Sa 09:00-12:00"),
     ("09:00-17:00 Mo-Fr, Sa 09:00-12:00", "Mo-Fr 09:00-17:00; Sa 09:00-12:00"),
     # ... but a single day list before further times leads them; the first hours cover the rest
@@ -124,22 +129,24 @@ PARSE_CASES = [
 
 
 @pytest.mark.parametrize(("text", "canonical"), PARSE_CASES, ids=[c[0] for c in PARSE_CASES])
-def test_parse_reads_osm_and_chinese_forms_into_canonical_text(text, canonical):
+def test_parse_reads_osm_and_chinese_forms_into_osm_text(text, canonical):
     hours = parse(text)
     assert hours.to_text() == canonical
     assert parse(canonical) == hours
 
 
-def test_parse_stores_intervals_per_weekday_in_minutes():
+def test_weekly_table_in_minutes_per_weekday():
     hours = parse("Mo-Fr 08:30-11:00,13:30-17:00; Sa 22:00-02:00")
     assert hours.week[0] == ((510, 660), (810, 1020))
-    assert hours.week[5] == ((1320, 1560),)  # past midnight: stored on the starting day
+    assert hours.week[5] == ((1320, 1560),)  # past midnight: with the day it starts on
     assert hours.week[6] == ()
-    assert hours.ph is None
+    assert hours.table.ph is None
+    assert parse("Mo-Sa 08:00-18:00; PH 10:00-14:00").table.ph == ((600, 840),)
+    assert parse("24/7; PH off").table.ph == ()
 
 
-@pytest.mark.parametrize("text", ["", "   ", None, "未知", "不详", "开放时间未知"],
-                         ids=["empty", "blank", "None", "未知", "不详", "开放时间未知"])
+@pytest.mark.parametrize("text", ["", "   ", None, "未知", "不详", "开放时间未知", "unknown"],
+                         ids=["empty", "blank", "None", "未知", "不详", "开放时间未知", "unknown"])
 def test_missing_hours_are_unknown_not_an_error(text):
     hours = parse(text)
     assert hours.unknown and not hours.always_open
@@ -152,23 +159,34 @@ def test_missing_hours_are_unknown_not_an_error(text):
     assert hours.describe_zh() == "开放时间未知"
 
 
+def test_osm_unknown_state_and_comments_keep_their_meaning():
+    partly = parse("Mo-Fr 10:00-12:00 unknown; Sa 10:00-12:00")
+    assert partly.known
+    assert partly.is_open(at("Mo", "11:00")) is None  # OSM's unknown state: not "open"
+    assert partly.is_open(at("Mo", "13:00")) is False
+    assert partly.is_open(at("Sa", "11:00")) is True
+    appointment = parse('"by appointment"')
+    assert appointment.is_open(at("We", "11:00")) is None
+    commented = parse('Mo-Fr 08:00-18:00 "call first"')
+    assert commented.is_open(at("Mo", "09:00")) is True and commented.is_open(at("Sa", "09:00")) \
+        is False
+    assert commented.describe_zh() == 'Mo-Fr 08:00-18:00 "call first"'  # said as written
+    assert partly.open_during(at("Mo", "09:00"), at("Mo", "11:00")) is None
+    assert partly.open_throughout(at("Sa", "10:00"), at("Sa", "11:00")) is True
+
+
 INVALID = [
     ("garbage", "abc", "cannot read 'abc'"),
     ("hour 25", "25:00-26:00", "impossible time"),
     ("minute 60", "9:60-10:00", "impossible time"),
-    ("start equals end", "08:00-08:00", "same time"),
-    ("empty day 00-00", "00:00-00:00", "same time"),
     ("starts at 24:00", "24:00-08:00", "may only end at 24:00"),
     ("days without times", "周一至周五", "without opening times"),
-    ("bare numbers", "9-17", "ambiguous"),
     ("single time", "9:00", "cannot read"),
     ("no days or times", "开放", "no days or times"),
     ("照常 on a weekday", "周六 照常", "only applies to public holidays"),
     ("words", "随时可来", "cannot read"),
-    # days between two sets of times where the split between them would be a guess
     ("spaced days between times", "9:00-17:00 周一至周五 周六 9:00-12:00", "'周一至周五 周六'"),
     ("spaced single days", "8:00-18:00 周六 周日 10:00-16:00", "between two sets of times"),
-    ("spaced days before off", "9:00-17:00 周一至周五 周末休息", "are ambiguous"),
     ("three comma lists", "9:00-17:00 周一，周三，周五 10:00-12:00", "are ambiguous"),
     ("lists after a comma", "8:00-20:00，周一至周五，周六 9:00-12:00", "are ambiguous"),
 ]
@@ -184,20 +202,21 @@ def test_unreadable_text_raises_hours_error_naming_the_text(text, reason):
     assert isinstance(info.value, ValueError) and isinstance(info.value, NuanxinError)
 
 
-def test_parse_rejects_non_text():
+def test_parse_rejects_non_text_and_bad_construction():
     with pytest.raises(TypeError, match="str or None"):
         OpeningHours.parse(900)
-
-
-def test_structure_is_validated_on_construction():
-    with pytest.raises(HoursError, match="7 days"):
-        OpeningHours(week=((),) * 6)
-    with pytest.raises(HoursError, match=r"week\[0\]"):
-        OpeningHours(week=(((600, 600),),) + ((),) * 6)
+    with pytest.raises(HoursError, match="not OSM opening_hours"):
+        OpeningHours("周一 9点")
     with pytest.raises(HoursError, match="unknown"):
-        OpeningHours(week=(((600, 700),),) * 7, known=False)
-    merged = OpeningHours(week=(((600, 700), (650, 800), (800, 900)),) + ((),) * 6)
-    assert merged.week[0] == ((600, 900),)
+        OpeningHours("24/7", known=False)
+
+
+def test_unreadable_text_is_unknown_where_read_and_logged_once(caplog):
+    with caplog.at_level(logging.WARNING, logger="stations.hours"):
+        first = hours_of("周八 99:00 乱写 #1")
+        again = hours_of("周八 99:00 乱写 #1")
+    assert first.unknown and again is first
+    assert sum("cannot be read" in r.getMessage() for r in caplog.records) == 1
 
 
 # A day list right after the hours belongs to them, also when another days+hours clause follows.
@@ -216,25 +235,34 @@ def test_days_after_hours_bind_to_them_before_the_next_clause(text, expected):
     hours = parse(text)
     samples = (at("Mo", "10:00"), at("Sa", "10:00"), at("Sa", "13:00"), at("Su", "10:00"))
     assert tuple(hours.is_open(when) for when in samples) == expected
-    assert hours.ph is None
 
 
 # ----------------------------------------------------------------------------- is it open?
 OPEN_CASES = [
     ("split hours: morning", "Mo-Fr 08:30-11:00,13:30-17:00", at("We", "10:59"), True),
     ("split hours: closed at noon", "Mo-Fr 08:30-11:00,13:30-17:00", at("We", "12:00"), False),
-    ("split hours: afternoon", "Mo-Fr 08:30-11:00,13:30-17:00", at("We", "13:30"), True),
     ("end is exclusive", "Mo-Fr 08:30-11:00,13:30-17:00", at("We", "17:00"), False),
     ("weekday only: Saturday", "Mo-Fr 09:00-17:00", at("Sa", "10:00"), False),
-    ("weekday only: Friday", "工作日 9:00-17:00", at("Fr", "16:59"), True),
+    ("工作日: Friday", "工作日 9:00-17:00", at("Fr", "16:59"), True),
+    ("工作日: Saturday", "工作日 9:00-17:00", at("Sa", "10:00"), False),
     ("past midnight: Tue 01:00", "Mo-Su 22:00-06:00", at("Tu", "01:00"), True),
     ("past midnight: Tue 06:00", "Mo-Su 22:00-06:00", at("Tu", "06:00"), False),
     ("past midnight: Sun→Mon spill", "Su 22:00-06:00", at("Mo", "05:59", week=1), True),
     ("past midnight: no Sat spill", "Su 22:00-06:00", at("Su", "05:00"), False),
     ("24/7 at 03:00", "24/7", at("Th", "03:00"), True),
-    ("gatehouse early shift", "Mo-Su 06:00-18:00", at("Mo", "05:59"), False),
     ("24:00 end", "Mo-Fr 18:00-24:00", at("Mo", "23:59"), True),
     ("24:00 end does not spill", "Mo-Fr 18:00-24:00", at("Tu", "00:00"), False),
+    ("Chinese night shift", "晚上10点-早上6点", at("We", "05:00"), True),
+    ("Chinese 早8点到晚8点", "早8点到晚8点", at("We", "19:59"), True),
+    ("months", "Apr-Oct Mo-Su 06:00-21:00; Nov-Mar Mo-Su 06:30-20:00", at("Mo", "06:15"), False),
+    ("nth weekday", "Th[1] 10:00-12:00", datetime(2026, 3, 5, 11), True),
+    ("nth weekday, second Thursday", "Th[1] 10:00-12:00", datetime(2026, 3, 12, 11), False),
+    ("week numbers", "week 01-26 Mo-Fr 09:00-17:00", at("Mo", "10:00"), True),
+    ("open end", "Mo-Su 10:00+", at("Mo", "10:30"), True),
+    ("date range", "Mo-Sa 09:00-19:00; Dec 24-26 off", datetime(2026, 12, 25, 10), False),
+    ("date range, later rule wins", "Dec 24-26 off; Mo-Sa 09:00-19:00",
+     datetime(2026, 12, 25, 10), True),
+    ("school holidays never apply", "SH off; Mo-Fr 08:00-17:00", at("Mo", "10:00"), True),
 ]
 
 
@@ -242,6 +270,43 @@ OPEN_CASES = [
                          ids=[c[0] for c in OPEN_CASES])
 def test_is_open_at_sample_times(text, when, expected):
     assert parse(text).is_open(when) is expected
+
+
+# The issue's reproducers: each was answered wrongly by the old hand-written reader.
+REPRODUCERS = [
+    ("open; PH off: a weekday", "open; PH off", datetime(2026, 3, 4, 3, 0), True),
+    ("open; PH off: National Day", "open; PH off", datetime(2026, 10, 1, 12, 0), False),
+    ("open; Su off: Saturday", "open; Su off", datetime(2026, 3, 7, 12, 0), True),
+    ("PH off; open", "PH off; open", datetime(2026, 10, 1, 12, 0), True),
+    ("open alone", "open", datetime(2026, 3, 4, 3, 0), True),
+    ("Fr 22-04; Sa 21-04 on Saturday 02:00", "Fr 22:00-04:00; Sa 21:00-04:00",
+     datetime(2026, 3, 7, 2, 0), False),
+    ("Fr 22-04; Sa 21-04 on Sunday 02:00", "Fr 22:00-04:00; Sa 21:00-04:00",
+     datetime(2026, 3, 8, 2, 0), True),
+    ("rule without days covers every day", "Mo-Fr 08:00-12:00; 13:00-17:00",
+     datetime(2026, 3, 7, 14, 0), True),
+    ("... and replaces the morning", "Mo-Fr 08:00-12:00; 13:00-17:00",
+     datetime(2026, 3, 4, 9, 0), False),
+    ("additional rule adds", "Mo-Fr 10:00-16:00, We 12:00-18:00", datetime(2026, 3, 4, 11, 0),
+     True),
+    ("additional rule extends", "Mo-Fr 10:00-16:00, We 12:00-18:00",
+     datetime(2026, 3, 4, 17, 0), True),
+    ("later rule wins on a holiday", "PH off; Mo-Fr 08:00-18:00", datetime(2026, 10, 5, 12, 0),
+     True),
+]
+
+
+@pytest.mark.parametrize(("text", "when", "expected"), [c[1:] for c in REPRODUCERS],
+                         ids=[c[0] for c in REPRODUCERS])
+def test_issue_reproducers_read_as_osm_does(text, when, expected):
+    assert parse(text).is_open(when) is expected
+
+
+def test_values_the_old_reader_rejected_are_accepted():
+    for text in ("Jan-Mar Mo-Fr 09:00-17:00", '"by appointment"', "sunrise-sunset",
+                 "week 1-53/2 Fr 09:00-12:00", "Mo-Su 10:00+", "Th[1] 10:00-12:00",
+                 "SH off; Mo-Fr 08:00-17:00", "Mo-Fr 09:00-17:00; easter off", "open"):
+        assert parse(text).known, text
 
 
 def test_is_open_converts_aware_times_to_shanghai():
@@ -256,36 +321,128 @@ def test_is_open_rejects_a_date_without_time():
         parse("24/7").is_open(date(2026, 3, 2))
 
 
-def test_ph_off_closes_on_national_day_2026():
+def test_sunrise_and_sunset_are_beijing_s():
+    hours = parse("sunrise-sunset")
+    # Beijing, 2026-12-21: sunrise 07:32, sunset 16:52 (Asia/Shanghai)
+    assert hours.is_open(datetime(2026, 12, 21, 7, 31)) is False
+    assert hours.is_open(datetime(2026, 12, 21, 7, 33)) is True
+    assert hours.is_open(datetime(2026, 12, 21, 16, 51)) is True
+    assert hours.is_open(datetime(2026, 12, 21, 16, 53)) is False
+    assert hours.next_change(datetime(2026, 12, 21, 12, 0)) == datetime(2026, 12, 21, 16, 52,
+                                                                       tzinfo=TZ)
+    # summer: sunrise ~04:46, sunset ~19:46
+    assert hours.is_open(datetime(2026, 6, 21, 5, 0)) is True
+    assert hours.is_open(datetime(2026, 6, 21, 19, 40)) is True
+    assert not hours.periodic and not hours.always_open
+
+
+# ----------------------------------------------------------------------------- China's calendar
+def test_ph_is_china_s_whole_holiday_block():
     hours = parse("Mo-Sa 06:00-18:00; PH off")
-    national_day = datetime(2026, 10, 1, 10, 0)  # a Thursday
-    assert hours.is_open(national_day) is False
+    for day in range(1, 8):  # 2026-10-01 .. 10-07, the National Day block
+        assert hours.is_open(datetime(2026, 10, day, 10, 0)) is False, day
     assert hours.is_open(datetime(2026, 10, 8, 10, 0)) is True
-    assert parse("Mo-Sa 06:00-18:00").is_open(national_day) is True
+    assert parse("Mo-Sa 06:00-18:00").is_open(datetime(2026, 10, 5, 10, 0)) is True
+    assert parse("PH 10:00-14:00").is_open(datetime(2026, 2, 20, 11, 0)) is True  # Spring F.
+    assert parse("PH 10:00-14:00").is_open(datetime(2026, 2, 24, 11, 0)) is False
 
 
-def test_ph_with_own_hours_and_injected_holidays():
+def test_ph_with_own_hours():
     hours = parse("Mo-Fr 08:00-20:00; PH 10:00-14:00")
-    mid_week = at("We", "09:00")
-    assert hours.is_open(mid_week) is True
-    assert hours.is_open(mid_week, holidays={MONDAY + timedelta(days=2)}) is False
-    assert hours.is_open(mid_week.replace(hour=11), holidays=[mid_week.date()]) is True
-    # a holiday evening before a normal day: the spill still belongs to the day it started
+    assert hours.is_open(datetime(2026, 10, 5, 9, 0)) is False  # a Monday in the block
+    assert hours.is_open(datetime(2026, 10, 5, 11, 0)) is True
+    assert hours.is_open(datetime(2026, 10, 4, 11, 0)) is True  # a Sunday holiday
+    assert hours.is_open(datetime(2026, 10, 9, 9, 0)) is True
+
+
+def test_night_hours_at_the_edges_of_a_holiday_block():
     night = parse("Mo-Su 22:00-06:00; PH off")
-    assert night.is_open(at("Tu", "01:00"), holidays={MONDAY}) is False
-    assert night.is_open(at("We", "01:00"), holidays={MONDAY}) is True
+    assert night.is_open(datetime(2026, 9, 30, 23, 0)) is True  # the evening before
+    assert night.is_open(datetime(2026, 10, 1, 1, 0)) is False  # OSM: the PH rule takes Oct 1
+    assert night.is_open(datetime(2026, 10, 7, 23, 0)) is False  # last holiday evening
+    # ... yet Oct 8 00:00-06:00 is Oct 8's own weekday rule, as the parser reads the same
+    # expression around a holiday it knows (country "CN": Oct 1 off, Oct 2 01:00 open)
+    assert night.is_open(datetime(2026, 10, 8, 1, 0)) is True
+    assert night.is_open(datetime(2026, 10, 8, 23, 0)) is True
+    assert night.is_open(datetime(2026, 10, 9, 1, 0)) is True
 
 
-def test_holiday_list_covers_2024_to_2026():
-    assert is_public_holiday(date(2026, 10, 1))
+def test_workdays_follow_make_up_days_and_holidays():
+    hours = parse("工作日 8:00-18:00")
+    assert hours.to_text() == 'Mo-Fr 08:00-18:00 "工作日"; PH closed'
+    assert hours.is_open(datetime(2026, 9, 20, 12, 0)) is True  # Sunday, 调休上班
+    assert hours.is_open(datetime(2026, 10, 10, 12, 0)) is True  # Saturday, 调休上班
+    assert hours.is_open(datetime(2026, 10, 10, 19, 0)) is False
+    assert hours.is_open(datetime(2026, 9, 19, 12, 0)) is False  # an ordinary Saturday
+    assert hours.is_open(datetime(2026, 10, 1, 12, 0)) is False  # National Day
+    assert hours.is_open(datetime(2026, 10, 9, 12, 0)) is True
+    plain = parse("Mo-Fr 08:00-18:00")  # OSM's Mo-Fr stays Monday to Friday
+    assert plain.is_open(datetime(2026, 9, 20, 12, 0)) is False
+    assert hours.calendar_sensitive and not plain.calendar_sensitive
+    assert hours.describe_zh() == "工作日 08:00-18:00；法定节假日休息"
+    assert parse(hours.describe_zh()) == hours
+    weekend_too = parse("工作日 8:00-18:00，周末 9:00-12:00")  # no PH rule added: days named
+    assert weekend_too.to_text() == 'Mo-Fr 08:00-18:00 "工作日"; Sa,Su 09:00-12:00'
+    assert weekend_too.is_open(datetime(2026, 10, 10, 15, 0)) is True  # make-up Saturday
+
+
+def test_next_change_skips_a_closed_holiday_week():
+    hours = parse("Mo-Fr 09:00-17:00; PH off")
+    change = hours.next_change(datetime(2026, 9, 30, 17, 0))
+    assert change == datetime(2026, 10, 8, 9, 0, tzinfo=TZ)
+    always_but_holidays = parse("24/7; PH off")
+    assert always_but_holidays.next_change(datetime(2026, 9, 30, 12, 0)) == datetime(
+        2026, 10, 1, 0, 0, tzinfo=TZ)
+    assert always_but_holidays.next_change(datetime(2026, 10, 3, 12, 0)) == datetime(
+        2026, 10, 8, 0, 0, tzinfo=TZ)
+    workday = parse("工作日 8:00-18:00")
+    assert workday.next_change(datetime(2026, 9, 18, 18, 0)) == datetime(2026, 9, 20, 8, 0,
+                                                                          tzinfo=TZ)
+
+
+def test_calendar_from_chinesecalendar_covers_2026():
+    first, last = holidays.known_years()
+    assert first <= 2024 and last >= 2026
+    assert is_public_holiday(date(2026, 10, 1)) and is_public_holiday(date(2026, 10, 7))
     assert is_public_holiday(date(2026, 2, 23)) and not is_public_holiday(date(2026, 2, 24))
-    assert is_public_holiday(date(2025, 10, 8)) and is_public_holiday(date(2025, 1, 28))
-    assert is_public_holiday(date(2024, 2, 10)) and is_public_holiday(date(2024, 6, 10))
-    assert not is_public_holiday(date(2026, 3, 2))
     assert is_public_holiday(datetime(2026, 5, 1, 8, 0))
-    assert not is_public_holiday(date(2026, 10, 1), holidays=())
-    assert {d.year for d in HOLIDAYS} >= {2024, 2025, 2026}
-    assert sum(d.year == 2026 for d in HOLIDAYS) == 3 + 9 + 3 + 5 + 3 + 3 + 7
+    assert not is_public_holiday(date(2026, 3, 2))
+    days_off_2026 = [d for d in (date(2026, 1, 1) + timedelta(k) for k in range(365))
+                     if is_public_holiday(d)]
+    assert len(days_off_2026) == 3 + 9 + 3 + 5 + 3 + 3 + 7
+    makeup = [d for d in (date(2026, 1, 1) + timedelta(k) for k in range(365))
+              if holidays.is_makeup_workday(d)]
+    assert makeup == [date(2026, 1, 4), date(2026, 2, 14), date(2026, 2, 28), date(2026, 5, 9),
+                      date(2026, 9, 20), date(2026, 10, 10)]
+    assert holidays.is_working_day(date(2026, 10, 10)) and not holidays.is_working_day(
+        date(2026, 10, 2))
+    assert holidays.day_kind(date(2026, 10, 10)) == "makeup"
+
+
+def test_a_year_the_calendar_does_not_know_is_said_loudly(caplog):
+    first, last = holidays.known_years()
+    beyond = date(last + 1, 1, 1)
+    holidays._warn_year.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="stations.holidays"):
+        assert holidays.is_public_holiday(beyond) is False
+        holidays.is_public_holiday(beyond + timedelta(days=1))
+    warnings = [r.getMessage() for r in caplog.records if str(last + 1) in r.getMessage()]
+    assert len(warnings) == 1 and "without public holidays" in warnings[0]
+    note = holidays.calendar_note(beyond)
+    assert note is not None and f"{last + 1} 年" in note and "尚未收录" in note
+    assert holidays.calendar_note(date(2026, 10, 1)) is None
+    assert parse("24/7; PH off").is_open(datetime(last + 1, 1, 1, 12)) is True  # ordinary day
+
+
+def test_2027_is_checked_once_the_calendar_knows_it():
+    """2027's notice: 元旦 1-1, 春节 2-6..2-12+, 清明 4-5, 劳动节 5-1, 端午 6-9, 中秋 9-15,
+    国庆 10-1..10-7. chinesecalendar 1.11 ends with 2026; this test runs once it knows 2027."""
+    if holidays.known_years()[1] < 2027:
+        assert holidays.calendar_note(date(2027, 10, 1)) is not None  # said, not silent
+        return
+    for day in (date(2027, 1, 1), date(2027, 5, 1), date(2027, 10, 1), date(2027, 10, 7)):
+        assert is_public_holiday(day), day
+    assert parse("24/7; PH off").is_open(datetime(2027, 10, 2, 12)) is False
 
 
 # ----------------------------------------------------------------------------- next change
@@ -298,6 +455,8 @@ NEXT_CASES = [
     ("back-to-back nights", "Mo-Su 22:00-06:00", at("Tu", "06:00"), at("Tu", "22:00")),
     ("Sunday night into Monday", "Su 22:00-06:00", at("Su", "23:00"), at("Mo", "06:00", week=1)),
     ("24:00 meets 00:00", "Mo 18:00-24:00; Tu 00:00-03:00", at("Mo", "19:00"), at("Tu", "03:00")),
+    ("comment change is no change", 'Mo-Fr 08:00-12:00 "a", Mo-Fr 12:00-18:00 "b"',
+     at("Mo", "09:00"), at("Mo", "18:00")),
 ]
 
 
@@ -312,18 +471,6 @@ def test_next_change(text, when, expected):
 def test_next_change_is_none_when_nothing_ever_changes():
     assert parse("24/7").next_change(at("Mo", "00:00")) is None
     assert parse("off").next_change(at("Mo", "00:00")) is None
-
-
-def test_next_change_skips_a_closed_holiday_week():
-    hours = parse("Mo-Fr 09:00-17:00; PH off")
-    change = hours.next_change(datetime(2026, 9, 30, 17, 0))
-    assert change == datetime(2026, 10, 8, 9, 0, tzinfo=TZ)
-    always_but_holidays = parse("24/7; PH off")
-    assert always_but_holidays.next_change(datetime(2026, 9, 30, 12, 0)) == datetime(
-        2026, 10, 1, 0, 0, tzinfo=TZ)
-    assert always_but_holidays.next_change(datetime(2026, 10, 3, 12, 0)) == datetime(
-        2026, 10, 8, 0, 0, tzinfo=TZ)
-    assert always_but_holidays.next_change(datetime(2100, 6, 1)) is None  # past the list
 
 
 def test_open_during_and_throughout_a_visit():
@@ -365,10 +512,11 @@ def test_shift_coverage_for_sanitation_at_six_and_couriers_at_eight(text, early,
 
 
 def test_always_open_flag():
-    assert parse("24/7").always_open
+    assert parse("24/7").always_open and parse("open").always_open
     assert parse("Mo-Su 00:00-24:00; PH 00:00-24:00").always_open
     assert not parse("24/7; PH off").always_open
     assert not parse("Mo-Sa 00:00-24:00").always_open
+    assert not parse("24/7 unknown").always_open
 
 
 # ----------------------------------------------------------------------------- describing
@@ -379,17 +527,26 @@ def test_always_open_flag():
     ("24/7; PH off", "24小时开放；法定节假日休息"),
     ("Mo-Su 22:00-06:00", "每天 22:00-次日06:00"),
     ("Sa,Su 10:00-16:00; PH 10:00-12:00", "周六、周日 10:00-16:00；法定节假日 10:00-12:00"),
+    ("Mo-Fr 08:00-12:00; 13:00-17:00", "每天 13:00-17:00"),
+    ("PH off; Mo-Fr 08:00-18:00", "周一至周五 08:00-18:00"),
+    ("sunrise-sunset", "sunrise-sunset"),
     ("off", "不开放"),
-], ids=["split week with PH", "24/7", "24/7 PH off", "overnight", "weekend and PH", "closed"])
+], ids=["split week with PH", "24/7", "24/7 PH off", "overnight", "weekend and PH",
+        "rule without days", "later rule wins", "sun", "closed"])
 def test_describe_zh(text, zh):
     hours = parse(text)
     assert hours.describe_zh() == zh
-    assert parse(zh) == hours
+    again = parse(zh)
+    for k in range(0, 14 * 24 * 60, 37):  # same answers over a normal fortnight
+        when = at("Mo", "00:00") + timedelta(minutes=k)
+        assert again.is_open(when) == hours.is_open(when), when
 
 
 # ----------------------------------------------------------------------------- properties
-BASE = date(2031, 1, 6)  # a Monday; holidays are injected, so the year does not matter
-SPAN_DAYS = 22  # minute table covers BASE-1 .. BASE+20
+# The Chinese reader, written from random weekly tables, against a minute table painted
+# straight from the intervals (hours past midnight belong to the day they start on).
+BASE = date(2026, 3, 2)  # a Monday; no holiday or make-up day within three weeks
+SPAN_DAYS = 15
 ORIGIN = datetime.combine(BASE - timedelta(days=1), datetime.min.time())
 
 intervals = st.one_of(
@@ -397,28 +554,16 @@ intervals = st.one_of(
     st.tuples(st.integers(0, 1439),
               st.one_of(st.integers(1, 240), st.integers(1, 1439))).map(lambda p: (p[0], sum(p))),
 )
-weeks = st.lists(st.lists(intervals, max_size=3), min_size=7, max_size=7)
-ph_rules = st.one_of(st.none(), st.just([]), st.lists(intervals, min_size=1, max_size=2))
-holiday_sets = st.frozensets(st.integers(-1, 9).map(lambda k: BASE + timedelta(days=k)),
-                             max_size=4)
-fast = settings(max_examples=200, deadline=None, database=None)
+weeks = st.lists(st.lists(intervals, max_size=3), min_size=7, max_size=7).filter(
+    # a spill from or into a whole day runs into one span with it: which day the spill's
+    # minutes "belong to" is then a matter of writing, not of opening, so leave that out
+    lambda week: not any(any(e > 1440 for _, e in day) and ((0, 1440) in day
+                                                           or (0, 1440) in week[(d + 1) % 7])
+                         for d, day in enumerate(week)))
+fast = settings(max_examples=150, deadline=None, database=None)
 
 
-def clock(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
-
-
-def osm_text(week, ph) -> str:
-    """Independent writer: one explicit rule per day, ends past 24:00 written as next-day times."""
-    def spans(ivs):
-        return ",".join(f"{clock(s)}-{clock(e if e <= 1440 else e - 1440)}" for s, e in ivs)
-    rules = [f"{DAYS[d]} {spans(ivs) if ivs else 'off'}" for d, ivs in enumerate(week)]
-    if ph is not None:
-        rules.append(f"PH {spans(ph) if ph else 'off'}")
-    return "; ".join(rules)
-
-
-def zh_text(week, ph) -> str:
+def zh_text(week) -> str:
     """Independent writer in Chinese, with 点/点半 times and 次日 for past midnight."""
     names = "一二三四五六日"
 
@@ -429,19 +574,15 @@ def zh_text(week, ph) -> str:
     def spans(ivs):
         return "、".join(f"{zh_clock(s)}至" + (f"次日{zh_clock(e - 1440)}" if e > 1440
                                                else zh_clock(e)) for s, e in ivs)
-    rules = [f"星期{names[d]} {spans(ivs) if ivs else '休息'}" for d, ivs in enumerate(week)]
-    if ph is not None:
-        rules.append(f"节假日 {spans(ph)}" if ph else "节假日除外")
-    return "，".join(rules)
+    return "，".join(f"星期{names[d]} {spans(ivs) if ivs else '休息'}"
+                    for d, ivs in enumerate(week))
 
 
-def minute_table(week, ph, holidays) -> bytearray:
-    """Brute force: paint every interval of every day onto a minute-by-minute table."""
+def minute_table(week) -> bytearray:
     table = bytearray(SPAN_DAYS * 1440)
     for k in range(SPAN_DAYS):
         day = BASE + timedelta(days=k - 1)
-        rule = ph if ph is not None and day in holidays else week[day.weekday()]
-        for s, e in rule:
+        for s, e in week[day.weekday()]:
             first, last = k * 1440 + s, min(k * 1440 + e, len(table))
             table[first:last] = b"\x01" * (last - first)
     return table
@@ -451,59 +592,54 @@ def minute_at(index: int) -> datetime:
     return ORIGIN + timedelta(minutes=index)
 
 
-sample_minutes = st.lists(st.integers(1440, 8 * 1440), min_size=1, max_size=20)
-
-
 @fast
-@given(weeks, ph_rules, holiday_sets, sample_minutes, st.integers(0, 59))
-def test_property_is_open_matches_brute_force(week, ph, holidays, minutes, second):
-    hours = parse(osm_text(week, ph))
-    table = minute_table(week, ph, holidays)
+@given(weeks, st.lists(st.integers(1440, 8 * 1440), min_size=1, max_size=20), st.integers(0, 59))
+def test_property_chinese_reading_matches_brute_force(week, minutes, second):
+    hours = parse(zh_text(week))
+    table = minute_table(week)
     for index in minutes:
         when = minute_at(index) + timedelta(seconds=second)
-        assert hours.is_open(when, holidays=holidays) is bool(table[index]), when
+        assert hours.is_open(when) is bool(table[index]), when
 
 
 @fast
-@given(weeks, ph_rules, holiday_sets, st.integers(1440, 8 * 1440), st.sampled_from([0, 1, 59]))
-def test_property_next_change_matches_minute_scan(week, ph, holidays, index, second):
-    hours = parse(osm_text(week, ph))
-    table = minute_table(week, ph, holidays)
+@given(weeks, st.integers(1440, 8 * 1440), st.sampled_from([0, 1, 59]))
+def test_property_next_change_matches_minute_scan(week, index, second):
+    hours = parse(zh_text(week))
+    table = minute_table(week)
     state = table[index]
-    # scan forward minute by minute for the first minute in the other state
     expected = next((j for j in range(index + 1, len(table)) if table[j] != state), None)
-    change = hours.next_change(minute_at(index) + timedelta(seconds=second), holidays=holidays)
-    if expected is None:  # holidays end by BASE+9, so 11+ plain days follow: never changes
-        assert change is None
+    change = hours.next_change(minute_at(index) + timedelta(seconds=second))
+    if expected is None:
+        assert change is None or change >= minute_at(len(table)).replace(tzinfo=TZ)
     else:
         assert change == minute_at(expected).replace(tzinfo=TZ)
 
 
 @fast
-@given(weeks, ph_rules, holiday_sets, st.integers(1440, 8 * 1440), st.integers(1, 3000))
-def test_property_open_during_and_throughout_match_brute_force(week, ph, holidays, index,
-                                                                length):
-    hours = parse(osm_text(week, ph))
-    table = minute_table(week, ph, holidays)
+@given(weeks, st.integers(1440, 8 * 1440), st.integers(1, 3000))
+def test_property_open_during_and_throughout_match_brute_force(week, index, length):
+    hours = parse(zh_text(week))
+    table = minute_table(week)
     start, end = minute_at(index), minute_at(index + length)
     window = table[index:index + length]
-    assert hours.open_during(start, end, holidays=holidays) is any(window)
-    assert hours.open_throughout(start, end, holidays=holidays) is all(window)
+    assert hours.open_during(start, end) is any(window)
+    assert hours.open_throughout(start, end) is all(window)
 
 
 @fast
-@given(weeks, ph_rules)
-def test_property_text_round_trips(week, ph):
-    hours = parse(osm_text(week, ph))
-    assert parse(zh_text(week, ph)) == hours  # both languages read to the same hours
+@given(weeks)
+def test_property_text_round_trips(week):
+    hours = parse(zh_text(week))
     assert parse(hours.to_text()) == hours
-    assert parse(hours.describe_zh()) == hours
+    again = parse(hours.describe_zh())
+    assert again.week == hours.week
 
 
 @fast
 @given(weeks, st.integers(0, 1439))
 def test_property_weekly_figures_match_brute_force(week, minute):
-    hours = parse(osm_text(week, None))
+    hours = parse(zh_text(week))
     for d, ivs in enumerate(week):
         painted = {m for s, e in ivs for m in range(s, e)}
         assert hours.minutes_open_on(d) == len(painted)
@@ -511,4 +647,3 @@ def test_property_weekly_figures_match_brute_force(week, minute):
     own = [{m for s, e in ivs for m in range(s, e) if m < 1440} for ivs in week]
     expected = any(minute in own[d] or minute in spill[d - 1] for d in range(7))
     assert hours.open_at_minute_any_day(minute) is expected
-    assert hours.opens_by(minute) is expected
