@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
 
+from stations import settings
 from stations.amenities import AMENITIES, empty_amenities, normalise_amenities, parse_tristate
 from stations.errors import RowError, ValidationError
 from stations.limits import ID_MAX, ID_MIN
@@ -158,18 +159,50 @@ class Station:
     #: (see :mod:`stations.candidates`); blank when not recorded.
     location_precision: str = ""
     location_source: str = ""
+    #: What workers' reports made of the station (issue 13; written by :mod:`stations.trust`,
+    #: never by an edit): ``trust`` ``ok`` or ``flagged`` as stored (``unverified`` is derived
+    #: from the dates, :func:`stations.trust.trust_of`), the flagged ``problem`` (a report
+    #: kind) and the reason workers see, the day of the last "still correct" report, and the
+    #: amenities problem reports made unknown for workers ``{key: reason}``.
+    trust: str = "ok"
+    problem: str | None = None
+    trust_reason: str = ""
+    confirmed_on: date | None = None
+    amenity_notes: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # rows written before these columns existed read back as NULL
+        self.trust = self.trust or "ok"
+        self.trust_reason = self.trust_reason or ""
+        self.amenity_notes = dict(self.amenity_notes or {})
+
+    @property
+    def last_verified(self) -> date | None:
+        """The last union inspection (``verified_on``) or "still correct" report, whichever
+        is later; ``None`` when neither happened."""
+        days = [d for d in (self.verified_on, self.confirmed_on) if d is not None]
+        return max(days) if days else None
+
+    def worker_amenities(self) -> dict[str, str]:
+        """Every amenity as workers are told: ``unknown`` where problem reports put the
+        recorded state in doubt (:attr:`amenity_notes`), until the union settles them."""
+        return {k: ("unknown" if k in self.amenity_notes else v)
+                for k, v in self.amenities.items()}
 
     def as_dict(self) -> dict:
         """Plain JSON-able dict (dates as ISO text)."""
         out = dataclasses.asdict(self)
-        for key in ("verified_on", "created_at", "updated_at"):
+        for key in ("verified_on", "confirmed_on"):
             if out[key] is not None:
                 out[key] = out[key].isoformat()
+        for key in ("created_at", "updated_at"):  # with the Beijing offset (issue 11)
+            out[key] = settings.iso_time(out[key])
         return out
 
     def has(self, amenity: str) -> bool:
-        """True only when the amenity is recorded ``yes`` (unknown is not yes)."""
-        return self.amenities.get(amenity) == "yes"
+        """True only when the amenity is recorded ``yes`` (unknown is not yes) and no
+        problem report put it in doubt (:meth:`worker_amenities`)."""
+        return self.amenities.get(amenity) == "yes" and amenity not in self.amenity_notes
 
 
 #: Columns of the flat (CSV/XLSX) station form, in export order.

@@ -29,6 +29,9 @@ __all__ = [
     "TZ",
     "now",
     "wall_now",
+    "local_time",
+    "shown_time",
+    "iso_time",
     "WALK_SPEED_KMH",
     "DETOUR_FACTOR",
     "DEFAULT_RADIUS_M",
@@ -179,6 +182,18 @@ SETTINGS: dict[str, Setting] = _settings(
             "every station in the store is outside its coverage area: nearest answers say "
             "so (outside_coverage) instead of naming a station that far away.",
             _json_or_text),
+    # -- keeping the map true (issue 13; the rule is documented in stations/trust.py)
+    Setting("TRUST_REPORTS", 3, "A station is flagged when this many distinct clients report "
+            "the same problem within NUANXIN_TRUST_WINDOW_DAYS.", _json_or_text),
+    Setting("TRUST_WINDOW_DAYS", 7, "Days within which those reports must fall.",
+            _json_or_text),
+    Setting("UNVERIFIED_DAYS", 180, "A station neither inspected by the union nor confirmed "
+            "\"still correct\" by workers for this many days is shown as unverified.",
+            _json_or_text),
+    Setting("GONE_VISIBLE_DAYS", 30, "A closed station stays on the worker map, marked closed "
+            "with its reason, for this many days after it closed.", _json_or_text),
+    Setting("PUBLIC_URL", "http://127.0.0.1:5000", "The public base URL of the worker pages: "
+            "QR plaques link to <PUBLIC_URL>/stations/<id>. Set it before printing plaques."),
     Setting("RATELIMIT_STORAGE_URI", "memory://", "Where Flask-Limiter keeps its counts: "
             "memory:// (this process; bounded, see webmap/security.py) or a shared store such "
             "as redis://HOST:6379 when several processes serve the app.", web=True),
@@ -213,12 +228,44 @@ def web_defaults() -> dict[str, object]:
 
 
 def wall_now() -> datetime:
-    """Now as a naive Asia/Shanghai wall time, to the second.
+    """Now, aware (Asia/Shanghai), to the second: what every timestamp the product writes is
+    made from (``created_at``, ``updated_at``, audit ``at``, visit notes' ``at``...).
 
-    What the store's zone-less timestamp columns hold today (``created_at``, ``updated_at``,
-    audit ``at``, visit notes' ``at``...): every such value is made here from :func:`now`,
-    so none depends on the server's own zone. Session rows are already aware UTC
-    (:func:`webmap.sessions.utcnow`). Storing aware UTC everywhere and showing Asia/Shanghai
-    needs a schema migration: issue 11 (with the migrations of issue 15) replaces this.
+    The store keeps such values as UTC (:class:`stations.schema.UTCDateTime`, which refuses a
+    naive time) and gives them back aware; :func:`shown_time` and :func:`iso_time` show them
+    in Beijing time whatever the server's own zone. (The name stays from when this was a
+    naive wall time; it is aware since issue 11.)
     """
-    return now().replace(microsecond=0, tzinfo=None)
+    return now().replace(microsecond=0)
+
+
+def local_time(value: datetime | str | None) -> datetime | None:
+    """A timestamp as an aware Asia/Shanghai time (``None`` stays ``None``).
+
+    ``value`` may be aware (any zone), ISO text with or without an offset, or naive: a time
+    without an offset is Beijing wall time (what the product wrote before issue 11, and what
+    ``open_at`` without an offset means).
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=TZ)
+    return value.astimezone(TZ)
+
+
+def shown_time(value: datetime | str | None, *, seconds: bool = True) -> str:
+    """The one way a timestamp is shown to people — screens, exports, Excel reports:
+    ``2026-11-30 12:48:55`` in Beijing time (``""`` for none)."""
+    when = local_time(value)
+    if when is None:
+        return ""
+    return when.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def iso_time(value: datetime | str | None) -> str | None:
+    """A timestamp for the API and JSON: ISO 8601 in Beijing time with its offset,
+    ``2026-11-30T12:48:55+08:00`` (``None`` for none)."""
+    when = local_time(value)
+    return None if when is None else when.isoformat(timespec="seconds")

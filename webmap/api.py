@@ -146,6 +146,12 @@ spec.components.update({
                     "a PATCH or status change (409 when stale)."},
         "trust": {"type": "string", "enum": ["ok", "unverified", "flagged"]},
         "last_verified": {"type": "string", "format": "date", "nullable": True},
+        "trust_reason": {"type": "string", "description": "Why (Chinese), blank when ok."},
+        "problem": {"type": "string", "nullable": True, "description": "The report kind "
+                    "that flagged the station."},
+        "amenity_notes": {"type": "object", "additionalProperties": {"type": "string"},
+                          "description": "Amenities reports put in doubt (shown unknown), "
+                          "with the reason."},
         "contact_name": {"type": "string", "description": "Internal: only in answers to an "
                          "API token whose area holds the station."},
         "contact_phone": {"type": "string", "description": "Internal (see contact_name)."}}},
@@ -181,7 +187,13 @@ spec.components.update({
         "id": {"type": "integer"}, "station_id": {"type": "integer"},
         "kind": {"type": "string", "enum": list(feedback.REPORT_KINDS)},
         "note": {"type": "string"}, "status": {"type": "string"},
-        "created_at": {"type": "string", "format": "date-time"}}},
+        "created_at": {"type": "string", "format": "date-time"},
+        "lon": {"type": "number", "nullable": True},
+        "lat": {"type": "number", "nullable": True},
+        "trust": {"type": "string", "enum": ["ok", "flagged"], "description": "The "
+                  "station's stored trust after this report (the trust rule)."},
+        "problem": {"type": "string", "nullable": True},
+        "trust_reason": {"type": "string"}}},
 })
 
 
@@ -202,7 +214,9 @@ def _next_link(after: int) -> str:
 @spec.route(bp, "/stations", summary="Stations as GeoJSON, filtered", tags=["stations"], params=[
     BBOX, AMENITY, OPEN_AT, DISTRICT, STREET, ACCESS, ALWAYS_OPEN,
     Param("status", repeat=True, enum=STATUSES + ("all",), default=["open"],
-          description="Statuses to include (default open; `all` for every status)."),
+          description="Statuses to include (`all` for every status). Default: open, plus "
+                      "stations closed within `NUANXIN_GONE_VISIBLE_DAYS` (30) days, marked "
+                      "`status: closed` with `status_reason`."),
     Param("include_unknown", "boolean", default=False,
           description="With `amenity`: also stations where the amenity is unknown (not "
                       "recorded no); such features carry `match: \"unknown\"`."),
@@ -236,7 +250,10 @@ def stations(args):
         statuses=_statuses(args["status"]), bbox=bbox, amenities=args["amenity"] or (),
         include_unknown=args["include_unknown"], open_at=args["open_at"],
         district=args["district"], street=args["street"], access=args["access"] or (),
-        always_open=args["always_open"])
+        always_open=args["always_open"],
+        # without `status`, a closed station stays visible (marked closed) for a while
+        closed_within_days=None if "status" in request.args
+        else int(settings.get("GONE_VISIBLE_DAYS")))
     if args["after"] is not None and idx.size:
         ids = np.fromiter((cat.stations[i].id for i in idx), dtype=np.int64, count=idx.size)
         keep = ids > args["after"]
@@ -370,7 +387,16 @@ def nearest(args):
                       description="交叉覆盖: count demand within reach of at least this many "
                                   "stations (default 2)."),
                 Param("at", fmt="date-time", convert=parse_open_at,
-                      description="Only stations open at this time count (ISO 8601)."),
+                      description="Only stations open at this time count (ISO 8601); demand "
+                                  "points with a shift count only when it falls in their shift."),
+                Param("demand", enum=("auto", "imported", "area", "community_proxy"),
+                      default="auto",
+                      description="Which demand: auto = imported demand points, else the area "
+                                  "view (share of the street area within reach); "
+                                  "community_proxy only when asked (`--demand`)."),
+                Param("strip", "boolean", default=False,
+                      description="Add `time_strip`: coverage at 06:00, 12:00, 18:00, 22:00 "
+                                  "(`--strip`)."),
             ], responses={**_resp("Same body as `nuanxin coverage --json`",
                                   {"$ref": "#/components/schemas/Coverage"}),
                           "503": {"description": "The planning engine is busy (one computation "
@@ -390,27 +416,36 @@ def coverage(args):
     return jsonify(coverage_payload(get_store(), district=args["district"],
                                     street=args["street"], radius=args["radius"],
                                     minutes=args["minutes"], min_stations=args["min_stations"],
-                                    at=args["at"]))
+                                    at=args["at"], demand=args["demand"],
+                                    strip=bool(args["strip"])))
 
 
 # -- reports ---------------------------------------------------------------------------------
 @spec.route(bp, "/stations/<station_id>/reports", method="POST",
             summary="Report a problem with a station (anonymous)", tags=["reports"],
             description=feedback.REPORT_LIMIT_DOC,
-            body_description='`{"kind": ..., "note": ...}`; kinds: ' + ", ".join(
-                f"{k} ({v})" for k, v in feedback.REPORT_KIND_LABELS_ZH.items()),
+            body_description='`{"kind": ..., "note": ..., "lon": ..., "lat": ...}`; kinds: '
+            + ", ".join(f"{k} ({v})" for k, v in feedback.REPORT_KIND_LABELS_ZH.items())
+            + "; the first release's kinds (confirmed, hours, registration, location, closed, "
+              "amenities) are still accepted and stored as the kind they became.",
             params=[
                 STATION_ID,
-                Param("kind", where="body", required=True, enum=feedback.REPORT_KINDS,
-                      description="What is wrong."),
+                Param("kind", where="body", required=True, enum=feedback.ACCEPTED_KINDS,
+                      description="What is wrong (or `ok`: still correct)."),
                 Param("note", where="body", default="", max_length=feedback.NOTE_MAX_LENGTH,
                       description="Optional free text."),
+                Param("lon", "number", where="body", minimum=-180, maximum=180,
+                      description="Where the station really is (WGS84), with `lat`: for "
+                                  "`wrong_location`."),
+                Param("lat", "number", where="body", minimum=-90, maximum=90,
+                      description="See `lon`."),
             ], responses={"201": {"description": "Stored", "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/Report"}}}},
                 **{k: v for k, v in _resp("", errors=(400, 404, 429)).items() if k != "200"}})
 def report(args):
     """Store an anonymous worker report; 201 with the stored report."""
-    row = feedback.submit_report(args["station_id"], args["kind"], args["note"])
+    row = feedback.submit_report(args["station_id"], args["kind"], args["note"],
+                                 lon=args["lon"], lat=args["lat"])
     return jsonify(row), 201
 
 

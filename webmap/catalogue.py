@@ -18,6 +18,7 @@ import numpy as np
 
 from geodata.errors import GeodataError
 from geodata.places.gazetteer import Gazetteer, Place, load_gazetteer
+from stations import settings
 from stations.amenities import AMENITIES
 from stations.errors import ValidationError
 from stations.hours import OpeningHours, hours_of
@@ -28,6 +29,7 @@ from stations.records import (
     Station,
 )
 from stations.store import Store
+from stations.trust import trust_of
 from webmap.extensions import snapshots
 
 __all__ = [
@@ -42,7 +44,7 @@ __all__ = [
 
 #: Properties of the compact form the worker map loads (``fields=map``).
 MAP_FIELDS = ("id", "name", "address", "access", "sample", "status", "open_now",
-              "always_open", "hours_known")
+              "always_open", "hours_known", "trust", "problem", "status_reason")
 _STATE_CODE = {"yes": 1, "no": 0, "unknown": -1}
 
 
@@ -62,12 +64,16 @@ class Catalogue:
     district_code: np.ndarray
     street: np.ndarray
     hours: list[OpeningHours]
+    #: per station, the day a closed station closed (its last write: the closing step), as
+    #: a proleptic ordinal; NaN for stations that are not closed
+    closed_day: np.ndarray | None = None
 
     @classmethod
     def build(cls, stations: Sequence[Station], *, version: int = 0) -> Catalogue:
         """Snapshot ``stations``."""
         stations = list(stations)
         hours = [hours_of(s) for s in stations]
+        worker = [s.worker_amenities() for s in stations]
 
         def col(attr: str) -> np.ndarray:
             return np.array([getattr(s, attr) or "" for s in stations], dtype=object)
@@ -78,10 +84,14 @@ class Catalogue:
             lat=np.array([s.lat for s in stations], dtype=float),
             status=col("status"), access=col("access"),
             always_open=np.array([h.always_open for h in hours], dtype=bool),
-            amenity={a: np.array([_STATE_CODE.get(s.amenities.get(a, "unknown"), -1)
-                                  for s in stations], dtype=np.int8) for a in AMENITIES},
+            # as workers are told: amenities reports put in doubt are unknown
+            amenity={a: np.array([_STATE_CODE.get(w.get(a, "unknown"), -1)
+                                  for w in worker], dtype=np.int8) for a in AMENITIES},
             district=col("district"), district_code=col("district_code"), street=col("street"),
             hours=hours,
+            closed_day=np.array([float(settings.local_time(s.updated_at).toordinal())
+                                 if s.status == "closed" and s.updated_at else np.nan
+                                 for s in stations], dtype=float),
         )
 
     def __len__(self) -> int:
@@ -92,18 +102,26 @@ class Catalogue:
                amenities: Sequence[str] = (), include_unknown: bool = False,
                open_at: datetime | None = None, district: str | None = None,
                street: str | None = None, access: Sequence[str] = (),
-               always_open: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+               always_open: bool | None = None, closed_within_days: int | None = None,
+               today=None) -> tuple[np.ndarray, np.ndarray]:
         """Indices of the matching stations, and per index whether every wanted amenity is
         recorded ``yes`` (``True``) or some are only ``unknown`` (``False``, returned only with
         ``include_unknown``). ``bbox`` is WGS84 (minlon, minlat, maxlon, maxlat).
         ``district`` and ``street`` take any form the gazetteer knows (``西城区``, ``西城``,
         ``xicheng``, ``110102``; ``广安门外街道``, ``广外``, ``guanganmenwai``); an unknown or
         ambiguous name raises :class:`~stations.errors.ValidationError` naming the parameter.
+        ``closed_within_days`` adds the stations closed within that many days of ``today``
+        (default: today in Shanghai) to the wanted statuses (the worker map keeps a closed
+        station, marked closed with its reason, for ``NUANXIN_GONE_VISIBLE_DAYS``).
         """
         n = len(self)
         mask = np.ones(n, dtype=bool)
         if statuses is not None:
             mask &= np.isin(self.status, list(statuses))
+            if closed_within_days is not None and self.closed_day is not None:
+                today = today or settings.now().date()
+                with np.errstate(invalid="ignore"):
+                    mask |= (self.closed_day >= today.toordinal() - int(closed_within_days))
         if bbox is not None:
             minlon, minlat, maxlon, maxlat = bbox
             mask &= (self.lon >= minlon) & (self.lon <= maxlon) & (self.lat >= minlat) & (
@@ -227,7 +245,12 @@ def station_feature(station: Station, *, lon: float | None = None, lat: float | 
 
     The public form carries ``public_phone`` (the number the union publishes) but never the
     host's contact (:data:`INTERNAL_FIELDS`); ``version`` (the write API's concurrency
-    token), ``trust`` and ``last_verified`` (the ``verified_on`` date or null) are always there.
+    token) and what workers' reports made of it are always there: ``trust`` (``ok``,
+    ``unverified``, ``flagged``; :func:`stations.trust.trust_of`), ``trust_reason`` (Chinese,
+    blank when ok), ``problem`` (the flagged report kind or null), ``last_verified`` (the last
+    inspection or "still correct" report, ISO date or null), and ``amenity_notes``
+    (``{key: reason}`` for amenities reports put in doubt, which read ``unknown`` in
+    ``amenities`` until the union settles them).
 
     Parameters
     ----------
@@ -243,6 +266,8 @@ def station_feature(station: Station, *, lon: float | None = None, lat: float | 
         Add :data:`INTERNAL_FIELDS` (for an authenticated union account in scope).
     """
     hours = hours if hours is not None else hours_of(station)
+    trust, trust_reason = trust_of(station, today=(now or settings.now()).date())
+    last_verified = station.last_verified
     props = {
         "id": station.id, "code": station.code, "name": station.name,
         "host_type": station.host_type,
@@ -250,7 +275,8 @@ def station_feature(station: Station, *, lon: float | None = None, lat: float | 
         "address": station.address, "district": station.district,
         "district_code": station.district_code, "street": station.street,
         "street_code": station.street_code,
-        "amenities": {a: station.amenities.get(a, "unknown") for a in AMENITIES},
+        "amenities": {a: station.worker_amenities().get(a, "unknown") for a in AMENITIES},
+        "amenity_notes": dict(station.amenity_notes),
         "access": station.access, "access_zh": ACCESS_LABELS_ZH.get(station.access, ""),
         "opening_hours": station.opening_hours,
         "opening_hours_zh": "时间未知" if hours.unknown else hours.describe_zh(),
@@ -260,10 +286,10 @@ def station_feature(station: Station, *, lon: float | None = None, lat: float | 
         "verified_on": station.verified_on.isoformat() if station.verified_on else None,
         "area_m2": station.area_m2, "capacity": station.capacity,
         "public_phone": station.public_phone,
-        "updated_at": station.updated_at.isoformat() if station.updated_at else None,
+        "updated_at": settings.iso_time(station.updated_at),
         "version": int(station.version),
-        "trust": getattr(station, "trust", None) or "ok",
-        "last_verified": station.verified_on.isoformat() if station.verified_on else None,
+        "trust": trust, "trust_reason": trust_reason, "problem": station.problem,
+        "last_verified": last_verified.isoformat() if last_verified else None,
     }
     if internal:
         props.update({name: getattr(station, name) for name in INTERNAL_FIELDS})

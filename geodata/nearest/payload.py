@@ -17,13 +17,17 @@ from geodata.nearest.index import (
 from stations import settings
 from stations.amenities import AMENITIES
 from stations.settings import DETOUR_FACTOR, WALK_SPEED_KMH
+from stations.trust import trust_of
 
 __all__ = ["result_dict", "nearest_payload", "nearest_answer", "outside_coverage"]
 
 
 def result_dict(result: NearestResult) -> dict:
-    """One result in the INTERFACE.md form (plus extra keys)."""
+    """One result in the INTERFACE.md form (plus extra keys; ``trust``, ``trust_reason``,
+    ``problem``, ``last_verified``: :func:`stations.trust.trust_of`)."""
     s = result.station
+    worker = s.worker_amenities()
+    trust, trust_reason = trust_of(s, today=result.arrival.date())
     return {
         "id": s.id,
         "code": s.code,
@@ -35,8 +39,14 @@ def result_dict(result: NearestResult) -> dict:
         "walk_minutes": round(result.walk_minutes, 1),
         "arrival": result.arrival.isoformat(timespec="seconds"),
         "open_at_arrival": result.open_at_arrival,
-        "amenities": [a for a in AMENITIES if s.amenities.get(a) == "yes"],
-        "amenities_unknown": [a for a in AMENITIES if s.amenities.get(a, "unknown") == "unknown"],
+        # as workers are told: amenities reports put in doubt are unknown (issue 13)
+        "amenities": [a for a in AMENITIES if worker.get(a) == "yes"],
+        "amenities_unknown": [a for a in AMENITIES if worker.get(a, "unknown") == "unknown"],
+        "amenity_notes": dict(s.amenity_notes),
+        "trust": trust,
+        "trust_reason": trust_reason,
+        "problem": s.problem,
+        "last_verified": s.last_verified.isoformat() if s.last_verified else None,
         "address": s.address,
         "district": s.district,
         "street": s.street,

@@ -12,7 +12,15 @@ from __future__ import annotations
 
 import sys
 
-from webmap.cli import candidates, core, db, planning, tokens, web  # noqa: F401  (commands register)
+from webmap.cli import (  # noqa: F401  (commands register)
+    candidates,
+    core,
+    db,
+    planning,
+    plaques,
+    tokens,
+    web,
+)
 from webmap.cli.base import crs_option, emit_json, fail, json_option, main
 
 __all__ = ["main", "emit_json", "fail", "crs_option", "json_option"]
