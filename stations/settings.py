@@ -112,6 +112,9 @@ SETTINGS: dict[str, Setting] = _settings(
     Setting("NETWORK", "", "A walking network (.osm, .osm.pbf, .gpkg) that nearest, coverage "
             "and siting walk on. Empty: straight line × DETOUR_FACTOR."),
     Setting("ACTOR", "", "Who the CLI acts as in the audit log (default: the login name)."),
+    Setting("FLAGGED_RANK_PENALTY_M", 500.0, "Nearest ranks a station flagged by worker "
+            "reports as if it were this many metres (straight line) farther; results still "
+            "give true distances and a flagged station is never left out.", float),
     # -- geocoding
     Setting("GEOCODER", "", "Online geocoders tried before the offline one, comma-separated: "
             "amap, tianditu, baidu, nominatim. Empty: offline only."),
