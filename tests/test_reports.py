@@ -73,8 +73,9 @@ def test_excel_report_has_chinese_sheets_and_every_row(result, tmp_path):
 
     path = write_excel_report(tmp_path / "report.xlsx", coverage=result, siting=SITING)
     book = load_workbook(path)
-    assert book.sheetnames == ["汇总", "分街道", "分群体", "未覆盖需求", "推荐站点"]
+    assert book.sheetnames == ["汇总", "分街道", "分群体", "缺口", "未覆盖需求", "推荐站点"]
     summary = {r[0]: r[1] for r in book["汇总"].iter_rows(min_row=2, values_only=True)}
+    assert summary["需求来源"] == "导入的需求点" and summary["需求计量"].startswith("人数")
     assert summary["覆盖率"] == pytest.approx(result.covered_share, abs=1e-6)
     assert summary["需求总量 (人)"] == result.demand_total
     streets = list(book["分街道"].iter_rows(values_only=True))
@@ -129,3 +130,56 @@ def test_isochrones_replace_service_circles():
     html = planning_map(stations=stations, isochrones=polys).get_root().render()
     assert "步行可达范围" in html and "L.circle(" not in html
     assert service.layer_name == "服务范围"
+
+
+def _gapped(result):
+    from geodata.planning.gaps import CandidateArrays, find_gaps
+
+    clon, clat = from_metric([442_800], [4_415_800], CRS)
+    result.gaps = find_gaps(result, candidates=CandidateArrays(
+        ids=np.array([5]), names=np.array(["候选=甲"], dtype=object), lon=clon, lat=clat))
+    return result
+
+
+def test_excel_report_has_a_gap_sheet_per_street(result, tmp_path):
+    from openpyxl import load_workbook
+
+    result = _gapped(result)
+    assert result.gaps
+    book = load_workbook(write_excel_report(tmp_path / "g.xlsx", coverage=result))
+    streets = {g.street for g in result.gaps}
+    assert {n for n in book.sheetnames if n.startswith("缺口-")} == {f"缺口-{s}" for s in streets}
+    listed = []
+    for street in streets:
+        rows = list(book[f"缺口-{street}"].iter_rows(values_only=True))
+        assert rows[0][:3] == ("缺口编号", "规模", "规模 (人)")
+        listed += [(r[0], r[2]) for r in rows[1:]]
+    assert sorted(listed) == sorted((g.rank, pytest.approx(g.size)) for g in result.gaps)
+    named = [r for s in streets for r in book[f"缺口-{s}"].iter_rows(min_row=2, values_only=True)
+             if r[6] == "候选=甲"]
+    assert named and all(isinstance(r[6], str) for r in named)  # a name, never a formula
+
+
+@pytest.mark.parametrize("source, unit, words", [
+    ("area", "m2", ("按面积", "面积 (不是人数)", "需求总量 (平方米)")),
+    ("community_proxy", "points", ("社区代理点", "点数", "需求总量 (个点)")),
+], ids=["area", "proxy"])
+def test_excel_report_names_the_demand_source_in_words(result, tmp_path, source, unit, words):
+    from openpyxl import load_workbook
+
+    result.demand.source, result.demand.unit, result.demand.cell_m = source, unit, 100.0
+    book = load_workbook(write_excel_report(tmp_path / "w.xlsx", coverage=result))
+    cells = [c for row in book["汇总"].iter_rows(values_only=True) for c in row if c]
+    assert words[0] in next(c for c in cells if str(c).startswith(words[0]))
+    summary = {r[0]: r[1] for r in book["汇总"].iter_rows(min_row=2, values_only=True)}
+    assert summary["需求计量"].startswith(words[1]) and words[2] in summary
+    assert "导入" in summary["说明"]  # the report invites the union to import its own
+
+
+def test_geojson_and_map_carry_the_gaps(result):
+    result = _gapped(result)
+    doc = coverage_geojson(result)
+    gaps = [f for f in doc["features"] if f["properties"]["kind"] == "gap"]
+    assert [g["properties"]["rank"] for g in gaps] == [g.rank for g in result.gaps]
+    html = planning_map(to_tiles="wgs84", coverage=result).get_root().render()
+    assert "缺口 #1" in html and "候选=甲" in html

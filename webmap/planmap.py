@@ -23,7 +23,7 @@ from webmap.maps import escape_text
 __all__ = ["planning_layers", "planning_map"]
 
 _COLORS = {"station": "#1f6fb2", "service": "#1f6fb2", "uncovered": "#d7301f",
-           "farthest": "#7a0177", "site": "#ff7f00"}
+           "farthest": "#7a0177", "site": "#ff7f00", "gap": "#b30000"}
 
 
 def _to(lon, lat, datum: str):
@@ -98,6 +98,8 @@ def planning_layers(*, to_tiles: str = "wgs84", stations=None, coverage=None,
               _stations_layer(rows, datum)]
     if coverage is not None:
         groups.append(_uncovered_layer(coverage, datum, max_points=max_points))
+        if getattr(coverage, "gaps", None):
+            groups.append(_gaps_layer(coverage, datum))
     if siting:
         groups.append(_sites_layer(siting, datum, radius_m=radius_m))
     return groups
@@ -184,6 +186,40 @@ def _uncovered_layer(coverage, datum: str, *, max_points: int):
                                 f"{_esc(far['nearest_station_name'])} "
                                 f"{far['distance_m']:.0f} 米")).add_to(gap)
     return gap
+
+
+def _gaps_layer(coverage, datum: str):
+    """缺口: each gap's outline, numbered by size, with its size, street, nearest station and
+    the candidate that would cover it."""
+    import folium
+    import shapely
+
+    from geodata.planning.gaps import size_text
+
+    layer = folium.FeatureGroup(name="缺口", show=True)
+    unit = coverage.demand.unit
+    for gap in coverage.gaps:
+        text = (f"<b>缺口 #{gap.rank}</b> {_esc(gap.street or '')}<br>"
+                f"规模 {size_text(gap.size, unit)}<br>")
+        if gap.nearest_station_name is not None:
+            text += (f"最近驿站 {_esc(gap.nearest_station_name)} "
+                     f"{gap.nearest_station_m:.0f} 米<br>")
+        if gap.candidate:
+            text += (f"候选 {_esc(gap.candidate['name'])} 可覆盖 "
+                     f"{size_text(gap.candidate['covers'], unit)}")
+        else:
+            text += "没有通过筛选的候选单位能覆盖它"
+        if gap.outline is not None and not gap.outline.is_empty:
+            folium.GeoJson(json.loads(shapely.to_geojson(_geom_to(gap.outline, datum))),
+                           style_function=lambda _f: {"color": _COLORS["gap"], "weight": 2,
+                                                      "dashArray": "6 4", "fillOpacity": 0.05},
+                           popup=folium.Popup(text, max_width=280),
+                           tooltip=folium.Tooltip(f"缺口 #{gap.rank}")).add_to(layer)
+        x, y = _to(gap.lon, gap.lat, datum)
+        folium.Marker(_ll(x[0], y[0]), icon=folium.DivIcon(
+            html=f'<div class="gap-label">{gap.rank}</div>', icon_size=(22, 22),
+            icon_anchor=(11, 11)), popup=folium.Popup(text, max_width=280)).add_to(layer)
+    return layer
 
 
 def _add_uncovered_points(group, points: list[dict], datum: str) -> None:

@@ -88,24 +88,28 @@ def _cached(key: tuple, compute):
 
 def coverage_result(store: Store, *, district: str | None = None, street: str | None = None,
                     radius: float | None = None, minutes: float | None = None,
-                    min_stations: int = 2, at: datetime | None = None):
+                    min_stations: int = 2, at: datetime | None = None, demand: str = "auto",
+                    strip: bool = False):
     """:func:`geodata.planning.coverage.area_coverage` for an area (a ``CoverageResult``), called as
-    ``nuanxin coverage`` calls it (no radius and no minutes = the default 1,000 m)."""
+    ``nuanxin coverage`` calls it (no radius and no minutes = the default 1,000 m; ``demand``
+    and ``strip`` as its ``--demand`` and ``--strip``)."""
     from geodata.planning.coverage import area_coverage
 
     key = _key(store, "coverage", district, street, radius, minutes, min_stations,
-               at.isoformat() if at else None)
+               at.isoformat() if at else None, demand, strip)
     return _cached(key, lambda: area_coverage(
         store, district=district or None, street=street or None, radius_m=radius,
-        minutes=minutes, min_stations=min_stations, at=at))
+        minutes=minutes, min_stations=min_stations, at=at, demand=demand, strip=strip))
 
 
 def coverage_payload(store: Store, *, district: str | None = None, street: str | None = None,
                      radius: float | None = None, minutes: float | None = None,
-                     min_stations: int = 2, at: datetime | None = None) -> dict:
+                     min_stations: int = 2, at: datetime | None = None, demand: str = "auto",
+                     strip: bool = False) -> dict:
     """The body of ``nuanxin coverage --json`` (``CoverageResult.as_dict()``)."""
     return coverage_result(store, district=district, street=street, radius=radius,
-                           minutes=minutes, min_stations=min_stations, at=at).as_dict()
+                           minutes=minutes, min_stations=min_stations, at=at, demand=demand,
+                           strip=strip).as_dict()
 
 
 def site_payload(store: Store, *, district: str | None = None, street: str | None = None,

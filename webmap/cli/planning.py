@@ -162,14 +162,16 @@ def _print_coverage(body: dict) -> None:
     if body.get("time_strip"):
         click.echo("  一天: " + "  ".join(f"{r['time']} {_pct(r['covered_share'])}"
                                         for r in body["time_strip"]))
-    unit = body["demand_unit_zh"]
+    from geodata.planning.gaps import size_text
+
+    unit = body["demand_unit"]
     for gap in body["gaps"][:10]:
         cand = gap["candidate"]
         near = ("无驿站" if gap["nearest_station_m"] is None
                 else f"最近驿站 {gap['nearest_station_name']} {gap['nearest_station_m']:,.0f} 米")
-        click.echo(f"  缺口 #{gap['rank']} {gap['street'] or ''}: {gap['size']:,.10g} {unit}, "
-                   f"{near}" + (f"; 候选 {cand['name']} 可覆盖 {cand['covers']:,.10g} {unit}"
-                                if cand else "; 无可覆盖的候选单位"))
+        click.echo(f"  缺口 #{gap['rank']} {gap['street'] or ''}: {gap['size_zh']}, {near}"
+                   + (f"; 候选 {cand['name']} 可覆盖 {size_text(cand['covers'], unit)}"
+                      if cand else "; 无可覆盖的候选单位"))
 
 
 # ----------------------------------------------------------------------------- site

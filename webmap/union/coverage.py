@@ -1,12 +1,17 @@
 """Coverage and siting on the dashboard: the map with numbers, and its Excel/GeoJSON files.
 
 Thin views over :mod:`webmap.planning` (the cached engine calls), :mod:`webmap.planmap` and
-:mod:`geodata.io.reports`.
+:mod:`geodata.io.reports`. The page says which demand it counted, in words, shows the day as
+a strip (06:00 / 12:00 / 18:00 / 22:00), lists the gaps, and offers the demand sheet: its
+template to download and an upload (rows checked against the account's area).
 """
 
 from __future__ import annotations
 
-from flask import current_app, flash, render_template, request
+import tempfile
+from pathlib import Path
+
+from flask import current_app, flash, redirect, render_template, request, url_for
 
 from stations.errors import NotFoundError, NuanxinError, ValidationError
 from stations.hours import parse_open_at
@@ -14,9 +19,16 @@ from stations.settings import DEFAULT_MIN_STATIONS, DEFAULT_RADIUS_M, now
 from webmap import maps, planning
 from webmap.extensions import get_store
 from webmap.security import csp_nonce
-from webmap.union.common import bp, listed_area, send_temp
+from webmap.union.common import XLSX, bp, current_scope, listed_area, send_temp
 
-__all__ = ["coverage", "coverage_report", "coverage_geojson"]
+__all__ = ["coverage", "coverage_report", "coverage_geojson", "demand_template",
+           "demand_upload", "DEMAND_CHOICES_ZH"]
+
+#: The demand choices of the form, in words (auto first: the honest default).
+DEMAND_CHOICES_ZH = {"auto": "自动（有导入的需求点用需求点，否则按面积）",
+                     "imported": "导入的需求点", "area": "按面积",
+                     "community_proxy": "社区代理点（每个社区计 1 个点）"}
+_UPLOAD_TYPES = (".csv", ".xlsx")
 
 
 def _coverage_args(args) -> dict:
@@ -39,7 +51,11 @@ def _coverage_args(args) -> dict:
     if at_text:
         at = parse_open_at(at_text)
     district, street = listed_area(args)  # the account's area unless the query names one
-    return {"district": district, "street": street,
+    demand = (args.get("demand") or "auto").strip()
+    if demand not in DEMAND_CHOICES_ZH:
+        raise ValidationError(f"demand 只能是 {', '.join(DEMAND_CHOICES_ZH)} (unknown demand "
+                              f"choice {demand[:40]!r})")
+    return {"district": district, "street": street, "demand": demand,
             "radius": number("radius", DEFAULT_RADIUS_M, float, 50, 20_000),
             "min_stations": number("min_stations", DEFAULT_MIN_STATIONS, int, 1, 20),
             "add": number("add", 0, int, 0, 50), "at": at, "at_text": at_text}
@@ -76,7 +92,8 @@ def coverage():
     try:
         result = planning.coverage_result(store, district=form["district"],
                                           street=form["street"], radius=form["radius"],
-                                          min_stations=form["min_stations"], at=form["at"])
+                                          min_stations=form["min_stations"], at=form["at"],
+                                          demand=form["demand"], strip=True)
         body = result.as_dict(max_points=0)
         if form["add"]:
             sites = planning.site_payload(store, district=form["district"],
@@ -97,7 +114,8 @@ def coverage():
     districts = sorted(load_districts()["name"].tolist())
     query = {k: v for k, v in request.args.items() if v}
     return render_template("union/coverage.html", form=form, body=body, sites=sites, map=parts,
-                           districts=districts, query=query, result=result)
+                           districts=districts, query=query, result=result,
+                           demand_choices=DEMAND_CHOICES_ZH)
 
 
 @bp.get("/coverage/report.xlsx")
@@ -109,7 +127,7 @@ def coverage_report():
     form = _coverage_args(request.args)
     result = planning.coverage_result(store, district=form["district"], street=form["street"],
                                       radius=form["radius"], min_stations=form["min_stations"],
-                                      at=form["at"])
+                                      at=form["at"], demand=form["demand"], strip=True)
     sites = planning.site_payload(store, district=form["district"], street=form["street"],
                                   radius=form["radius"], add=form["add"]) if form["add"] else None
     stamp = now().strftime("%Y%m%d-%H%M")
@@ -129,7 +147,8 @@ def coverage_geojson(kind: str):
     if kind == "coverage":
         result = planning.coverage_result(store, district=form["district"],
                                           street=form["street"], radius=form["radius"],
-                                          min_stations=form["min_stations"], at=form["at"])
+                                          min_stations=form["min_stations"], at=form["at"],
+                                          demand=form["demand"])
         collection = to_geojson(result)
     elif kind == "sites":
         payload = planning.site_payload(store, district=form["district"], street=form["street"],
@@ -139,3 +158,54 @@ def coverage_geojson(kind: str):
         raise NotFoundError(f"没有 {kind}.geojson (use coverage or sites)")
     return send_temp(lambda p: write_geojson(p, collection), f"nuanxin-{kind}.geojson",
                      "application/geo+json")
+
+
+@bp.get("/coverage/demand-template.xlsx")
+def demand_template():
+    """The demand sheet template (名称, 类型, 人数, 班次, 地址/经纬度, 备注)."""
+    from geodata.io.demand import write_template
+
+    return send_temp(write_template, "nuanxin-demand-template.xlsx", XLSX)
+
+
+@bp.post("/coverage/demand")
+def demand_upload():
+    """Import a filled demand sheet; rows outside the account's area are rejected, every
+    rejected row and every row waiting for a pin is listed on the coverage page."""
+    from geodata.crs.datums import normalise_datum
+    from geodata.io.demand import import_demand_sheet
+
+    scope = current_scope()
+    scope.check_write(scope.area, what="导入")  # a viewer imports nothing
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ValidationError("请选择要导入的需求表 (choose a .csv or .xlsx file)")
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in _UPLOAD_TYPES:
+        raise ValidationError(f"只支持 .csv 和 .xlsx (unsupported file type {suffix or '-'})")
+    crs = normalise_datum(request.form.get("crs") or "wgs84")
+    source = "union:" + Path(upload.filename).name[:80]
+    with tempfile.TemporaryDirectory(prefix="nuanxin-upload-") as folder:
+        path = Path(folder) / f"demand{suffix}"
+        upload.save(path)
+        try:
+            report = import_demand_sheet(get_store(), path, crs=crs, source=source,
+                                         replace_source=True, progress=False, scope=scope)
+        except NuanxinError as exc:
+            flash(f"导入失败：{exc.message}", "error")
+            return redirect(url_for("union.coverage"))
+    _flash_report(report)
+    return redirect(url_for("union.coverage"))
+
+
+def _flash_report(report: dict) -> None:
+    """The import report as flash messages: the totals, then each rejected or pending row."""
+    rows = sorted({r["row"] for r in report["rejected"]})
+    flash(f"需求表已导入 {report['imported']} 个需求点，共 {report['people']:,.10g} 人；"
+          f"未导入 {len(rows)} 行；待定位 {len(report['pending_pin'])} 行。",
+          "ok" if report["imported"] else "error")
+    for bad in report["rejected"][:30]:
+        flash(f"第 {bad['row']} 行（{bad.get('column') or ''}）：{bad['reason']}", "error")
+    for row in report["pending_pin"][:30]:
+        flash(f"第 {row['row']} 行 {row['name']}：地址只能定位到区或市，已列入待定位，"
+              "不参与覆盖计算。", "error")
