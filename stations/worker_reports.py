@@ -27,15 +27,18 @@ def _in_area(area: Area | None):
                             or area.street_code):
         return None
     s = stations_table.c
-    parts = []
-    if area.district_code:
-        parts.append(s.district_code == area.district_code)
-    elif area.district:
-        parts.append(s.district == area.district)
-    if area.street_code:
-        parts.append(s.street_code == area.street_code)
-    elif area.street:
-        parts.append(s.street == area.street)
+
+    def same(name_col, code_col, name: str, code: str):
+        # by code; a station row written without codes by its name
+        by_name = sa.and_(sa.func.coalesce(code_col, "") == "", name_col == name) if name \
+            else None
+        if code:
+            return sa.or_(code_col == code, by_name) if by_name is not None else code_col == code
+        return by_name
+
+    parts = [p for p in (same(s.district, s.district_code, area.district, area.district_code),
+                         same(s.street, s.street_code, area.street, area.street_code))
+             if p is not None]
     return sa.and_(*parts)
 
 

@@ -57,6 +57,7 @@ class Plaque:
     url: str
     hours_zh: str
     always_open: bool
+    sample: bool = False
 
 
 def station_url(station_id: int, base_url: str | None = None) -> str:
@@ -76,7 +77,7 @@ def plaque_of(station: Station, *, base_url: str | None = None) -> Plaque:
     return Plaque(station_id=int(station.id), name=station.name, code=station.code or "",
                   url=station_url(station.id, base_url),
                   hours_zh="开放时间未知，请扫码查看" if hours.unknown else hours.describe_zh(),
-                  always_open=bool(hours.always_open))
+                  always_open=bool(hours.always_open), sample=bool(station.sample))
 
 
 def qr_matrix(url: str) -> list[list[bool]]:
@@ -135,7 +136,7 @@ def layout(plaque: Plaque) -> list[tuple]:
     """The plaque as drawing steps in millimetres from its top-left corner.
 
     ``("rect", x, y, w, h, rgb)``; ``("text", x, baseline_y, size_mm, text, rgb, align)``
-    with ``align`` left / centre; ``("qr", x, y, size, matrix)``.
+    with ``align`` left / centre / right; ``("qr", x, y, size, matrix)``.
     """
     w, h = PLAQUE_MM
     margin = 8.0
@@ -165,6 +166,8 @@ def layout(plaque: Plaque) -> list[tuple]:
         steps.append(("text", w / 2, y, 3.6, line, _RED, "centre"))
         y += 4.8
     steps.append(("text", w / 2, h - 5.0, 2.6, plaque.url, _GREY, "centre"))
+    if plaque.sample:  # the demo's stations are not real: say so on the plaque
+        steps.append(("text", w - 3.0, 18.0, 2.6, "示例数据", _WHITE, "right"))
     return steps
 
 
@@ -188,7 +191,7 @@ def render_png(plaque: Plaque, path: str | Path, *, dpi: int = _PNG_DPI) -> Path
             size_px = max(1, round(size * px))
             font = fonts.setdefault(size_px, ImageFont.truetype(font_path(), size_px, index=0))
             draw.text((x * px, y * px), text, fill=rgb, font=font,
-                      anchor="ms" if align == "centre" else "ls")
+                      anchor={"centre": "ms", "right": "rs"}.get(align, "ls"))
         else:
             _, x, y, size, matrix = step
             module = max(1, int(size * px) // len(matrix))  # whole pixels: crisp modules
@@ -239,7 +242,9 @@ def _draw_pdf_plaque(canvas, plaque: Plaque, ox: float, oy: float) -> None:
             canvas.setFillColorRGB(*(c / 255 for c in rgb))
             canvas.setFont(_pdf_font(), size * mm)
             px, py = at(x, y)
-            (canvas.drawCentredString if align == "centre" else canvas.drawString)(px, py, text)
+            draw = {"centre": canvas.drawCentredString,
+                    "right": canvas.drawRightString}.get(align, canvas.drawString)
+            draw(px, py, text)
         else:
             _, x, y, size, matrix = step
             cell = size / len(matrix)
