@@ -68,6 +68,8 @@ __all__ = [
     "LOCATION_SOURCE_LABELS_ZH",
     "SHEET_COLUMNS_ZH",
     "parse_candidate_host_type",
+    "parse_visit_facts",
+    "VISIT_FACT_LABELS_ZH",
     "host_type_label",
     "CANDIDATE_COLUMN_ALIASES",
     "candidate_column",
@@ -479,6 +481,63 @@ def candidate_from_row(row: Mapping[str, object], *, row_number: int | None = No
         raise errors[0]
     assert candidate is not None
     return candidate
+
+
+# -- what a field visit saw -------------------------------------------------------------------
+VISIT_FACT_LABELS_ZH = {
+    "area_m2": "面积", "floor": "楼层", "street_facing": "是否临街", "opening_hours": "开放时间",
+    "access": "进入方式", "amenities": "设施", "toilet_nearby": "附近卫生间",
+}
+
+
+def _seen_flag(value: object) -> bool | None:
+    state = parse_tristate(value)
+    return None if state == "unknown" else state == "yes"
+
+
+def parse_visit_facts(values: Mapping[str, object]) -> dict:
+    """What a visit form (or ``--seen`` options) recorded, parsed: ``{area_m2, floor,
+    street_facing, toilet_nearby, opening_hours, access, amenities: {key: yes|no}}``; a blank
+    or 未知 entry is not recorded. Amenities come as ``amenity_<key>`` = 有/无/yes/no.
+
+    Raises
+    ------
+    ValidationError
+        Naming the field in Chinese, as the sheet does.
+    """
+    facts: dict = {}
+    parsers = (("area_m2", partial(parse_float, column="面积", minimum=AREA_M2_MIN,
+                                   maximum=AREA_M2_MAX)),
+               ("floor", parse_floor), ("street_facing", _seen_flag),
+               ("toilet_nearby", _seen_flag), ("access", parse_access))
+    for name, parser in parsers:
+        raw = clean_text(values.get(name))
+        if not raw or raw in ("未知", "unknown"):
+            continue
+        try:
+            value = parser(raw)
+        except ValidationError as exc:
+            raise ValidationError(f"{VISIT_FACT_LABELS_ZH[name]}：{exc.message}") from None
+        if value is not None and value != "unknown":
+            facts[name] = value
+    hours = clean_text(values.get("opening_hours"))
+    if hours:
+        from stations.hours import OpeningHours
+
+        try:
+            facts["opening_hours"] = OpeningHours.parse(hours).to_text()
+        except ValueError as exc:
+            raise ValidationError(f"开放时间：{exc}") from None
+    amenities = {}
+    for key in AMENITIES:
+        raw = clean_text(values.get(f"amenity_{key}"))
+        if raw:
+            state = parse_tristate(raw)
+            if state != "unknown":
+                amenities[key] = state
+    if amenities:
+        facts["amenities"] = amenities
+    return facts
 
 
 # -- repository -----------------------------------------------------------------------------

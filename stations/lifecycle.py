@@ -9,11 +9,17 @@
 * ``screen`` records the screening result (pass / fail / unknown) and moves a new candidate to
   ``screened``; a candidate that failed cannot be visited until its data is corrected and it
   is screened again. Re-screening a later stage records the new result without moving it.
-* ``visit`` records field notes, optionally a corrected pin (WGS84; its location source becomes
-  ``field``) and photo references; it can be repeated.
+* ``visit`` records field notes, what the officer saw (:data:`VISIT_FACTS`: area, floor,
+  street-facing, each amenity, hours, access — each kept with the visit as evidence, the
+  sheet's value beside it, and applied to the candidate), optionally a corrected pin (WGS84;
+  location source ``visit_pin``) and photo references; it can be repeated.
+* ``pin`` (:func:`set_location`) puts a dragged pin on a candidate before it opens (source
+  ``dragged_pin``): the caller gives the district and street of the new point.
 * ``open`` creates the :class:`~stations.records.Station` (with a station code) through the
   store, links ``candidate.station_id`` and ``station.candidate_id``; it needs a precise
-  position (sheet coordinates, an exact/POI geocode or a pin corrected on the visit).
+  position (sheet coordinates, an exact/POI geocode or a pin) and a screening result ``pass``
+  — a ``fail`` or ``unknown`` opens only with a written override reason (the caller checks
+  that the account may override: admin or district), recorded in the audit.
 * ``suspend`` / ``reopen`` / ``close`` act on the station and its candidate together; a
   station imported without a candidate can be suspended or closed by station id.
   :func:`set_status` picks the step from the wanted status (``open``, ``suspended``,
@@ -53,6 +59,9 @@ __all__ = [
     "set_status",
     "decline",
     "history",
+    "set_location",
+    "VISIT_FACTS",
+    "OPENABLE_RESULT",
 ]
 
 #: step → {from stage: to stage}
@@ -70,7 +79,16 @@ ACTIONS: tuple[str, ...] = tuple(TRANSITIONS)
 ACTION_LABELS_ZH = {
     "screen": "筛选", "visit": "实地走访", "agree": "同意建站", "open": "建站上图",
     "suspend": "暂停", "reopen": "恢复开放", "close": "关闭", "decline": "放弃",
+    "pin": "放置位置标记",
 }
+#: Stages where a dragged pin may still move the candidate (before a station exists).
+_PIN_STAGES = ("candidate", "screened", "visited", "agreed")
+#: What a visit may record as seen, with the candidate field it corrects.
+VISIT_FACTS = ("area_m2", "floor", "street_facing", "opening_hours", "access", "amenities",
+               "toilet_nearby")
+#: The screening result a candidate needs to open without an override.
+OPENABLE_RESULT = "pass"
+_RESULT_ZH = {"pass": "符合", "fail": "不符合", "unknown": "待确认", None: "尚未筛选"}
 # Stages where a new screening result is recorded without moving the stage.
 _RESCREEN_IN_PLACE = ("visited", "agreed", "opened", "suspended", "closed", "declined")
 
@@ -163,14 +181,49 @@ def screen_result(store, candidate_id: int, *, actor: str, result: str,
     return candidate
 
 
+def _apply_facts(candidate: Candidate, facts: dict) -> dict:
+    """Put what the visit saw on the candidate; return ``{field: {"seen", "before"}}`` (the
+    evidence) and keep the sheet's first value in ``extra["sheet_values"]``."""
+    evidence: dict = {}
+    extra = dict(candidate.extra or {})
+    sheet = dict(extra.get("sheet_values") or {})
+    for name, seen in facts.items():
+        if name not in VISIT_FACTS:
+            raise ValidationError(f"走访不能记录 {name!r} (a visit records: "
+                                  + ", ".join(VISIT_FACTS) + ")")
+        if name == "amenities":
+            before = dict(candidate.amenities)
+            merged = {**before, **seen}
+            changed = {k: v for k, v in seen.items() if before.get(k) != v}
+            if changed:
+                evidence[name] = {"seen": changed, "before": {k: before.get(k) for k in changed}}
+                sheet.setdefault(name, before)
+            candidate.amenities = merged
+            continue
+        before = getattr(candidate, name)
+        if before != seen:
+            evidence[name] = {"seen": seen, "before": before}
+            sheet.setdefault(name, before)
+        setattr(candidate, name, seen)
+    if sheet:
+        extra["sheet_values"] = sheet
+    candidate.extra = extra
+    return evidence
+
+
 def visit(store, candidate_id: int, *, actor: str, notes: str, lon: float | None = None,
           lat: float | None = None, photos: Iterable[str] = (), district: str | None = None,
-          street: str | None = None, conn=None) -> Candidate:
-    """Record a field visit: notes, optionally a corrected pin (WGS84) and photo references.
+          street: str | None = None, facts: dict | None = None, conn=None) -> Candidate:
+    """Record a field visit: notes, what was seen, optionally a corrected pin (WGS84) and
+    photo references.
 
-    A corrected pin moves the candidate, and it belongs where it now is: the caller derives
-    ``district``/``street`` from the new position (``geodata.places.assign.area_at``) and
-    they replace the old ones (``None`` keeps them).
+    ``facts`` maps :data:`VISIT_FACTS` to the values seen (already parsed: ``area_m2`` float,
+    ``floor`` int, ``street_facing``/``toilet_nearby`` bool, ``opening_hours`` text,
+    ``access`` key, ``amenities`` ``{key: "yes"|"no"}``); each is applied to the candidate
+    and kept with the visit as ``{seen, before}`` (the sheet's value stays in
+    ``extra["sheet_values"]``). A corrected pin moves the candidate, and it belongs where it
+    now is: the caller derives ``district``/``street`` from the new position
+    (``geodata.places.assign.area_at``) and they replace the old ones (``None`` keeps them).
     """
     actor = _require_text(actor, "操作人 actor")
     notes = _require_text(notes, "走访记录 notes")
@@ -181,7 +234,8 @@ def visit(store, candidate_id: int, *, actor: str, notes: str, lon: float | None
     if conn is None:
         with store.transaction() as c:
             return visit(store, candidate_id, actor=actor, notes=notes, lon=lon, lat=lat,
-                         photos=photos, district=district, street=street, conn=c)
+                         photos=photos, district=district, street=street, facts=facts,
+                         conn=c)
     candidate, target = _step(store, candidate_id, "visit", conn)
     if candidate.screening_result == "fail":
         raise _refuse("visit", candidate.stage, result="fail",
@@ -193,13 +247,16 @@ def visit(store, candidate_id: int, *, actor: str, notes: str, lon: float | None
                         "previous": [candidate.lon, candidate.lat],
                         "previous_precision": candidate.geocode_precision}
         candidate.lon, candidate.lat = float(lon), float(lat)
-        candidate.geocode_precision = "field"
+        candidate.geocode_precision, candidate.location_source = "exact", "visit_pin"
         candidate.geocode_confidence = 1.0
         candidate.geocode_matched = "实地走访校正"
         if district is not None or street is not None:
             entry["pin"]["previous_area"] = [candidate.district, candidate.street]
             candidate.district = district if district is not None else candidate.district
             candidate.street = street if street is not None else candidate.street
+    evidence = _apply_facts(candidate, facts or {})
+    if evidence:
+        entry["facts"] = evidence
     extra = dict(candidate.extra or {})
     extra["visits"] = [*extra.get("visits", []), entry]
     candidate.extra = extra
@@ -207,8 +264,48 @@ def visit(store, candidate_id: int, *, actor: str, notes: str, lon: float | None
     candidate.stage = target
     update_candidate(store, candidate, conn=conn)
     pin = f"；校正位置 {lon:.6f},{lat:.6f}" if lon is not None else ""
+    seen = f"；记录 {len(evidence)} 项实地情况" if evidence else ""
     _record(conn, candidate_id=candidate.id, station_id=candidate.station_id, actor=actor,
-            frm=before, to=target, note=notes + pin, action="visit")
+            frm=before, to=target, note=notes + pin + seen, action="visit",
+            changes={k: {"before": v["before"], "after": v["seen"]} for k, v in evidence.items()}
+            or None)
+    return candidate
+
+
+def set_location(store, candidate_id: int, *, actor: str, lon: float, lat: float,
+                 district: str, street: str, source: str = "dragged_pin", conn=None
+                 ) -> Candidate:
+    """Put a pin on a candidate (WGS84; precision ``exact``, ``source`` ``dragged_pin``) before
+    it opens; ``district``/``street`` are those of the new point (the caller's gazetteer).
+    Recorded as the step ``pin`` with the old and new position and area."""
+    actor = _require_text(actor, "操作人 actor")
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ValidationError(f"坐标超出范围 (lon/lat out of range): {lon}, {lat}")
+    if conn is None:
+        with store.transaction() as c:
+            return set_location(store, candidate_id, actor=actor, lon=lon, lat=lat,
+                                district=district, street=street, source=source, conn=c)
+    candidate = get_candidate(store, candidate_id, conn=conn)
+    if candidate.stage not in _PIN_STAGES:
+        raise _refuse("pin", candidate.stage, why="已建站或已放弃的候选单位不能再移动位置 "
+                      "(move the station itself once it is open)")
+    before = {"lon": candidate.lon, "lat": candidate.lat, "district": candidate.district,
+              "street": candidate.street, "precision": candidate.geocode_precision,
+              "source": candidate.location_source}
+    candidate.lon, candidate.lat = float(lon), float(lat)
+    candidate.geocode_precision, candidate.location_source = "exact", source
+    candidate.geocode_confidence, candidate.geocode_matched = 1.0, "地图上放置的位置"
+    candidate.district, candidate.street = district, street
+    extra = dict(candidate.extra or {})
+    extra.pop("area_source", None)  # the pin decides the area now
+    candidate.extra = extra
+    update_candidate(store, candidate, conn=conn)
+    after = {"lon": candidate.lon, "lat": candidate.lat, "district": district,
+             "street": street, "precision": "exact", "source": source}
+    _record(conn, candidate_id=candidate.id, station_id=None, actor=actor,
+            frm=candidate.stage, to=candidate.stage,
+            note=f"位置标记 {lon:.6f},{lat:.6f}（{district} {street}）", action="pin",
+            changes=audit.field_changes(before, after))
     return candidate
 
 
@@ -228,7 +325,8 @@ def agree(store, candidate_id: int, *, actor: str, note: str = "", conn=None) ->
 
 def open_station(store, candidate_id: int, *, actor: str, note: str = "",
                  code: str | None = None, district_code: str = "", street_code: str = "",
-                 verified_on: date | None = None, conn=None) -> Station:
+                 verified_on: date | None = None, override: str = "",
+                 district: str | None = None, street: str | None = None, conn=None) -> Station:
     """Open the station: create it in the store (with a station code) and link both records.
 
     Parameters
@@ -238,27 +336,40 @@ def open_station(store, candidate_id: int, *, actor: str, note: str = "",
         ``NX-<street or district code>-<id>``.
     district_code, street_code : str
         Administrative codes (the geodata layer looks them up from the names).
+    override : str
+        A written reason to open although the screening result is not ``pass`` (the caller
+        checks that the account may override); recorded in the audit.
+    district, street : str, optional
+        The area of the candidate's point (the geodata layer's gazetteer), written on the
+        candidate and the station; ``None`` keeps the candidate's.
 
     Raises
     ------
     TransitionError
-        When the candidate is not ``agreed``, its last screening failed, or it has no precise
-        position (record one on the visit).
+        When the candidate is not ``agreed``, its screening result is not ``pass`` and no
+        override reason is given, or it has no precise position (record a pin).
     """
     actor = _require_text(actor, "操作人 actor")
     if conn is None:
         with store.transaction() as c:
             return open_station(store, candidate_id, actor=actor, note=note, code=code,
                                 district_code=district_code, street_code=street_code,
-                                verified_on=verified_on, conn=c)
+                                verified_on=verified_on, override=override,
+                                district=district, street=street, conn=c)
     candidate, target = _step(store, candidate_id, "open", conn)
-    if candidate.screening_result == "fail":
-        raise _refuse("open", candidate.stage, result="fail",
-                      why="最近一次筛选未通过 (the last screening failed)")
+    override = (override or "").strip()
+    if candidate.screening_result != OPENABLE_RESULT and not override:
+        shown = _RESULT_ZH.get(candidate.screening_result, candidate.screening_result)
+        raise _refuse("open", candidate.stage, result=candidate.screening_result, why=(
+            f"筛选结果为「{shown}」，只有「符合」才能建站；确需建站请由管理员或区级账号填写理由"
+            f"强制建站 (screening result is {candidate.screening_result or 'none'}, not pass: "
+            "an admin or district account may override with a written reason)"))
     if not candidate.precisely_located:
         raise _refuse("open", candidate.stage, why=(
             f"没有准确位置（当前定位：{candidate.geocode_precision}），请在走访时记录校正位置 "
             "(no precise position; record a corrected pin with the visit)"))
+    candidate.district = candidate.district if district is None else district
+    candidate.street = candidate.street if street is None else street
     if code and store.find_station_id(code, conn=conn) is not None:
         raise ValidationError(f"站点编码 {code} 已被使用 (station code already in use)")
     station = Station(
@@ -269,16 +380,22 @@ def open_station(store, candidate_id: int, *, actor: str, note: str = "",
         area_m2=candidate.area_m2, opening_hours=candidate.opening_hours, status="open",
         sample=candidate.sample, verified_on=verified_on or settings.now().date(),
         contact_name=candidate.contact_name, contact_phone=candidate.contact_phone,
-        notes=candidate.notes, candidate_id=candidate.id)
+        notes=candidate.notes, candidate_id=candidate.id,
+        location_precision=candidate.geocode_precision,
+        location_source=candidate.location_source)
     (station_id,) = store.add_stations([station], conn=conn, upsert_by_code=False,
                                        actor=actor, record_creates=False)  # "open" below
     station = store.get_station(station_id, conn=conn)
     before = candidate.stage
     candidate.stage, candidate.station_id = target, station_id
     update_candidate(store, candidate, conn=conn)
+    forced = (f"强制建站（筛选结果「{_RESULT_ZH.get(candidate.screening_result)}」）：{override}；"
+              if candidate.screening_result != OPENABLE_RESULT else "")
     _record(conn, candidate_id=candidate.id, station_id=station_id, actor=actor, frm=before,
-            to=target, note=(note.strip() + "；" if note.strip() else "")
-            + f"站点编码 {station.code}", action="open")
+            to=target, note=forced + (note.strip() + "；" if note.strip() else "")
+            + f"站点编码 {station.code}", action="open",
+            changes={"override": {"before": candidate.screening_result, "after": override}}
+            if forced else None)
     return station
 
 
@@ -403,7 +520,7 @@ def history(store, candidate_id: int | None = None, *, station_id: int | None = 
         shown = audit.event_answer(r)
         out.append({"id": r["id"], "candidate_id": r["candidate_id"],
                     "station_id": r["station_id"], "actor": r["actor"],
-                    "at": r["at"].isoformat() if r["at"] else None, "from": r["from_state"],
+                    "at": settings.iso_time(r["at"]), "from": r["from_state"],
                     "to": r["to_state"], "note": r["note"], "action": shown["action"],
                     "action_zh": ACTION_LABELS_ZH.get(shown["action"]) or
                     audit.ACTION_LABELS_ZH.get(shown["action"], shown["action"]),

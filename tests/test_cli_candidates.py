@@ -115,7 +115,7 @@ def test_workflow_end_to_end_with_actor_and_audit_log(store, sheet):
     assert visited.exit_code == 0, visited.output
     data = json.loads(visited.stdout)
     assert data["lon"] == pytest.approx(116.3355, abs=1e-7)
-    assert data["geocode_precision"] == "field"
+    assert data["geocode_precision"] == "exact" and data["location_source"] == "visit_pin"
     illegal = run("candidates", "open", cid)
     assert illegal.exit_code == 2 and "cannot open: visited" in illegal.stderr
     assert run("candidates", "agree", cid, "--actor", "主席").exit_code == 0

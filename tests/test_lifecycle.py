@@ -45,7 +45,8 @@ def test_full_path_to_opening_then_suspend_reopen_close(store):
                             reasons=[{"rule": "area", "outcome": "pass", "detail": "x"}])
     visited = lifecycle.visit(store, cid, actor=ACTOR, notes="现场核实", lon=116.33, lat=39.879,
                               photos=["photos/a.jpg"])
-    assert (visited.lon, visited.lat, visited.geocode_precision) == (116.33, 39.879, "field")
+    assert (visited.lon, visited.lat, visited.geocode_precision) == (116.33, 39.879, "exact")
+    assert visited.location_source == "visit_pin"
     assert visited.extra["visits"][0]["photos"] == ["photos/a.jpg"]
     lifecycle.agree(store, cid, actor=ACTOR, note="同意建站")
     station = lifecycle.open_station(store, cid, actor=ACTOR, street_code="110102020",
@@ -368,3 +369,74 @@ def test_import_screen_and_open_on_postgis(pg_fresh_url):
         assert lifecycle.history(store, station_id=station.id) == lifecycle.history(store, cid)
     finally:
         store.dispose()
+
+
+# -- issue 12: opening needs a pass, visits record facts, dragged pins ---------------------------
+@pytest.mark.parametrize("result", ["unknown", "fail"])
+def test_opening_needs_a_pass_or_a_written_override(store, result):
+    cid = new_candidate(store)
+    to_agreed(store, cid)
+    lifecycle.screen_result(store, cid, actor=ACTOR, result=result)  # re-screened in place
+    with pytest.raises(TransitionError, match="只有「符合」才能建站"):
+        lifecycle.open_station(store, cid, actor=ACTOR)
+    with pytest.raises(TransitionError):
+        lifecycle.open_station(store, cid, actor=ACTOR, override="   ")
+    assert store.count_stations() == 0
+    station = lifecycle.open_station(store, cid, actor="区总工会 李", override="社区急需，先开后改")
+    assert station.status == "open"
+    (opened,) = [e for e in events(store) if e["action"] == "open"]
+    assert "强制建站" in opened["note"] and "社区急需，先开后改" in opened["note"]
+    assert opened["actor"] == "区总工会 李"
+    assert opened["changes"] == {"override": {"before": result, "after": "社区急需，先开后改"}}
+
+
+def test_never_screened_candidate_does_not_open(store):
+    cid = new_candidate(store)
+    with store.transaction() as conn:  # straight to agreed without a screening result
+        c = get_candidate(store, cid, conn=conn)
+        c.stage = "agreed"
+        from stations.candidates import update_candidate
+
+        update_candidate(store, c, conn=conn)
+    with pytest.raises(TransitionError, match="尚未筛选"):
+        lifecycle.open_station(store, cid, actor=ACTOR)
+
+
+def test_a_visit_records_facts_as_evidence_and_applies_them(store):
+    cid = new_candidate(store, area_m2=None, opening_hours="")
+    lifecycle.screen_result(store, cid, actor=ACTOR, result="unknown")
+    visited = lifecycle.visit(store, cid, actor=ACTOR, notes="看过", facts={
+        "area_m2": 18.0, "opening_hours": "Mo-Su 07:00-20:00",
+        "amenities": {"seats": "yes", "toilet": "yes", "microwave": "no"}})
+    assert visited.area_m2 == 18.0 and visited.opening_hours == "Mo-Su 07:00-20:00"
+    assert visited.amenities["toilet"] == "yes" and visited.amenities["microwave"] == "no"
+    assert visited.amenities["hot_water"] == "yes"  # not seen: the sheet's value stays
+    facts = visited.extra["visits"][-1]["facts"]
+    assert facts["area_m2"] == {"seen": 18.0, "before": None}
+    assert facts["amenities"]["before"]["microwave"] == "yes"
+    assert visited.extra["sheet_values"]["opening_hours"] == ""
+    # a second visit keeps the sheet's first value, not the first visit's
+    again = lifecycle.visit(store, cid, actor=ACTOR, notes="复查", facts={"area_m2": 20.0})
+    assert again.extra["sheet_values"]["area_m2"] is None
+    assert again.extra["visits"][-1]["facts"]["area_m2"] == {"seen": 20.0, "before": 18.0}
+    (last,) = [e for e in events(store) if e["note"].startswith("复查")]
+    assert last["changes"] == {"area_m2": {"before": 18.0, "after": 20.0}}
+    with pytest.raises(ValidationError, match="走访不能记录"):
+        lifecycle.visit(store, cid, actor=ACTOR, notes="x", facts={"name": "改名"})
+
+
+def test_a_dragged_pin_moves_the_candidate_and_is_audited(store):
+    cid = new_candidate(store, lon=None, lat=None, geocode_precision="district", street="")
+    moved = lifecycle.set_location(store, cid, actor=ACTOR, lon=116.3301, lat=39.8801,
+                                   district="西城区", street="广安门外街道")
+    assert (moved.geocode_precision, moved.location_source) == ("exact", "dragged_pin")
+    assert moved.street == "广安门外街道" and not moved.needs_pin
+    (pin,) = [e for e in events(store) if e["action"] == "pin"]
+    assert pin["changes"]["street"] == {"before": "", "after": "广安门外街道"}
+    assert pin["changes"]["precision"] == {"before": "district", "after": "exact"}
+    to_agreed(store, cid)
+    station = lifecycle.open_station(store, cid, actor=ACTOR)
+    assert (station.location_precision, station.location_source) == ("exact", "dragged_pin")
+    with pytest.raises(TransitionError):  # an opened candidate moves with its station only
+        lifecycle.set_location(store, cid, actor=ACTOR, lon=116.33, lat=39.88, district="西城区",
+                               street="广安门外街道")

@@ -235,8 +235,8 @@ def test_candidate_import_reports_bad_rows(client, demo):
     response = client.post("/union/candidates/import", data=data,
                            content_type="multipart/form-data")
     html = response.get_data(as_text=True)
-    assert response.status_code == 200 and "导入 <b>1</b> 行" in html
-    assert "名称" in html or "name" in html
+    assert response.status_code == 200 and "导入 1 行" in html and "拒绝 1 行" in html
+    assert "<td>名称</td>" in html
 
 
 def test_coverage_page_shows_numbers_and_a_map(client):

@@ -61,6 +61,10 @@ __all__ = [
     "write_template",
     "area_codes",
     "load_demo_candidates",
+    "apply_geocode",
+    "place_pin",
+    "record_visit",
+    "open_candidate",
 ]
 
 DUPLICATE_RADIUS_M = 30.0
@@ -209,6 +213,7 @@ def import_candidates(store, path: str | Path, *, crs: str = "wgs84", geocoder=N
             lon, lat = convert(candidate.lon, candidate.lat, src=datum, dst="wgs84")
             candidate.lon, candidate.lat = float(lon), float(lat)
         good.append((number, candidate))
+    _resolve_areas([c for _, c in good if c.located])  # the sheet's points teach roads
     _geocode_missing(store, good, geocoder, report, progress)
     _resolve_areas([c for _, c in good])
     good = _outside_scope(good, scope, report)
@@ -585,6 +590,73 @@ def screen_candidates(store, *, standard: Standard | str | Path | None = None,
     order = {"pass": 0, "unknown": 1, "fail": 2}
     out.sort(key=lambda r: (order[r["result"]], -r["score"], r["id"]))
     return out
+
+
+# -- the workflow steps that need the map --------------------------------------------------------
+def _point_area(lon: float, lat: float):
+    """The district and street of a WGS84 point from the gazetteer (the point decides)."""
+    from geodata.places.assign import area_at
+
+    return area_at(lon, lat)
+
+
+def place_pin(store, candidate_id: int, lon: float, lat: float, *, actor: str,
+              source: str = "dragged_pin", union_district: str = "", union_street: str = "",
+              check=None) -> dict:
+    """Set a candidate's location from a pin (WGS84): district and street recomputed from the
+    gazetteer at the new point, recorded (:func:`stations.lifecycle.set_location`), then the
+    candidate is screened again. ``check(area)`` may refuse the new area (an account's scope).
+
+    Returns the new screening ``{id, name, result, score, max_score, stage, summary,
+    reasons}``.
+    """
+    from stations.lifecycle import set_location
+
+    area = _point_area(lon, lat)
+    if check is not None:
+        check(area)
+    set_location(store, candidate_id, actor=actor, lon=lon, lat=lat, district=area.district,
+                 street=area.street, source=source)
+    return screen_candidates(store, ids=[candidate_id], actor=actor,
+                             union_district=union_district, union_street=union_street)[0]
+
+
+def record_visit(store, candidate_id: int, *, actor: str, notes: str, lon: float | None = None,
+                 lat: float | None = None, photos=(), facts: dict | None = None,
+                 union_district: str = "", union_street: str = "", check=None) -> dict:
+    """A field visit (:func:`stations.lifecycle.visit`) with the area of its pin from the
+    gazetteer, then a new screening of the candidate with what was seen (returned as by
+    :func:`screen_candidates`)."""
+    from stations.lifecycle import visit
+
+    area = _point_area(lon, lat) if lon is not None and lat is not None else None
+    if area is not None and check is not None:
+        check(area)
+    visit(store, candidate_id, actor=actor, notes=notes, lon=lon, lat=lat, photos=photos,
+          facts=facts, district=area.district if area else None,
+          street=area.street if area else None)
+    return screen_candidates(store, ids=[candidate_id], actor=actor,
+                             union_district=union_district, union_street=union_street)[0]
+
+
+def open_candidate(store, candidate_id: int, *, actor: str, note: str = "",
+                   code: str | None = None, override: str = ""):
+    """Open the station of an agreed candidate (:func:`stations.lifecycle.open_station`) with
+    the district, street and codes of its point, as every other station has them (the code
+    ``NX-<street code>-<id>``)."""
+    from geodata.places.assign import area_at
+    from stations.candidates import get_candidate
+    from stations.lifecycle import open_station
+
+    c = get_candidate(store, candidate_id)
+    area = (area_at(c.lon, c.lat, district=c.district, street=c.street) if c.located
+            else None)
+    district = area.district if area is not None and area.district else c.district
+    street = area.street if area is not None and area.street else c.street
+    district_code, street_code = area_codes(district, street)
+    return open_station(store, candidate_id, actor=actor, note=note, code=code,
+                        district_code=district_code, street_code=street_code,
+                        override=override, district=district, street=street)
 
 
 def load_demo_candidates(store, path: str | Path, *, union_district: str = "",

@@ -301,6 +301,12 @@ class Geocoder:
         if found is None:
             return None
         g = self.gazetteer
+        if not found.street or not found.district:  # neighbours without names: the point's
+            from geodata.places.assign import area_at
+
+            area = area_at(found.lon, found.lat)
+            found.district = found.district or area.district
+            found.street = found.street or area.street
         street = _place_or_none(g, found.street, found.district)
         return GeocodeResult(
             query=query, lon=found.lon, lat=found.lat, precision="road", matched=found.matched,

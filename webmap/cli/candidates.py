@@ -172,6 +172,32 @@ def _point(lon: float | None, lat: float | None, crs: str):
     return float(x), float(y)
 
 
+_SEEN_NAMES = {"面积": "area_m2", "楼层": "floor", "临街": "street_facing",
+               "是否临街": "street_facing", "开放时间": "opening_hours", "进入方式": "access",
+               "附近卫生间": "toilet_nearby"}
+
+
+def _seen_facts(seen: tuple[str, ...]) -> dict:
+    """``--seen 面积=20 --seen 卫生间=有 --seen opening_hours="每天 7:00-20:00"`` → facts."""
+    from stations.amenities import AMENITIES, AMENITY_LABELS_ZH
+    from stations.candidates import parse_visit_facts
+    from stations.errors import ValidationError
+
+    by_label = {label: f"amenity_{key}" for key, label in AMENITY_LABELS_ZH.items()}
+    values: dict[str, str] = {}
+    for item in seen:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        key = _SEEN_NAMES.get(name) or by_label.get(name) or (
+            f"amenity_{name}" if name in AMENITIES else name)
+        if not sep or key not in (*_SEEN_NAMES.values(), *by_label.values()):
+            raise ValidationError(
+                f"--seen {item!r} 无法识别 (expected NAME=VALUE with NAME one of "
+                "面积, 楼层, 临街, 开放时间, 进入方式, 附近卫生间 or an amenity such as 卫生间)")
+        values[key] = value.strip()
+    return parse_visit_facts(values)
+
+
 @candidates_group.command("visit")
 @click.argument("candidate_id", type=_ID)
 @click.option("--notes", required=True, help="走访记录 (field notes)")
@@ -179,36 +205,55 @@ def _point(lon: float | None, lat: float | None, crs: str):
 @click.option("--lat", type=Number(), default=None, help="校正后的纬度 (corrected latitude)")
 @crs_option
 @click.option("--photo", "photos", multiple=True, help="照片文件或链接，可重复 (photo, repeatable)")
+@click.option("--seen", multiple=True, help="实地看到的情况 NAME=VALUE，可重复，如 面积=20、"
+              "卫生间=有、开放时间=每天 7:00-20:00 (what the visit saw, repeatable)")
+@click.option("--union-district", "u_district", default=None, help="工会辖区：区 (for in_area)")
+@click.option("--union-street", "u_street", default=None, help="工会辖区：街道 (for in_area)")
 @actor_option
 @json_option
 def visit_cmd(candidate_id: int, notes: str, lon: float | None, lat: float | None, crs: str,
-              photos: tuple[str, ...], actor: str | None, as_json: bool) -> None:
-    """记录实地走访 (record a field visit, optionally with a corrected pin).
+              photos: tuple[str, ...], seen: tuple[str, ...], u_district: str | None,
+              u_street: str | None, actor: str | None, as_json: bool) -> None:
+    """记录实地走访 (record a field visit: what was seen, optionally a corrected pin).
 
-    A corrected pin moves the candidate to the district and street where the pin is.
+    A corrected pin moves the candidate to the district and street where the pin is; the
+    candidate is screened again with what the visit saw.
     """
-    from stations.lifecycle import visit
+    from geodata.io.candidates import record_visit
+    from stations.candidates import get_candidate
 
     store = ready_store()
     wlon, wlat = _point(lon, lat, crs)
-    area = _pin_area(store, candidate_id, wlon, wlat)
-    candidate = visit(store, candidate_id, actor=actor or _default_actor(), notes=notes,
-                      lon=wlon, lat=wlat, photos=photos,
-                      district=area.district if area else None,
-                      street=area.street if area else None)
-    _done(candidate, as_json, "已记录走访 (visit recorded)")
+    facts = _seen_facts(seen)
+    result = record_visit(store, candidate_id, actor=actor or _default_actor(), notes=notes,
+                          lon=wlon, lat=wlat, photos=photos, facts=facts,
+                          union_district=u_district or "", union_street=u_street or "")
+    _done(get_candidate(store, candidate_id), as_json,
+          f"已记录走访 (visit recorded)，重新筛选 {result['result']}")
 
 
-def _pin_area(store, candidate_id: int, lon: float | None, lat: float | None):
-    """The area of a corrected pin (``None`` without one), its old names kept only where the
-    shipped data cannot place it (:func:`geodata.places.assign.area_at`)."""
-    if lon is None or lat is None:
-        return None
-    from geodata.places.assign import area_at
+@candidates_group.command("pin")
+@click.argument("candidate_id", type=_ID)
+@click.option("--lon", type=Number(), required=True, help="经度 (longitude)")
+@click.option("--lat", type=Number(), required=True, help="纬度 (latitude)")
+@crs_option
+@click.option("--union-district", "u_district", default=None, help="工会辖区：区 (for in_area)")
+@click.option("--union-street", "u_street", default=None, help="工会辖区：街道 (for in_area)")
+@actor_option
+@json_option
+def pin_cmd(candidate_id: int, lon: float, lat: float, crs: str, u_district: str | None,
+            u_street: str | None, actor: str | None, as_json: bool) -> None:
+    """放置位置标记 (set a candidate's location; district and street follow, re-screened)."""
+    from geodata.io.candidates import place_pin
     from stations.candidates import get_candidate
 
-    old = get_candidate(store, candidate_id)
-    return area_at(lon, lat, district=old.district, street=old.street)
+    store = ready_store()
+    wlon, wlat = _point(lon, lat, crs)
+    result = place_pin(store, candidate_id, wlon, wlat, actor=actor or _default_actor(),
+                       union_district=u_district or "", union_street=u_street or "")
+    c = get_candidate(store, candidate_id)
+    _done(c, as_json,
+          f"位置已保存 (pin saved)：{c.district} {c.street}，重新筛选 {result['result']}")
 
 
 def _done(candidate, as_json: bool, message: str) -> None:
@@ -238,24 +283,22 @@ def agree_cmd(candidate_id: int, note: str, actor: str | None, as_json: bool) ->
 @click.argument("candidate_id", type=_ID)
 @click.option("--code", default=None, help="站点编码 (station code; default assigned)")
 @click.option("--note", default="", help="备注 (note)")
+@click.option("--override", default="", help="筛选结果不是「符合」时强制建站的理由，写入审计日志 "
+              "(open although screening is not pass; the reason is audited)")
 @actor_option
 @json_option
-def open_cmd(candidate_id: int, code: str | None, note: str, actor: str | None,
+def open_cmd(candidate_id: int, code: str | None, note: str, override: str, actor: str | None,
              as_json: bool) -> None:
-    """建站上图：创建站点并分配编码 (open the station)."""
-    from geodata.io.candidates import area_codes
-    from stations.candidates import get_candidate
-    from stations.lifecycle import open_station
+    """建站上图：创建站点并分配编码 (open the station; screening must be pass)."""
+    from geodata.io.candidates import open_candidate
 
-    store = ready_store()
-    candidate = get_candidate(store, candidate_id)
-    district_code, street_code = area_codes(candidate.district, candidate.street)
-    station = open_station(store, candidate_id, actor=actor or _default_actor(), note=note,
-                           code=code, district_code=district_code, street_code=street_code)
+    station = open_candidate(ready_store(), candidate_id, actor=actor or _default_actor(),
+                             note=note, code=code, override=override)
     if as_json:
         emit_json(station.as_dict())
         return
-    click.echo(f"已建站 (opened): 站点 #{station.id} {station.name}，编码 {station.code}")
+    click.echo(f"已建站 (opened): 站点 #{station.id} {station.name}，编码 {station.code}，"
+               f"{station.district} {station.street}")
 
 
 def _station_step(step: str, candidate_id: int, reason: str, by_station: bool,
