@@ -109,14 +109,11 @@ def event_answer(row: Mapping) -> dict:
     Asia/Shanghai offset; ``changes`` the recorded fields, or for a workflow step written
     without them the stage (``status`` for a station step) before and after.
     """
-    at = row["at"]
-    if at is not None and at.tzinfo is None:
-        at = at.replace(tzinfo=settings.TZ)
     frm, to = row["from_state"], row["to_state"]
     changes = row.get("changes")
     if not changes and frm != to:
         changes = {"stage": {"before": frm or None, "after": to}}
-    return {"at": at.isoformat() if at is not None else None, "user": row["actor"],
+    return {"at": settings.iso_time(row["at"]), "user": row["actor"],
             "action": row.get("action") or "step", "changes": changes or {},
             "note": row["note"], "from": frm, "to": to}
 

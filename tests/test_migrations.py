@@ -178,6 +178,8 @@ def test_a_previous_release_store_upgrades_and_keeps_every_row(url):
                         == {c: _comparable(v) for c, v in want.items()}), name
         station = store.get_station(3)
         assert (station.name, station.version, station.capacity) == ("鸭子桥社区暖心驿站", 4, 6)
+        # naive Beijing wall time became the same instant, aware UTC
+        assert station.created_at == datetime(2026, 3, 2, 1, 15, 30, tzinfo=UTC)
         assert store.version() == 7
         # the store works on: a new station gets an id above the old ones
         [new] = store.add_stations([type(station)(name="新驿站", lon=116.3, lat=39.9)])

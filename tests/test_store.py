@@ -256,9 +256,10 @@ def test_postgis_dwithin_agrees_with_lon_lat(pg_store):
 def test_geocode_cache_keeps_the_first_answer_per_key(backend):
     from datetime import datetime
 
+    from stations import settings
     from stations.geocode_cache import cache_answers, cached_answers
 
-    now = datetime(2024, 3, 12, 8, 0)
+    now = datetime(2024, 3, 12, 8, 0, tzinfo=settings.TZ)
     assert cached_answers(backend, ["sig|广安门外大街1号"]) == {}
     first = {"lon": 116.34, "lat": 39.88, "precision": "exact"}
     assert cache_answers(backend, {"sig|广安门外大街1号": first}, now=now) == 1

@@ -44,6 +44,10 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
         AMENITY_LABELS_ZH=AMENITY_LABELS_ZH, ACCESS_LABELS_ZH=ACCESS_LABELS_ZH,
         HOST_TYPE_LABELS_ZH=HOST_TYPE_LABELS_ZH, STATUS_LABELS_ZH=STATUS_LABELS_ZH)
+    # every timestamp on a page: Beijing time, one format (stations.settings.shown_time)
+    from stations.settings import shown_time
+
+    app.jinja_env.filters["shown_time"] = shown_time
 
 
 def create_app(test_config: dict | None = None) -> Flask:

@@ -76,7 +76,7 @@ def _public(row) -> dict:
             "role": account_role(row["role"], district=district, street=street),
             "district": district, "district_code": row.get("district_code") or "",
             "street": street, "street_code": row.get("street_code") or "",
-            "created_at": row["created_at"].isoformat() if row["created_at"] else None}
+            "created_at": settings.iso_time(row["created_at"])}
 
 
 def account_area(role: str | None, district: str = "", street: str = ""):

@@ -166,7 +166,8 @@ def write_excel_report(path: str | Path, *, coverage: CoverageResult | dict | No
     body = coverage.as_dict(max_points=0) if isinstance(coverage, CoverageResult) else coverage
     uncovered = (coverage.uncovered_points() if isinstance(coverage, CoverageResult)
                  else (coverage or {}).get("uncovered_points", []))
-    summary: list[list] = [["报告", title], ["生成时间", settings.now().strftime("%Y-%m-%d %H:%M")]]
+    summary: list[list] = [["报告", title],
+                           ["生成时间", settings.shown_time(settings.now(), seconds=False)]]
     if body:
         summary += _coverage_summary(body)
     if siting:

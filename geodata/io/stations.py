@@ -50,6 +50,7 @@ from geodata.errors import GeodataError
 from geodata.io.cells import unquote_rows
 from geodata.io.tables import TableError, read_rows, to_wgs84_rows
 from geodata.places.assign import assign_areas
+from stations import settings
 from stations.amenities import AMENITIES
 from stations.errors import NuanxinError, RowError, StoreError, ValidationError
 from stations.records import (
@@ -329,11 +330,11 @@ def _validate_import_row(row: dict, number: int) -> tuple[Station | None, list[R
                                  row=number, column="candidate_id"))
     for key in ("created_at", "updated_at"):
         raw = row.get(key)
-        if isinstance(raw, datetime):
-            extra[key] = raw.replace(tzinfo=None)
+        if isinstance(raw, datetime):  # a time without an offset is Beijing time
+            extra[key] = settings.local_time(raw)
         elif clean_text(raw):
             try:
-                extra[key] = datetime.fromisoformat(clean_text(raw)).replace(tzinfo=None)
+                extra[key] = settings.local_time(clean_text(raw))
             except ValueError:
                 problems.append(RowError(f"'{raw}' 不是日期时间 (expected ISO 8601 date-time)",
                                          row=number, column=key))
@@ -482,7 +483,7 @@ def _write_gpkg(stations: list[Station], path: Path) -> None:
         flat = station_to_flat(station)
         for key in _EXTRA_FIELDS:
             value = getattr(station, key)
-            flat[key] = value.isoformat() if isinstance(value, datetime) else value
+            flat[key] = settings.iso_time(value) if isinstance(value, datetime) else value
         if isinstance(flat["verified_on"], date):
             flat["verified_on"] = flat["verified_on"].isoformat()
         records.append(flat)

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from stations import settings
 from webmap.cli.base import Number, emit_json, main, ready_store
 
 __all__ = []
@@ -112,7 +113,8 @@ def users_list(as_json: bool) -> None:
         click.echo("还没有账号 (no accounts); create one with `nuanxin users add NAME`")
     for row in rows:
         area = " ".join(x for x in (row["district"], row["street"]) if x)
-        click.echo(f"{row['username']}\t{row['role']}\t{area}\t{row['created_at']}")
+        shown = settings.shown_time(row["created_at"])
+        click.echo(f"{row['username']}\t{row['role']}\t{area}\t{shown}")
 
 
 @users_group.command("passwd")
