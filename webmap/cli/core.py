@@ -259,9 +259,34 @@ def stations_import_cmd(file: str, crs: str, update: bool, as_json: bool) -> Non
 
 @stations_group.command("export", cls=_OneLineUsage)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
-def stations_export_cmd(file: str) -> None:
+@click.option("--for", "platform", default=None,
+              help="上传到地图平台的表 (the upload sheet of a map platform, .xlsx or .csv): "
+                   "amap (高德, GCJ-02) | baidu (百度, BD-09) | tianditu (天地图, CGCS2000)")
+def stations_export_cmd(file: str, platform: str | None) -> None:
     """导出站点 (export every station; format by extension: .geojson .gpkg .csv .xlsx)."""
+    if platform is not None:
+        from geodata.io.platforms import PLATFORMS, export_for_platform
+
+        count = export_for_platform(ready_store(), file, platform)
+        name = PLATFORMS[platform.strip().lower()].name_zh
+        click.echo(f"已导出 {count} 个开放站点到 {file}，供上传{name} (exported for {platform})")
+        return
     from geodata.io.stations import export_stations
 
     count = export_stations(ready_store(), file)
     click.echo(f"已导出 {count} 个站点到 {file} (exported)")
+
+
+@stations_group.command("diff", cls=_OneLineUsage)
+@click.argument("old", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("new", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON (print JSON)")
+def stations_diff_cmd(old: str, new: str, as_json: bool) -> None:
+    """比较两次导出 (added, changed field by field, and closed stations between two exports)."""
+    from geodata.io.platforms import diff_exports, diff_table_zh
+
+    diff = diff_exports(old, new)
+    if as_json:
+        emit_json(diff)
+    else:
+        click.echo(diff_table_zh(diff))
