@@ -23,6 +23,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
 from stations import audit, settings
@@ -33,7 +35,8 @@ from stations.records import STATION_FIELDS, STATUSES, Station
 from stations.schema import meta_table, metadata, sessions_table, stations_table
 
 __all__ = ["Store", "open_store", "station_from_record", "redact_url", "UNAVAILABLE",
-           "AUDITED_FIELDS", "audited_values", "IMPORT_ACTOR"]
+           "AUDITED_FIELDS", "audited_values", "IMPORT_ACTOR", "write_connection",
+           "SQLITE_BUSY_MS"]
 
 #: Driver errors that mean the store is unavailable (down, unreachable, not initialised), not
 #: that a request was wrong: the web answers them 503 (:mod:`webmap.errors`).
@@ -133,12 +136,7 @@ class Store:
         except Exception as exc:  # bad URL, missing driver
             raise StoreError(f"无法打开数据库 {self.url!r}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":
-            @sa.event.listens_for(self.engine, "connect")
-            def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
-                cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA foreign_keys=ON")
-                cur.execute("PRAGMA busy_timeout=5000")
-                cur.close()
+            _sqlite_setup(self.engine)
 
     # -- schema -----------------------------------------------------------------------
     @property
@@ -183,8 +181,15 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A connection inside one transaction: committed on success, rolled back on error."""
-        with self.engine.begin() as conn:
+        """A connection inside one transaction: committed on success, rolled back on error.
+
+        On SQLite the transaction takes the write lock when it starts (``BEGIN IMMEDIATE``):
+        a read-modify-write never finds, at its first write, that another process wrote in
+        between (which SQLite answers with an immediate "database is locked"); writers queue
+        for up to :data:`SQLITE_BUSY_MS` instead. PostgreSQL locks rows as they are read for
+        a write (:meth:`lock_station`).
+        """
+        with write_connection(self.engine) as conn, conn.begin():
             yield conn
 
     def dispose(self) -> None:
@@ -208,10 +213,18 @@ class Store:
             conn.execute(meta_table.insert().values(key=key, value=value))
 
     def bump_version(self, name: str, *, conn: Connection) -> int:
-        """Increase a change counter (``stations_version``...) inside a transaction."""
-        current = int(self.get_meta(name, "0", conn=conn) or 0) + 1
-        self.set_meta(name, str(current), conn=conn)
-        return current
+        """Increase a change counter (``stations_version``...) inside a transaction.
+
+        One ``UPDATE … SET value = value + 1`` in the database (the row stays locked to the
+        end of the transaction), never read-then-write in Python: two concurrent writes
+        always give two different versions, so no process keeps a stale snapshot.
+        """
+        insert = (postgresql_insert if self.is_postgis else sqlite_insert)(meta_table)
+        conn.execute(insert.values(key=name, value="0")
+                     .on_conflict_do_nothing(index_elements=["key"]))
+        conn.execute(meta_table.update().where(meta_table.c.key == name).values(
+            value=sa.cast(sa.cast(meta_table.c.value, sa.Integer) + 1, sa.String)))
+        return int(self.get_meta(name, "0", conn=conn) or 0)
 
     def version(self, name: str = "stations_version") -> int:
         """The change counter; indexes rebuild when it moves.
@@ -222,10 +235,39 @@ class Store:
             When the store cannot be read (not initialised, unreachable): never a silent 0.
         """
         try:
+            return int(self._meta_on_driver(name) or 0)
+        except (sa.exc.DBAPIError, *self._driver_errors()):
+            pass  # the statement path below reports the failure as a StoreError
+        try:
             return int(self.get_meta(name, "0") or 0)
         except UNAVAILABLE as exc:
             raise StoreError(f"无法读取数据库 (cannot read the store at {redact_url(self.url)}; "
                              f"run `nuanxin init`?): {type(exc).__name__}") from exc
+
+    def _driver_errors(self) -> tuple[type[Exception], ...]:
+        dbapi = getattr(self.engine.dialect, "loaded_dbapi", None)
+        error = getattr(dbapi, "Error", None)
+        return (error,) if isinstance(error, type) and issubclass(error, Exception) else ()
+
+    def _meta_on_driver(self, key: str) -> str | None:
+        """A ``meta`` value read on a pooled driver connection with a fixed query.
+
+        The station snapshot asks for ``stations_version`` on every request (that keeps every
+        process in step with every write); building and compiling a SQLAlchemy statement for
+        it cost more than the rest of an ``/api/nearest`` answer (issue 15, bench_http).
+        """
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(f"SELECT value FROM meta WHERE key = {mark}", (key,))
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            raw.close()  # back to the pool, which rolls back what the read opened
+        return None if row is None else row[0]
 
     @contextlib.contextmanager
     def _conn(self, conn: Connection | None) -> Iterator[Connection]:
@@ -614,6 +656,38 @@ def _as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+#: How long a SQLite writer waits for the write lock before "database is locked" (ms).
+SQLITE_BUSY_MS = 30_000
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    """SQLite for several processes: WAL (readers never wait for the writer), a busy
+    timeout, foreign keys, and transactions begun by SQLAlchemy itself (the driver's own
+    implicit ``BEGIN`` is off) so :func:`write_connection` can ask for ``BEGIN IMMEDIATE``."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn):
+        immediate = conn.get_execution_options().get("nuanxin_write")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextlib.contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection whose transactions are writes (SQLite: ``BEGIN IMMEDIATE``)."""
+    with engine.connect() as conn:
+        yield conn.execution_options(nuanxin_write=True)
 
 
 def redact_url(url: str) -> str:

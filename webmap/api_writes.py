@@ -49,24 +49,35 @@ def _responses(status: int, description: str, schema: dict, *codes: int) -> dict
 
 
 def _field_schemas() -> dict[str, dict]:
-    text = {"type": "string"}
+    """Each editable field as the server reads it (validated like an imported row: numbers
+    and flags may come as text, amenity states as the import's words; ``null`` = unset).
+
+    ``webmap.params.check_body`` enforces exactly this before :mod:`webmap.writes` reads it.
+    """
+    text = {"type": "string", "nullable": True}
+    state = {"type": "string", "nullable": True, "description": "yes, no or unknown (also "
+             "the import's words: 有/无/是/否/未知, true/false, …)"}
+
+    def number(kind: str = "number", **bounds) -> dict:
+        return {"anyOf": [{"type": kind, "nullable": True, **bounds},
+                          {"type": "string", "description": "a number as text"}]}
+
     fields = {name: dict(text) for name in writes.EDITABLE_FIELDS}
     fields.update({
-        "lon": {"type": "number", "minimum": -180, "maximum": 180},
-        "lat": {"type": "number", "minimum": -90, "maximum": 90},
-        "area_m2": {"type": "number", "nullable": True}, "capacity": {
-            "type": "integer", "nullable": True},
-        "sample": {"type": "boolean"},
-        "verified_on": {"type": "string", "format": "date", "nullable": True},
-        "public_phone": {"type": "string", "description": "The phone shown to workers (电话)."},
-        "contact_name": {"type": "string", "description": "Internal: never public."},
-        "contact_phone": {"type": "string", "description": "Internal: never public."},
-        "amenities": {"oneOf": [
-            {"type": "array", "items": {"type": "string"}, "description": "Keys recorded yes"},
-            {"type": "object", "additionalProperties": {
-                "type": "string", "enum": ["yes", "no", "unknown"]}}]},
-        **{f"amenity_{a}": {"type": "string", "enum": ["yes", "no", "unknown"]}
-           for a in AMENITIES},
+        "lon": number(minimum=-180, maximum=180), "lat": number(minimum=-90, maximum=90),
+        "area_m2": number(), "capacity": number("integer"),
+        "sample": {"anyOf": [{"type": "boolean", "nullable": True}, {"type": "string"}]},
+        "verified_on": {"type": "string", "nullable": True,
+                        "description": "The date of the last check (2025-12-01)."},
+        "public_phone": {**text, "description": "The phone shown to workers (电话)."},
+        "contact_name": {**text, "description": "Internal: never public."},
+        "contact_phone": {**text, "description": "Internal: never public."},
+        "amenities": {"anyOf": [
+            {"type": "array", "nullable": True, "items": {"type": "string"},
+             "description": "Keys recorded yes"},
+            {"type": "object", "additionalProperties": state},
+            {"type": "string", "description": "Keys recorded yes, comma-separated"}]},
+        **{f"amenity_{a}": dict(state) for a in AMENITIES},
     })
     return fields
 

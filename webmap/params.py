@@ -11,6 +11,16 @@ A route whose body is not a flat table of fields (a GeoJSON Feature, a patch) de
 needs credentials names its ``security`` requirement (documented with the spec's
 ``security_schemes``) and an ``authenticate`` callable, run before anything else is parsed
 (its result is ``args["auth"]``), so a request without credentials is a 401 whatever its body.
+
+What the document states is what the server enforces (issue 15; ``tests/test_schemathesis.py``
+fuzzes both ways): ``pattern``, ``maxLength``, ``enum`` (exact spelling), bounds and types are
+checked on the value as sent; a time (``fmt="date-time"``) is documented and checked as
+:data:`TIME_PATTERN` (ISO 8601 as :func:`stations.hours.parse_open_at` reads it, naive =
+Asia/Shanghai, or ``now``), not as RFC 3339, which would refuse naive times; a repeatable
+enum is documented as the comma list it accepts; an optional query parameter sent empty is
+absent (``allowEmptyValue``), an optional body field sent ``null`` likewise (``nullable``); a
+``request_body`` schema is validated as documented (OpenAPI 3.0 dialect, formats checked)
+before the view reads it.
 """
 
 from __future__ import annotations
@@ -27,15 +37,25 @@ from flask import Blueprint, request
 from stations.errors import NuanxinError, ValidationError
 
 __all__ = ["Param", "Endpoint", "ApiSpec", "parse_query", "parse_body", "json_depth",
-           "read_json_body", "MAX_JSON_DEPTH"]
+           "read_json_body", "MAX_JSON_DEPTH", "TIME_PATTERN", "check_body"]
 
 _TYPES = ("string", "number", "integer", "boolean")
-_TRUE = {"true", "1", "yes", "on", "是"}
-_FALSE = {"false", "0", "no", "off", "否"}
+_TRUE = {"true"}
+_FALSE = {"false"}
 _SPLIT = re.compile(r"[,，、]")
 #: ASCII digits only (``\d`` would also take full-width and Arabic-Indic digits), at most 18 so
 #: ``int()`` never meets a 4,300-digit string and every value fits a 64-bit integer.
-_INT = re.compile(r"^[+-]?[0-9]{1,18}$")
+_INT = re.compile(r"^-?[0-9]{1,18}$")
+#: A number as text: ASCII decimal or exponent notation (what any JSON/OpenAPI client sends;
+#: not ``inf``, ``nan``, ``1_000``, hex or padded text, which ``float()`` would take).
+_NUMBER = re.compile(r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
+#: A time as :func:`stations.hours.parse_open_at` reads it: ``now``, a date, a date and time
+#: (``T`` or a space, optional seconds and fraction, optional ``Z``/``±hh:mm``), or a bare
+#: time of day (today). Documented as this pattern: RFC 3339 ``date-time`` has no naive form.
+TIME_PATTERN = (r"^(?:now|[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}"
+                r"(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?|[0-9]{2}:[0-9]{2}"
+                r"(?::[0-9]{2})?)$")
+_FORMAT_PATTERNS = {"date-time": TIME_PATTERN}
 #: Deepest JSON body accepted (objects and arrays); deeper is a 400, never a RecursionError.
 MAX_JSON_DEPTH = 32
 _INT64_MAX = 2**63 - 1
@@ -109,7 +129,10 @@ class Param:
         Applied to the parsed value; may raise :class:`~stations.errors.NuanxinError`
         (reported as 400 naming this parameter) and may return a richer value.
     fmt, pattern, example : optional
-        OpenAPI ``format``, ``pattern`` and ``example``.
+        ``pattern`` (a regular expression the text as sent must contain a match of, as in
+        JSON Schema; anchor it) and ``example``. ``fmt="date-time"`` is a time as
+        :func:`stations.hours.parse_open_at` reads it, documented and checked as
+        :data:`TIME_PATTERN`; any other ``fmt`` is only documented.
     """
 
     name: str
@@ -159,6 +182,26 @@ class Param:
             text += f" of at most {self.max_length} characters"
         return text
 
+    @property
+    def text_pattern(self) -> str | None:
+        """The pattern a (single) text value must match: ``pattern``, else the format's."""
+        return self.pattern or _FORMAT_PATTERNS.get(self.fmt or "")
+
+    @property
+    def list_pattern(self) -> str | None:
+        """A repeatable enum's pattern: one value or several joined by ``,``, ``，`` or ``、``."""
+        if not (self.repeat and self.enum):
+            return None
+        one = "(?:" + "|".join(re.escape(e) for e in self.enum) + ")"
+        return f"^{one}(?:[,，、]{one})*$"
+
+    def _check_text(self, raw: str, pattern: str | None) -> None:
+        """``maxLength`` and ``pattern`` on a text value exactly as sent."""
+        if self.max_length is not None and len(raw) > self.max_length:
+            raise self._fail(raw[:40] + "…", self._expected())
+        if pattern is not None and not re.search(pattern, raw):
+            raise self._fail(raw, f"text matching {pattern}")
+
     def parse_one(self, raw: object) -> Any:
         """Parse one value (a string from a query/path, or a JSON value from a body)."""
         if self.type == "string":
@@ -172,27 +215,27 @@ class Param:
         return value
 
     def _parse_string(self, raw: object) -> str:
-        """Storable text, stripped, within ``max_length``; an ``enum`` value in its spelling."""
+        """Storable text within ``max_length`` matching ``pattern``, then stripped; an ``enum``
+        value exactly as listed."""
         if not isinstance(raw, str):
             raise self._fail(raw, self._expected())
         if not _storable(raw):
             raise self._fail(raw.encode("ascii", "backslashreplace").decode("ascii")[:40],
                              "valid Unicode text (no lone surrogate, no NUL)")
-        value = raw.strip()
-        if self.max_length is not None and len(value) > self.max_length:
-            raise self._fail(raw[:40] + "…", self._expected())
         if self.enum:
-            folded = {e.lower(): e for e in self.enum}
-            if value.lower() not in folded:
+            if raw not in self.enum:
                 raise self._fail(raw, self._expected())
-            value = folded[value.lower()]
-        return value
+            return raw
+        self._check_text(raw, None if self.repeat else self.text_pattern)
+        return raw.strip()
 
     def _parse_boolean(self, raw: object) -> bool:
-        """A JSON boolean, or one of the words in ``_TRUE`` / ``_FALSE``."""
+        """A JSON boolean (in a body), or ``true`` / ``false`` (in a query or path)."""
         if isinstance(raw, bool):
             return raw
-        text = str(raw).strip().lower()
+        if self.where == "body" or not isinstance(raw, str):
+            raise self._fail(raw, self._expected())
+        text = raw
         if text in _TRUE:
             return True
         if text in _FALSE:
@@ -200,9 +243,13 @@ class Param:
         raise self._fail(raw, self._expected())
 
     def _parse_integer(self, raw: object) -> int:
-        """A JSON integer or ASCII digits, within 64 bits (bounds are checked by the caller)."""
+        """A JSON integer (in a body; ``5.0`` is one) or ASCII digits (in a query or path),
+        within 64 bits (bounds are checked by the caller)."""
+        if isinstance(raw, float) and self.where == "body" and math.isfinite(raw) \
+                and raw.is_integer() and abs(raw) <= _INT64_MAX:
+            raw = int(raw)
         if isinstance(raw, bool) or not (isinstance(raw, int) or (
-                isinstance(raw, str) and _INT.match(raw.strip()))):
+                isinstance(raw, str) and self.where != "body" and _INT.match(raw))):
             raise self._fail(_short(raw), self._expected())
         value = int(raw)
         if abs(value) > _INT64_MAX:  # a JSON body can carry any integer
@@ -210,10 +257,11 @@ class Param:
         return value
 
     def _parse_number(self, raw: object) -> float:
-        """A finite number from JSON or short ASCII text (bounds are checked by the caller)."""
-        if isinstance(raw, bool):
+        """A finite number: a JSON number (in a body) or short decimal text (in a query or
+        path); bounds are checked by the caller."""
+        if isinstance(raw, bool) or (isinstance(raw, str) and self.where == "body"):
             raise self._fail(raw, self._expected())
-        if isinstance(raw, str) and (len(raw) > 64 or not raw.isascii()):
+        if isinstance(raw, str) and (len(raw) > 64 or not _NUMBER.match(raw)):
             raise self._fail(_short(raw), self._expected())
         try:
             value = float(raw)
@@ -229,6 +277,8 @@ class Param:
             items: list[object] = []
             for raw in raws:
                 if isinstance(raw, str):
+                    if self.enum:
+                        self._check_text(raw, self.list_pattern)
                     items.extend(p for p in (s.strip() for s in _SPLIT.split(raw)) if p)
                 elif isinstance(raw, list):
                     items.extend(raw)
@@ -254,7 +304,11 @@ class Param:
     def schema(self) -> dict:
         """JSON Schema of the (item) value."""
         schema: dict[str, Any] = {"type": self.type}
-        if self.enum:
+        if self.list_pattern:
+            schema["pattern"] = self.list_pattern
+            schema["description"] = ("One of " + ", ".join(self.enum)
+                                     + ", or several joined by commas.")
+        elif self.enum:
             schema["enum"] = list(self.enum)
         if self.minimum is not None:
             schema["minimum"] = self.minimum
@@ -262,10 +316,10 @@ class Param:
             schema["maximum"] = self.maximum
         if self.max_length is not None:
             schema["maxLength"] = self.max_length
-        if self.fmt:
+        if self.fmt and self.fmt not in _FORMAT_PATTERNS:
             schema["format"] = self.fmt
-        if self.pattern:
-            schema["pattern"] = self.pattern
+        if self.text_pattern and not self.enum:
+            schema["pattern"] = self.text_pattern
         if self.repeat:
             schema = {"type": "array", "items": schema}
         if self.default is not None and not callable(self.default):
@@ -280,6 +334,8 @@ class Param:
         }
         if self.repeat:
             out["style"], out["explode"] = "form", True
+        if self.where == "query" and not self.required:
+            out["allowEmptyValue"] = True  # sent empty = not sent (the default applies)
         if self.example is not None:
             out["example"] = self.example
         return out
@@ -353,6 +409,29 @@ def read_json_body() -> object:
     return body
 
 
+def _validator(schema: dict, components: Mapping[str, dict]):
+    from openapi_schema_validator import OAS30Validator, oas30_format_checker
+
+    root = {**schema, "components": {"schemas": dict(components)}}
+    return OAS30Validator(root, format_checker=oas30_format_checker)
+
+
+def check_body(body: object, schema: dict, components: Mapping[str, dict]) -> None:
+    """Validate a parsed JSON body against its documented schema (OpenAPI 3.0 dialect, with
+    ``#/components/schemas/...`` references and formats); 400 naming the first problem."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_validator(schema, components).iter_errors(body))
+    if error is None:
+        return
+    where = "/".join(str(p) for p in error.absolute_path) or "(body)"
+    message = error.message if len(error.message) <= 200 else error.message[:200] + "…"
+    raise ValidationError(
+        f"请求体不符合接口文档 (the body does not match the documented schema) at {where}: "
+        f"{message}", detail={"path": where, "reason": message,
+                              "rule": str(error.validator)})
+
+
 @dataclass
 class Endpoint:
     """One documented API operation."""
@@ -394,6 +473,10 @@ class Endpoint:
                 schema = p.schema()
                 if p.description:
                     schema["description"] = p.description
+                if not p.required:  # null is read as absent (the default applies)
+                    schema["nullable"] = True
+                    if "enum" in schema:
+                        schema["enum"] = [*schema["enum"], None]
                 props[p.name] = schema
             op["requestBody"] = {
                 "required": True, "description": self.body_description,
@@ -455,6 +538,7 @@ class ApiSpec:
                         raise ValidationError(
                             "请求体必须是 JSON 对象 (the body must be a JSON object)",
                             detail={"expected": "object", "got": type(body).__name__})
+                    check_body(body, request_body, self.components)
                     args["body"] = body
                 elif any(p.where == "body" for p in params):
                     args.update(parse_body(params, read_json_body()))
