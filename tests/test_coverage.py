@@ -338,3 +338,45 @@ def test_unknown_hours_count_only_when_asked():
     assert strict.as_dict()["stations_unknown_hours"] == 1
     assert compute_coverage(demand, stations, at="2026-03-04T10:00",
                             crs=CRS).demand_covered == 1
+
+
+def test_area_default_equals_an_independent_grid_computation(store):
+    """The area view of 广外 against geopandas directly: 100 m boxes aligned in EPSG:4548,
+    clipped to the street polygon, covered when the box centre is within the radius of a
+    station; and within a few per cent of the exact disc-union area."""
+    import geopandas as gpd
+
+    from geodata.places import areas
+
+    polygon = areas.street_polygon("广外")
+    rng = np.random.default_rng(1616)
+    minx, miny, maxx, maxy = polygon.bounds
+    slon = rng.uniform(minx, maxx, 6)
+    slat = rng.uniform(miny, maxy, 6)
+    store.add_stations([Station(name=f"站{i}", lon=float(a), lat=float(b), opening_hours="24/7")
+                        for i, (a, b) in enumerate(zip(slon, slat, strict=True))])
+    radius = 450.0
+    result = area_coverage(store, street="广外", radius_m=radius, network=None, gaps=False)
+    assert result.demand.source == "area" and result.demand.crs == CRS
+    street = gpd.GeoDataFrame(geometry=[polygon], crs="EPSG:4326").to_crs(CRS)
+    bx0, by0, bx1, by1 = street.total_bounds
+    xs = np.arange(np.floor(bx0 / 100), np.ceil(bx1 / 100)) * 100
+    ys = np.arange(np.floor(by0 / 100), np.ceil(by1 / 100)) * 100
+    gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
+    cells = gpd.GeoDataFrame({"cx": gx + 50, "cy": gy + 50},
+                             geometry=shapely.box(gx, gy, gx + 100, gy + 100), crs=CRS)
+    clipped = gpd.overlay(cells, street, how="intersection", keep_geom_type=True)
+    clipped = clipped[clipped.area > 0]
+    forward = Transformer.from_crs("EPSG:4326", CRS, always_xy=True)
+    sx, sy = forward.transform(slon, slat)
+    d = np.hypot(clipped["cx"].to_numpy()[:, None] - np.asarray(sx)[None, :],
+                 clipped["cy"].to_numpy()[:, None] - np.asarray(sy)[None, :]).min(axis=1)
+    area = clipped.area.to_numpy()
+    assert result.demand_total == pytest.approx(area.sum(), rel=1e-9)
+    assert result.demand_total == pytest.approx(street.area.iloc[0], rel=1e-9)
+    assert result.demand_covered == pytest.approx(area[d <= radius].sum(), rel=1e-9)
+    assert len(result.demand) == len(clipped)
+    discs = shapely.union_all(shapely.buffer(shapely.points(sx, sy), radius, quad_segs=64))
+    exact = shapely.area(shapely.intersection(discs, street.geometry.iloc[0]))
+    assert result.covered_share == pytest.approx(exact / street.area.iloc[0], abs=0.03)
+    assert 0.05 < result.covered_share < 0.98

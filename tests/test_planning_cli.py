@@ -101,13 +101,11 @@ def test_coverage_with_a_network_file(demo, tmp_path):
 
 
 def test_site_json_keys(demo):
-    from stations.candidates import Candidate, add_candidates
-
-    from geodata.planning.demand import import_demand
-
     import shapely
 
     from geodata.places.areas import district_polygon
+    from geodata.planning.demand import import_demand
+    from stations.candidates import Candidate, add_candidates
 
     gap = json.loads(_run("coverage", "--district", "西城", "--json").stdout)["gaps"][0]
     assert shapely.intersects_xy(district_polygon("西城区"), gap["lon"], gap["lat"])
