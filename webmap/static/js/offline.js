@@ -133,6 +133,27 @@
     return body;
   }
 
+  /* The snapshot's stations inside a map view (bbox in the map's datum), as the
+   * FeatureCollection /api/stations answers (coordinates converted with toMap). */
+  function features(bbox, fromMap, toMap, params) {
+    if (!snap) { return null; }
+    var sw = fromMap(bbox[0], bbox[1]), ne = fromMap(bbox[2], bbox[3]);
+    var now = Date.now() / 1000;
+    var out = [];
+    snap.stations.forEach(function (s) {
+      if (s.lon < sw[0] || s.lon > ne[0] || s.lat < sw[1] || s.lat > ne[1]) { return; }
+      if (params && !matches(s, params)) { return; }
+      var xy = toMap(s.lon, s.lat);
+      out.push({type: "Feature", geometry: {type: "Point", coordinates: [xy[0], xy[1]]},
+        properties: {id: s.id, name: s.name, address: s.address, access: s.access,
+          sample: !!s.sample, status: "open", trust: s.trust, trust_reason: s.trust_reason || "",
+          open_now: openAt(snap.body.hours[s.h], now)}});
+    });
+    var max = 2000;
+    return {type: "FeatureCollection", features: out.slice(0, max), numberMatched: out.length,
+      clustered: false, offline: true};
+  }
+
   function when(iso) {
     var d = new Date(iso);
     var pad = function (n) { return (n < 10 ? "0" : "") + n; };
@@ -153,6 +174,7 @@
   root.addEventListener("online", online);
   if (navigator.onLine === false) { ready.then(offline); }
 
-  root.NxOffline = {ready: ready, nearest: nearest, refresh: refresh, offline: offline,
+  root.NxOffline = {ready: ready, nearest: nearest, features: features, refresh: refresh,
+    offline: offline,
     online: online, snapshot: function () { return snap; }};
 })(window);

@@ -48,6 +48,11 @@
     return cfg.chips.some(function (c) { return active[c.id] && c.params.amenity; });
   }
   function fetchJSON(url, ctl) {
+    if (navigator.onLine === false) {  // no network: the page answers from the phone's copy
+      var off = new Error("离线");
+      off.name = "OfflineError";
+      return Promise.reject(off);
+    }
     return fetch(url, {signal: ctl.signal, headers: {"Accept": "application/json"}})
       .then(function (r) {
         return r.json().then(function (body) {
@@ -204,7 +209,15 @@
     return fetchJSON(cfg.api.stations + "?" + params.toString(), stationCtl)
       .then(renderStations)
       .catch(function (err) {
-        if (err.name !== "AbortError") { say("驿站加载失败：" + err.message); }
+        if (err.name === "AbortError") { return; }
+        if (window.NxOffline) {
+          return NxOffline.ready.then(function () {
+            var fc = NxOffline.features(viewBbox(), fromMap, toMap, params);
+            if (fc) { renderStations(fc); return; }
+            say("驿站加载失败：" + err.message);
+          });
+        }
+        say("驿站加载失败：" + err.message);
       });
   }
 
@@ -529,6 +542,11 @@
   map.on("moveend", function () {
     clearTimeout(timer);
     timer = setTimeout(function () { loadStations(); loadUnderlay(); }, 150);
+  });
+  window.addEventListener("online", function () {  // back online: fresh data everywhere
+    loadStations();
+    loadUnderlay();
+    if (position) { loadNearest(); }
   });
   loadStations();
   loadUnderlay();
