@@ -170,7 +170,7 @@ def _import(store, tmp_path, rows):
     import_demand(store, tmp_path / "d.csv")
 
 
-@pytest.mark.parametrize("exact", [True, False], ids=["exact", "fast"])
+@pytest.mark.parametrize("exact", [True, False, None], ids=["exact", "fast", "auto"])
 def test_site_chooses_only_passed_candidates_and_verifies_coverage(store, tmp_path, exact):
     from shapely.geometry import box
 
@@ -183,7 +183,8 @@ def test_site_chooses_only_passed_candidates_and_verifies_coverage(store, tmp_pa
     assert names[0] == "东北候选" and len(names) == 2  # 9 people, then 7
     assert body["covered_before"] == 5 and body["covered_after"] == 21
     assert body["candidates_excluded"] == {"not_passed": 1, "already_station": 1,
-                                           "no_location": 1, "outside_area": 0}
+                                           "no_location": 1, "approximate": 0,
+                                           "outside_area": 0}
     for key in ("id", "name", "lon", "lat", "gain"):
         assert all(key in c for c in body["chosen"])
     assert [c["gain"] for c in body["chosen"]] == [9, 7]
@@ -197,3 +198,85 @@ def test_site_chooses_only_passed_candidates_and_verifies_coverage(store, tmp_pa
     lscp = site(store, polygon=area, radius_m=500, lscp=True, exact=exact)
     assert len(lscp["chosen"]) == 3 and lscp["covered_after"] == 24
     assert lscp["uncoverable_weight"] == 50
+
+
+# ----------------------------------------------------------------------------- issue 12
+def _random_instance(seed, n=2000, m=150):
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, 6000, (25, 2))
+    d = centres[rng.integers(0, 25, n)] + rng.normal(0, 600, (n, 2))
+    c = rng.uniform(0, 6000, (m, 2))
+    return SitingProblem(rng.integers(1, 50, n).astype(float), coverage_matrix(d, c, 500.0))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_default_answer_is_the_exact_optimum_when_highs_proves_it(seed):
+    problem = _random_instance(seed)  # 2,000 demand × 150 candidates, p = 10, R = 500 m
+    exact = solve_mclp(problem, 10, exact=True)
+    auto = solve_mclp(problem, 10, exact=None)
+    assert auto.mode == "exact" and auto.optimal is True and auto.extra["gap"] == 0.0
+    assert auto.after["covered"] == pytest.approx(exact.after["covered"])
+    assert _value(problem, auto.chosen) == pytest.approx(_value(problem, exact.chosen))
+
+
+def test_without_time_for_a_proof_the_heuristic_shows_its_proven_gap():
+    for seed in range(3):
+        problem = _random_instance(seed + 10)
+        exact = solve_mclp(problem, 10, exact=True)
+        auto = solve_mclp(problem, 10, exact=None, auto_seconds=1e-4)
+        assert auto.mode == "fast" and not auto.optimal and auto.extra["solver"] == "heuristic"
+        gap = auto.extra["gap"]
+        true_gap = 1 - auto.objective / exact.objective
+        assert gap is not None and true_gap - 1e-9 <= gap < 1  # a proof, never an understatement
+
+
+def _site_area(store, tmp_path, candidates, demand):
+    from shapely.geometry import box
+
+    def ll(x, y):
+        lon, lat = from_metric(440_000 + x, 4_414_000 + y, CRS)
+        return float(lon), float(lat)
+
+    store.add_stations([Station(name="既有驿站", lon=ll(0, 0)[0], lat=ll(0, 0)[1])])
+    add_candidates(store, [Candidate(name=n, lon=ll(*xy)[0], lat=ll(*xy)[1],
+                                     screening_result=r, stage="screened",
+                                     geocode_precision=prec)
+                           for n, xy, r, prec in candidates])
+    _import(store, tmp_path, [{"lon": ll(x, y)[0], "lat": ll(x, y)[1], "weight": w}
+                              for x, y, w in demand])
+    return box(*ll(-1000, -1000), *ll(4000, 3000))
+
+
+def test_siting_explains_no_eligible_candidate(store, tmp_path):
+    area = _site_area(store, tmp_path, [("未通过", (1500, 0), "fail", "exact"),
+                                        ("只到街道", (0, 1500), "pass", "street")],
+                      [(0, 100, 5), (1500, 100, 7)])
+    body = site(store, polygon=area, radius_m=500, add=2)
+    assert body["chosen"] == [] and body["explanation"]["case"] == "no_eligible"
+    assert body["candidates_excluded"]["approximate"] == 1
+    assert "筛选未通过或待确认 1 个" in body["explanation"]["message_zh"]
+    assert "位置只到社区或街道" in body["explanation"]["message_zh"]
+
+
+def test_siting_explains_eligible_candidates_that_add_nothing(store, tmp_path):
+    # both candidates sit next to the station; the uncovered demand is 1,200 m from the best
+    area = _site_area(store, tmp_path, [("站旁甲", (100, 0), "pass", "exact"),
+                                        ("站旁乙", (300, 0), "pass", "exact")],
+                      [(0, 100, 5), (1500, 0, 7)])
+    body = site(store, polygon=area, radius_m=500, add=2)
+    why = body["explanation"]
+    assert body["chosen"] == [] and why["case"] == "no_gain"
+    assert why["best"]["name"] == "站旁乙" and why["best"]["gain"] == 0
+    assert why["best"]["distance_needed_m"] == pytest.approx(1200, abs=1)
+    assert "2 个候选单位符合条件" in why["message_zh"] and "1200 米" in why["message_zh"]
+    wider = site(store, polygon=area, radius_m=1250, add=2)
+    assert [c["name"] for c in wider["chosen"]] == ["站旁乙"]  # the distance it named works
+
+
+def test_siting_explains_demand_already_covered(store, tmp_path):
+    area = _site_area(store, tmp_path, [("候选", (1500, 0), "pass", "exact")],
+                      [(0, 100, 5), (200, 0, 7)])
+    body = site(store, polygon=area, radius_m=500, add=2)
+    assert body["chosen"] == [] and body["explanation"]["case"] == "fully_covered"
+    assert body["covered_share_before"] == 1.0
+    assert body["method_zh"] == "直线距离" and body["mode_zh"] == "精确最优"

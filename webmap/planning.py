@@ -113,7 +113,8 @@ def coverage_payload(store: Store, *, district: str | None = None, street: str |
 
 
 def site_payload(store: Store, *, district: str | None = None, street: str | None = None,
-                 radius: float = DEFAULT_RADIUS_M, add: int = 3, exact: bool = False) -> dict:
+                 radius: float = DEFAULT_RADIUS_M, add: int = 3, exact: bool | None = None
+                 ) -> dict:
     """The body of ``nuanxin site --json`` (:func:`geodata.planning.siting.site`)."""
     from geodata.planning.siting import site
 

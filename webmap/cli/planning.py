@@ -183,7 +183,9 @@ def _print_coverage(body: dict) -> None:
               help="步行分钟 (walking minutes instead of a radius)")
 @click.option("--add", "add", default=None, type=Number(integer=True, minimum=0),
               help="新增站点数 P (how many to open)")
-@click.option("--exact", is_flag=True, help="精确求解 (MILP with HiGHS) instead of greedy+swap")
+@click.option("--exact/--fast", default=None, help="精确求解 (MILP, HiGHS) 或快速近似；默认：HiGHS "
+              "在时限内证明最优则为精确解，否则给出近似解及其可证明的差距 (default: exact when "
+              "HiGHS proves it in time, else the heuristic with its proven gap)")
 @click.option("--lscp", is_flag=True, help="最少站点覆盖全部可覆盖需求 (set covering)")
 @click.option("--backup", is_flag=True, help="同时追求交叉覆盖 (backup coverage)")
 @click.option("--network", "network_path", default=None,
@@ -218,9 +220,14 @@ def site_cmd(district, street, radius, minutes, add, exact, lscp, backup, networ
         emit_json(body)
         return
     area = (body["area"] or {}).get("name") or "全部"
-    click.echo(f"{area}: 候选 {body['candidates_considered']} 个 (通过筛选且未建站)，"
-               f"推荐 {len(body['chosen'])} 个 ({body['model']}, {body['mode']})")
+    gap = body.get("gap")
+    how = body.get("mode_zh", body["mode"]) + (
+        f"，与最优相差不超过 {gap * 100:.1f}%" if gap else "")
+    click.echo(f"{area}: 候选 {body['candidates_considered']} 个 (通过筛选、未建站、已定位)，"
+               f"推荐 {len(body['chosen'])} 个（{how}）")
     click.echo(f"  覆盖需求 {body['covered_before']:g} → {body['covered_after']:g} "
                f"({_pct(body['covered_share_before'])} → {_pct(body['covered_share_after'])})")
+    if body.get("explanation"):
+        click.echo(f"  {body['explanation']['message_zh']}")
     for c in body["chosen"]:
         click.echo(f"  #{c['rank']} {c['name']} (id {c['id']}): +{c['gain']:g}  {c['address']}")
