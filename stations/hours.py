@@ -77,8 +77,8 @@ from stations.hourtext import (
 from stations.limits import TIME_TEXT_MAX, check_time
 from stations.settings import TZ, now
 
-__all__ = ["SUN_COORDS", "TZ", "HoursError", "OpeningHours", "is_public_holiday", "hours_of",
-           "parse_open_at"]
+__all__ = ["SLOT_MINUTES", "SUN_COORDS", "TZ", "WEEK_SLOTS", "HoursError", "OpeningHours",
+           "is_public_holiday", "hours_of", "parse_open_at"]
 
 log = logging.getLogger(__name__)
 _DAY = 1440
@@ -453,6 +453,39 @@ class OpeningHours:
         """Same answer as :meth:`open_at_minute_any_day`; named for the early-shift question."""
         return self.open_at_minute_any_day(minute_of_day)
 
+    # ------------------------------------------------------------------ week slots
+    def week_slots(self) -> tuple[int, int] | None:
+        """When in a week it may be open, for indexes that must not evaluate every station.
+
+        Returns
+        -------
+        (int, int) or None
+            Two bit masks over the :data:`WEEK_SLOTS` quarter-hours of a week (bit ``i`` is
+            Monday 00:00 + 15·i minutes): a bit is set when the station is open at some instant
+            of that quarter-hour — on an ordinary day (first mask), or on a day that is or
+            follows a public holiday or make-up working day (second mask, a superset).
+            A clear bit proves "closed"; a set bit must still be asked (:meth:`is_open`).
+            ``(0, 0)`` for unknown hours; ``None`` when the expression is not
+            :attr:`periodic` (months, dates, sun events …): ask :meth:`is_open` every time.
+        """
+        if self.unknown:
+            return 0, 0
+        if not self.periodic:
+            return None
+        normal = _slot_mask(self._base)
+        special = normal
+        if self._ph is not None:
+            special |= _slot_mask(self._ph_obj)
+            for weekday in range(7):  # PH on one day only: the edges of a holiday block
+                special |= _slot_mask(self._ph_variant((False, True), weekday))
+        if self._workday:  # a make-up day is asked as an ordinary weekday at the same time
+            day = 0
+            for d in range(5):
+                day |= (normal >> (_DAY_SLOTS * d)) & _DAY_MASK
+            for d in range(7):
+                special |= day << (_DAY_SLOTS * d)
+        return normal, special
+
     # ------------------------------------------------------------------ text
     def to_text(self) -> str:
         """The OSM text kept in the store (``""`` when unknown); parses back to an equal value."""
@@ -484,6 +517,24 @@ class OpeningHours:
 
 
 _MIXED = object()
+SLOT_MINUTES = 15
+#: Quarter-hours in a week: the bits of :meth:`OpeningHours.week_slots`.
+WEEK_SLOTS = 7 * _DAY // SLOT_MINUTES
+_DAY_SLOTS = _DAY // SLOT_MINUTES
+_DAY_MASK = (1 << _DAY_SLOTS) - 1
+
+
+def _slot_mask(obj: _oh.OpeningHours) -> int:
+    """Bits of the quarter-hours of an ordinary week in which ``obj`` is open at some instant."""
+    origin = datetime.combine(_REFERENCE_MONDAY, time())
+    step = timedelta(minutes=SLOT_MINUTES)
+    mask = 0
+    for a, b in _open_spans(obj, origin - timedelta(days=1), origin + timedelta(days=7)):
+        lo = max(0, (a - origin) // step)
+        hi = min(WEEK_SLOTS, -((origin - b) // step))  # ceiling
+        if hi > lo:
+            mask |= ((1 << (hi - lo)) - 1) << lo
+    return mask
 
 
 def _union_minutes(intervals) -> int:

@@ -587,3 +587,145 @@ def test_cli_nearest_bad_values_exit_2_with_one_line(filled, args, message):
     assert result.exit_code == 2
     assert message in result.stderr and result.stderr.count("\n") == 1
     assert result.stdout == ""
+
+
+# ---------------------------------------------------------------------------- open at 03:00
+NIGHT_HOURS = ["Mo-Fr 09:00-17:00"] * 12 + [
+    "Mo-Su 08:00-20:00; PH off", "工作日 8:00-18:00", "Mo-Sa 07:00-19:00", "", "unreadable ??",
+    "24/7", "Mo-Su 22:00-06:00; PH off", "Fr-Sa 22:00-04:00", "sunrise-sunset",
+    "Apr-Oct Mo-Su 05:00-23:00; Nov-Mar Mo-Su 06:00-21:00", "PH 02:00-05:00",
+    "Mo-Fr 10:00-12:00 unknown", '"by appointment"', "open; Su off",
+]
+
+
+def night_stations(n: int, seed: int, *, rare_open: float) -> list[Station]:
+    """Mostly daytime hours; only a ``rare_open`` share with anything open at night."""
+    rng = np.random.default_rng(seed)
+    day_only = [h for h in NIGHT_HOURS if h.startswith(("Mo-Fr 09", "Mo-Su 08", "工作日",
+                                                         "Mo-Sa", "Apr-Oct"))]
+    out = []
+    for s in random_stations(n, seed):
+        hours = str(rng.choice(NIGHT_HOURS)) if rng.random() < rare_open else \
+            str(rng.choice(day_only))
+        trust = "flagged" if rng.random() < 0.1 else "ok"
+        out.append(Station(name=s.name, lon=s.lon, lat=s.lat, id=s.id, amenities=s.amenities,
+                           opening_hours=hours, trust=trust))
+    return out
+
+
+def parsed_hours(stations) -> list[OpeningHours]:
+    """Each station's hours read once, straight from the text (unreadable: unknown)."""
+    cache = {}
+    for s in stations:
+        text = s.opening_hours
+        if text not in cache:
+            cache[text] = OpeningHours(known=False) if text == "unreadable ??" else \
+                OpeningHours.parse(text)
+    return [cache[s.opening_hours] for s in stations]
+
+
+def brute_open(stations, hours, xy, qx, qy, leave, k, *, allowed=None, radius=None,
+               penalty=500.0):
+    """Exhaustive: every station asked at its own arrival, ranked as nearest() promises."""
+    d = np.hypot(xy[:, 0] - qx, xy[:, 1] - qy)
+    rows = []
+    start = parse_open_at(leave)
+    for p in range(len(stations)):
+        if (allowed is not None and not allowed[p]) or (radius is not None and d[p] > radius):
+            continue
+        arrival = start + timedelta(minutes=d[p] * 1.3 / METRES_PER_MINUTE)
+        if hours[p].is_open(arrival) is True:
+            extra = penalty * 1.3 if stations[p].trust == "flagged" else 0.0
+            rows.append((d[p] * 1.3 + extra, d[p], p))
+    rows.sort()
+    return [p for _, _, p in rows[:k]], [dist for _, dist, _ in rows[:k]]
+
+
+@pytest.fixture(scope="module")
+def night():
+    stations = night_stations(3000, seed=21, rare_open=0.01)
+    return stations, StationIndex(stations), project(stations), parsed_hours(stations)
+
+
+LEAVES = [datetime(2026, 11, 30, 3, 0), datetime(2026, 12, 5, 2, 40),  # Monday, Saturday night
+          datetime(2026, 10, 1, 3, 10), datetime(2026, 10, 7, 23, 50),  # National Day block
+          datetime(2026, 10, 10, 6, 55), datetime(2026, 9, 30, 21, 30),  # make-up Saturday
+          datetime(2026, 6, 21, 4, 20), datetime(2026, 12, 31, 23, 0),   # sunrise; a year's end
+          datetime(2026, 11, 30, 12, 0)]
+
+
+@pytest.mark.parametrize("leave", LEAVES, ids=[t.isoformat() for t in LEAVES])
+def test_open_at_when_little_is_open_matches_brute_force(night, leave):
+    stations, index, xy, hours = night
+    qlon, qlat = random_queries(12, seed=leave.hour * 60 + leave.minute)
+    qx, qy = TO_4548.transform(qlon, qlat)
+    for i in range(12):
+        k = 1 + i % 3
+        want, dist = brute_open(stations, hours, xy, qx[i], qy[i], leave, k)
+        got = index.nearest(qlon[i], qlat[i], k=k, open_at=leave)
+        assert [r.index for r in got] == want, (leave, i)
+        np.testing.assert_allclose([r.distance_m for r in got], dist, rtol=1e-9, atol=1e-6)
+        assert all(r.open_at_arrival is True for r in got)
+        baseline = index.nearest_widening(qlon[i], qlat[i], k=k, open_at=leave)
+        assert [r.index for r in baseline] == want
+        # the open-interval path on its own (nearest() turns to it when widening is costly)
+        query = index._query(qlon[i], qlat[i], k, "wgs84", (), leave, None, None)
+        assert [r.index for r in index._nearest_by_slots(query)] == want
+
+
+def test_open_at_with_amenities_and_radius_matches_brute_force(night):
+    stations, index, xy, hours = night
+    key = AMENITIES[0]
+    allowed = np.array([s.amenities.get(key) == "yes" for s in stations])
+    qlon, qlat = random_queries(10, seed=5)
+    qx, qy = TO_4548.transform(qlon, qlat)
+    leave = datetime(2026, 11, 30, 2, 30)
+    for i in range(10):
+        radius = 30_000.0 if i % 2 else None
+        want, _ = brute_open(stations, hours, xy, qx[i], qy[i], leave, 2, allowed=allowed,
+                             radius=radius)
+        got = index.nearest(qlon[i], qlat[i], k=2, open_at=leave, amenities=[key],
+                            radius_m=radius)
+        assert [r.index for r in got] == want
+
+
+def test_slot_masks_say_closed_only_when_closed():
+    """A clear quarter-hour bit must mean closed at every instant of it (ordinary days)."""
+    monday = datetime(2026, 3, 2)
+    for text in set(NIGHT_HOURS) - {"unreadable ??"}:
+        hours = OpeningHours.parse(text)
+        slots = hours.week_slots()
+        if slots is None:
+            assert not hours.periodic
+            continue
+        for minute in range(0, 7 * 1440, 5):
+            when = monday + timedelta(minutes=minute)
+            if hours.is_open(when) is True:
+                assert (slots[0] >> (minute // 15)) & 1, (text, when)
+                assert (slots[1] >> (minute // 15)) & 1, (text, when)
+
+
+# ---------------------------------------------------------------------------- flagged stations
+def _flagged_pair(flagged_m: float, other_m: float) -> list[str]:
+    flagged = _station_at("flagged", flagged_m, hours="24/7", sid=1)
+    flagged.trust = "flagged"
+    other = _station_at("other", other_m, hours="24/7", sid=2)
+    index = StationIndex([flagged, other])
+    results = index.nearest(116.34, 39.88, k=2)
+    assert {r.station.name: round(r.distance_m) for r in results} == {
+        "flagged": round(flagged_m), "other": round(other_m)}  # true distances reported
+    return [r.station.name for r in results]
+
+
+def test_a_flagged_station_ranks_as_if_500_m_farther():
+    assert _flagged_pair(200, 600) == ["other", "flagged"]
+    assert _flagged_pair(200, 800) == ["flagged", "other"]  # never left out, just ranked
+    assert _flagged_pair(200, 600)[1] == "flagged"
+
+
+def test_the_flagged_penalty_is_a_setting(monkeypatch):
+    monkeypatch.setenv("NUANXIN_FLAGGED_RANK_PENALTY_M", "0")
+    assert _flagged_pair(200, 600) == ["flagged", "other"]
+    monkeypatch.setenv("NUANXIN_FLAGGED_RANK_PENALTY_M", "-5")
+    with pytest.raises(ValidationError, match="FLAGGED_RANK_PENALTY_M"):
+        StationIndex([_station_at("a", 10, hours="24/7", sid=1)])

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,11 +53,15 @@ from scipy.spatial import cKDTree
 
 from geodata.crs.datums import convert, normalise_datum
 from geodata.crs.projection import BEIJING_CRS, metric_crs_for, to_metric, transformer
+from stations import settings
 from stations.amenities import normalise_amenity
 from stations.errors import ValidationError
-from stations.hours import OpeningHours, hours_of, parse_open_at
+from stations.holidays import NORMAL as NORMAL_DAY
+from stations.holidays import day_kind
+from stations.hours import SLOT_MINUTES as _SLOT
+from stations.hours import WEEK_SLOTS, OpeningHours, hours_of, parse_open_at
 from stations.records import Station
-from stations.settings import DETOUR_FACTOR, WALK_SPEED_KMH  # the one walking model
+from stations.settings import DETOUR_FACTOR, TZ, WALK_SPEED_KMH  # the one walking model
 
 __all__ = [
     "DETOUR_FACTOR",
@@ -73,6 +78,8 @@ METHOD_NETWORK = "network"
 _NETWORK_POOL = 8  # straight-line candidates per wanted result before network re-ranking
 _NETWORK_CAP = 32  # ... and at most this many per wanted result in total
 _GRID_MAX_K = 16  # larger k goes straight to the k-d tree
+_WIDEN_BUDGET = 64  # candidates asked before an open-at query turns to the open-interval index
+_SLOT_TREES = 64  # small per-quarter-hour k-d trees kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +148,15 @@ class StationIndex:
         self._grid: _Grid | None = None
         self._lock = threading.Lock()
         self._masks: dict[str, np.ndarray] = {}
+        self._slots: _OpenSlots | None = None
+        penalty = float(settings.get("FLAGGED_RANK_PENALTY_M"))
+        if not (math.isfinite(penalty) and penalty >= 0):
+            raise ValidationError(
+                f"NUANXIN_FLAGGED_RANK_PENALTY_M 必须 ≥ 0 (metres), got {penalty!r}")
+        # in walking metres, so "penalty metres farther" in a straight line
+        walk_penalty = penalty * self.detour_factor
+        self._penalty = [walk_penalty if getattr(s, "trust", "ok") == "flagged" else 0.0
+                         for s in kept]
 
     def __len__(self) -> int:
         return len(self.stations)
@@ -270,21 +286,53 @@ class StationIndex:
             Straight-line limit in metres.
         require_open : bool, optional
             Override whether to keep only stations open at arrival (default: ``open_at`` given).
+
+        Ranking is by walking distance; a station flagged by worker reports
+        (``trust == "flagged"``) ranks as if it were ``NUANXIN_FLAGGED_RANK_PENALTY_M`` metres
+        (straight line) farther, with its true distances reported.
         """
+        q = self._query(lon, lat, k, crs, amenities, open_at, radius_m, require_open)
+        if q is None:
+            return []
+        if q.only_open and self.network is None:
+            # Cheap when much is open: the nearest few candidates settle it. When little is
+            # open, the open-interval index answers without widening to everything.
+            found = self._widen(q, budget=_WIDEN_BUDGET)
+            return found if found is not None else self._nearest_by_slots(q)
+        return self._widen(q)
+
+    def nearest_widening(self, lon: float, lat: float, *, k: int = 5, crs: str = "wgs84",
+                         amenities: Sequence[str] | str = (),
+                         open_at: datetime | str | None = None, radius_m: float | None = None,
+                         require_open: bool | None = None) -> list[NearestResult]:
+        """:meth:`nearest` by widening the candidate set alone (``k*4``, then doubling, up to
+        every station): the path before the open-interval index, kept as the benchmark's
+        baseline. Same answers as :meth:`nearest`."""
+        q = self._query(lon, lat, k, crs, amenities, open_at, radius_m, require_open)
+        return [] if q is None else self._widen(q)
+
+    def _query(self, lon, lat, k, crs, amenities, open_at, radius_m, require_open
+               ) -> _Query | None:
+        """Checked query arguments; ``None`` when nothing can match."""
         k = _check_k(k)
         radius = _check_radius(radius_m)
         wanted = _amenity_keys(amenities)
         when = parse_open_at(open_at)
         only_open = (open_at is not None) if require_open is None else bool(require_open)
         wlon, wlat = _check_point(lon, lat, crs)
-        n = len(self)
-        if n == 0:
-            return []
+        if not len(self):
+            return None
         qx, qy = self._query_xy(wlon, wlat)
         mask = self._mask(wanted)
         if mask is not None and not mask.any():
-            return []
-        filtered = mask is not None or only_open
+            return None
+        return _Query(wlon, wlat, qx, qy, k, radius, mask, when, only_open)
+
+    def _widen(self, q: _Query, budget: int | None = None) -> list[NearestResult] | None:
+        """Widen the nearest candidates (``k*4``, doubling) until ``k`` matches are proven;
+        ``None`` when more than ``budget`` candidates would be needed."""
+        n, k = len(self), q.k
+        filtered = q.mask is not None or q.only_open
         networked = self.network is not None
         m = min(n, k * 4 if filtered else k)
         if networked:
@@ -293,25 +341,108 @@ class StationIndex:
         seen: set[int] = set()  # by position, not prefix: robust to ties at the boundary
         matches: list[NearestResult] = []
         while True:
-            d, i = self._candidates(qx, qy, m, radius)
-            got = len(i)
+            d, i = self._candidates(q.qx, q.qy, m, q.radius)
             fresh = [(a, p) for a, p in zip(d, i, strict=True)
-                     if p not in seen and (mask is None or mask[p])]
+                     if p not in seen and (q.mask is None or q.mask[p])]
             seen.update(i)
-            matches.extend(self._evaluate(wlon, wlat, [a for a, _ in fresh],
-                                          [p for _, p in fresh], when, only_open))
-            if got < m or m >= n:  # the stations (within the radius) are exhausted
+            matches.extend(self._evaluate(q.wlon, q.wlat, [a for a, _ in fresh],
+                                          [p for _, p in fresh], q.when, q.only_open))
+            if len(i) < m or m >= n:  # the stations (within the radius) are exhausted
                 break
-            if not networked and len(matches) >= k:
-                break
-            if networked and len(matches) >= k:
-                # network distance ≥ straight line: nothing unseen can beat the k-th match
-                matches.sort(key=_walk_order)
-                if matches[k - 1].walk_distance_m <= d[-1] or m >= cap:
+            if len(matches) >= k:
+                matches.sort(key=self._rank)
+                # walking ≥ straight line × detour (network: ≥ straight line), and a penalty
+                # only adds: nothing unseen can beat the k-th match
+                bound = d[-1] if networked else d[-1] * self.detour_factor
+                if self._rank(matches[k - 1])[0] <= bound or (networked and m >= cap):
                     break
+            if budget is not None and m >= budget:
+                return None
             m = min(n, m * 2)
-        matches.sort(key=_walk_order)
+        matches.sort(key=self._rank)
         return matches[:k]
+
+    def _nearest_by_slots(self, q: _Query) -> list[NearestResult]:
+        """Exact k nearest open at arrival, walking out in bands of arrival quarter-hours.
+
+        Stations at straight-line distance ``d`` arrive at ``when + d·detour/speed``; band
+        ``j`` holds those arriving in the ``j``-th quarter-hour from the departure's. For each
+        band only the stations that may be open in that quarter-hour (the open-interval index,
+        :class:`_OpenSlots`) are fetched and then asked exactly, so a night when little is
+        open costs a few small lookups instead of every station.
+        """
+        slots = self._open_slots()
+        start = _local_naive(q.when)
+        first = start.replace(minute=start.minute - start.minute % _SLOT, second=0,
+                              microsecond=0)
+        step = timedelta(minutes=_SLOT)
+        per_minute = self._metres_per_minute / self.detour_factor  # straight metres / minute
+        reach = self._farthest(q.qx, q.qy)
+        if q.radius is not None:
+            reach = min(reach, q.radius)
+        matches: list[NearestResult] = []
+        band = 0
+        while True:
+            lo = first + band * step
+            hi_m = max(0.0, ((lo + step) - start).total_seconds() / 60.0 * per_minute)
+            group = slots.group(lo)
+            if group is not None:
+                matches.extend(self._band(q, slots, group, lo, min(hi_m, reach)))
+            if len(matches) >= q.k:
+                matches.sort(key=self._rank)
+                if self._rank(matches[q.k - 1])[0] <= hi_m * self.detour_factor:
+                    break
+            if hi_m >= reach:
+                break
+            band += 1
+        matches.sort(key=self._rank)
+        return matches[:q.k]
+
+    def _band(self, q: _Query, slots: _OpenSlots, group: int, lo: datetime, radius: float
+              ) -> list[NearestResult]:
+        """Matches among the stations of one slot group arriving in the quarter-hour ``lo``."""
+        tree, positions = slots.tree(group)
+        if tree is None:
+            return []
+        found = tree.query_ball_point((q.qx, q.qy), r=radius * (1 + 1e-12) + 1e-9)
+        if not found:
+            return []
+        idx = positions[np.asarray(found, dtype=np.int64)]
+        if q.mask is not None:
+            idx = idx[q.mask[idx]]
+        dist = np.hypot(self.xy[idx, 0] - q.qx, self.xy[idx, 1] - q.qy)
+        if q.radius is not None:
+            keep = dist <= q.radius
+            idx, dist = idx[keep], dist[keep]
+        start = _local_naive(q.when)
+        end = lo + timedelta(minutes=_SLOT)
+        dl, il = [], []
+        for d, i in zip(dist.tolist(), idx.tolist(), strict=True):
+            arrival = start + timedelta(minutes=d * self.detour_factor / self._metres_per_minute)
+            if lo <= arrival < end:
+                dl.append(d)
+                il.append(i)
+        return self._evaluate(q.wlon, q.wlat, dl, il, q.when, True)
+
+    def _open_slots(self) -> _OpenSlots:
+        slots = self._slots
+        if slots is None:
+            with self._lock:
+                if self._slots is None:
+                    self._slots = _OpenSlots(self.stations, self.xy, self._tree)
+                slots = self._slots
+        return slots
+
+    def _farthest(self, qx: float, qy: float) -> float:
+        """An upper bound of the straight-line distance to any station (bounding box)."""
+        lo, hi = self.xy.min(axis=0), self.xy.max(axis=0)
+        dx = max(abs(qx - lo[0]), abs(qx - hi[0]))
+        dy = max(abs(qy - lo[1]), abs(qy - hi[1]))
+        return math.hypot(dx, dy) * (1 + 1e-9) + 1e-6
+
+    def _rank(self, r: NearestResult) -> tuple[float, float, int]:
+        """Ranking key: walking metres (plus the flagged penalty), then distance, then order."""
+        return (r.walk_distance_m + self._penalty[r.index], r.distance_m, r.index)
 
     def within(self, lon: float, lat: float, radius_m: float, *, crs: str = "wgs84",
                amenities: Sequence[str] | str = (), open_at: datetime | str | None = None,
@@ -335,7 +466,7 @@ class StationIndex:
         order = np.lexsort((i, d))
         results = self._evaluate(wlon, wlat, d[order].tolist(), i[order].tolist(), when,
                                  only_open)
-        results.sort(key=_walk_order)
+        results.sort(key=self._rank)
         return results
 
     # ---------------------------------------------------------------- helpers
@@ -402,8 +533,114 @@ class StationIndex:
         return out
 
 
-def _walk_order(r: NearestResult):
-    return (r.walk_distance_m, r.distance_m, r.index)
+def _local_naive(when: datetime) -> datetime:
+    """Asia/Shanghai wall-clock time (naive) of an aware or naive (= local) datetime."""
+    if when.tzinfo is None or when.utcoffset() is None:
+        return when
+    return when.astimezone(TZ).replace(tzinfo=None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    wlon: float
+    wlat: float
+    qx: float
+    qy: float
+    k: int
+    radius: float | None
+    mask: np.ndarray | None
+    when: datetime
+    only_open: bool
+
+
+class _OpenSlots:
+    """Stations by the quarter-hours of the week in which they may be open.
+
+    Each distinct hours text gets two bit masks from :meth:`OpeningHours.week_slots` (an
+    ordinary day; a day that is or follows a holiday or make-up working day). For a
+    quarter-hour the stations that may be open are those whose mask has its bit, plus every
+    station whose hours are not weekly (months, sun events …: asked every time). Quarter-hours
+    with the same set share one group and one small k-d tree, built on first use (at most
+    :data:`_SLOT_TREES` kept; a set holding more than a quarter of the stations uses the full
+    tree with a mask instead).
+    """
+
+    def __init__(self, stations: Sequence[Station], xy: np.ndarray, tree: cKDTree):
+        texts = [s.opening_hours or "" for s in stations]
+        uniq, pattern = np.unique(np.asarray(texts, dtype=object).astype(str),
+                                  return_inverse=True)
+        rows = [hours_of(t).week_slots() for t in uniq.tolist()]
+        irregular = np.array([r is None for r in rows], dtype=bool)
+        bits = np.zeros((2, len(uniq), WEEK_SLOTS), dtype=bool)
+        for p, r in enumerate(rows):
+            for kind, mask in enumerate(r or (0, 0)):
+                if mask:
+                    bits[kind, p] = [(mask >> i) & 1 == 1 for i in range(WEEK_SLOTS)]
+        bits[:, irregular] = True
+        # one group per distinct set of patterns: columns deduplicated per kind
+        self._groups: list[np.ndarray] = []
+        self._slot_group = np.zeros((2, WEEK_SLOTS), dtype=np.int64)
+        seen: dict[bytes, int] = {}
+        for kind in (0, 1):
+            for slot in range(WEEK_SLOTS):
+                col = bits[kind, :, slot]
+                key = col.tobytes()
+                if key not in seen:
+                    seen[key] = len(self._groups)
+                    self._groups.append(col)
+                self._slot_group[kind, slot] = seen[key]
+        self._pattern = pattern.ravel()
+        self._xy, self._tree = xy, tree
+        self._trees: OrderedDict[int, tuple] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def group(self, lo: datetime) -> int | None:
+        """The group of the quarter-hour starting at naive local ``lo``; ``None`` if empty."""
+        day = lo.date()
+        special = (day_kind(day) != NORMAL_DAY
+                   or day_kind(day - timedelta(days=1)) != NORMAL_DAY)
+        slot = lo.weekday() * (1440 // _SLOT) + (lo.hour * 60 + lo.minute) // _SLOT
+        g = int(self._slot_group[1 if special else 0, slot])
+        return g if self._groups[g].any() else None
+
+    def tree(self, group: int) -> tuple[cKDTree | None, np.ndarray]:
+        """``(tree, positions)``: a k-d tree over the group's stations and their positions."""
+        with self._lock:
+            hit = self._trees.get(group)
+            if hit is not None:
+                self._trees.move_to_end(group)
+                return hit
+        positions = np.flatnonzero(self._groups[group][self._pattern])
+        if positions.size > len(self._pattern) // 4:
+            built = (_MaskedTree(self._tree, positions, len(self._pattern)), _IDENTITY)
+        else:
+            built = (cKDTree(self._xy[positions]) if positions.size else None, positions)
+        with self._lock:
+            self._trees[group] = built
+            while len(self._trees) > _SLOT_TREES:
+                self._trees.popitem(last=False)
+        return built
+
+
+class _MaskedTree:
+    """The full k-d tree restricted to some positions (for groups holding most stations)."""
+
+    def __init__(self, tree: cKDTree, positions: np.ndarray, n: int):
+        self._tree = tree
+        self._keep = np.zeros(n, dtype=bool)
+        self._keep[positions] = True
+
+    def query_ball_point(self, point, r: float) -> list[int]:
+        found = np.asarray(self._tree.query_ball_point(point, r=r), dtype=np.int64)
+        return found[self._keep[found]].tolist()
+
+
+class _Identity:
+    def __getitem__(self, idx):
+        return idx
+
+
+_IDENTITY = _Identity()
 
 
 _SHIFT = 1 << 21  # grid cell key = column * _SHIFT + row
