@@ -242,6 +242,10 @@ def test_a_closed_station_stays_on_the_map_marked_closed_for_the_configured_days
     assert shown[sid]["status"] == "closed" and shown[sid]["status_reason"] == "已搬走"
     only_open = app.test_client().get("/api/stations?status=open").get_json()
     assert sid not in {f["id"] for f in only_open["features"]}
+    for usable in ("amenity=hot_water", "always_open=false", "access=unknown",
+                   "open_at=2026-03-02T12:00"):  # filters for a usable station leave it out
+        body = app.test_client().get(f"/api/stations?{usable}").get_json()
+        assert sid not in {f["id"] for f in body["features"]}, usable
     clock["now"] = clock["now"] + timedelta(days=31)  # closed "today" in wall time: +31 days
     later = app.test_client().get("/api/stations").get_json()
     assert sid not in {f["id"] for f in later["features"]}

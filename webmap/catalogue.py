@@ -112,13 +112,16 @@ class Catalogue:
         ambiguous name raises :class:`~stations.errors.ValidationError` naming the parameter.
         ``closed_within_days`` adds the stations closed within that many days of ``today``
         (default: today in Shanghai) to the wanted statuses (the worker map keeps a closed
-        station, marked closed with its reason, for ``NUANXIN_GONE_VISIBLE_DAYS``).
+        station, marked closed with its reason, for ``NUANXIN_GONE_VISIBLE_DAYS``), unless an
+        amenity, access, ``open_at`` or ``always_open`` filter asks for usable stations.
         """
         n = len(self)
         mask = np.ones(n, dtype=bool)
         if statuses is not None:
             mask &= np.isin(self.status, list(statuses))
-            if closed_within_days is not None and self.closed_day is not None:
+            narrowed = bool(amenities or access or open_at is not None
+                            or always_open is not None)  # closed ones match none of these
+            if closed_within_days is not None and self.closed_day is not None and not narrowed:
                 today = today or settings.now().date()
                 with np.errstate(invalid="ignore"):
                     mask |= (self.closed_day >= today.toordinal() - int(closed_within_days))
