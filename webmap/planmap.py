@@ -217,7 +217,10 @@ def _gaps_layer(coverage, datum: str):
                            tooltip=folium.Tooltip(f"缺口 #{gap.rank}")).add_to(layer)
         x, y = _to(gap.lon, gap.lat, datum)
         folium.Marker(_ll(x[0], y[0]), icon=folium.DivIcon(
-            html=f'<div class="gap-label">{gap.rank}</div>', icon_size=(22, 22),
+            html=(f'<div class="gap-label" style="width:22px;height:22px;line-height:22px;'
+                  f'border-radius:11px;background:{_COLORS["gap"]};color:#fff;'
+                  f'text-align:center;font-weight:bold">{int(gap.rank)}</div>'),
+            icon_size=(22, 22),
             icon_anchor=(11, 11)), popup=folium.Popup(text, max_width=280)).add_to(layer)
     return layer
 

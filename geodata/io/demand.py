@@ -430,6 +430,11 @@ def _inside_scope(good: list[tuple[int, dict]], scope, report: dict) -> list[tup
     column = "street" if scope.role == "street" else "district"
     kept = []
     for number, v in good:
+        if v["lon"] is None and not v["street"] and scope.area.district in ("", v["district"]):
+            # waiting for a pin, its street unknown: the union's own sheet, so its own street
+            # (the pin, when placed, decides for good)
+            v["district"] = v["district"] or scope.area.district
+            v["street"] = scope.area.street
         area = area_of_names(v["district"], v["street"])
         if scope.covers(area):
             kept.append((number, v))
