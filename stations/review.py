@@ -137,8 +137,8 @@ def settle(store, station_id: int, action: str, *, actor: str, reason: str = "",
     unknown), ``access`` (``values["access"]``), ``move`` (``values["lon"]``,
     ``values["lat"]``, WGS84), ``suspend`` or ``close`` (``reason`` required; through the
     lifecycle), or ``dismiss`` (``reason`` required). Every action but ``dismiss`` is an
-    inspection: ``verified_on`` becomes today. The open reports (of ``kinds``, default every kind) are marked handled or dismissed.
-    Returns ``{settled: [report ids], trust: ...}``.
+    inspection: ``verified_on`` becomes today. The open reports (of ``kinds``, default every
+    kind) are marked handled or dismissed. Returns ``{settled: [report ids], trust: ...}``.
     """
     if action not in ACTIONS:
         raise ValidationError(f"未知处理方式 {action!r} (action must be one of "
@@ -205,14 +205,20 @@ def street_figures(store, stations: Sequence[Station], *, area: Area | None = No
     return out
 
 
-def failing_hard_rules(stations: Sequence[Station], standard: Standard) -> list[dict]:
-    """Open stations that no longer meet a hard rule of :data:`RECHECK_RULES` (hours, access,
-    kit, toilet), judged on the record as workers see it (amenities in doubt are unknown):
-    ``[{station, failed: [RuleOutcome]}]``."""
+#: Answers that confirmed workers' evidence by changing the record.
+CONFIRMING = ("hours", "amenities", "access")
+
+
+def failing_hard_rules(store, stations: Sequence[Station], standard: Standard, *,
+                       area: Area | None = None) -> list[dict]:
+    """Open stations whose record the union changed on workers' evidence (:data:`CONFIRMING`)
+    and that no longer meet a hard rule of :data:`RECHECK_RULES` (hours, access, kit,
+    toilet), judged as workers see them: ``[{station, failed: [RuleOutcome]}]``."""
     rules = [r for r in standard.rules if r.hard and r.name in RECHECK_RULES]
+    confirmed = worker_reports.confirmed_station_ids(store, CONFIRMING, area=area)
     out = []
     for s in stations:
-        if s.status != "open":
+        if s.status != "open" or s.id not in confirmed:
             continue
         seen = dataclasses.replace(s, amenities={k: s.worker_amenities().get(k, "unknown")
                                                  for k in AMENITIES})

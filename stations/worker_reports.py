@@ -17,7 +17,8 @@ from stations.scope import Area
 
 __all__ = ["add_report", "list_reports", "count_reports", "set_report_status",
            "report_station_id", "trust_evidence", "write_trust", "settle_reports",
-           "open_problem_reports", "settled_reports", "add_plaque_visit", "plaque_visits"]
+           "open_problem_reports", "settled_reports", "add_plaque_visit", "plaque_visits",
+           "confirmed_station_ids"]
 
 
 def _in_area(area: Area | None):
@@ -206,6 +207,19 @@ def settled_reports(store, *, area: Area | None = None) -> list[dict]:
         query = query.where(_in_area(area))
     with store.engine.connect() as conn:
         return [dict(x) for x in conn.execute(query).mappings()]
+
+
+def confirmed_station_ids(store, resolutions: Sequence[str], *,
+                          area: Area | None = None) -> set[int]:
+    """Stations in ``area`` with reports the union settled by one of ``resolutions``."""
+    r = reports_table.c
+    query = (sa.select(r.station_id).distinct()
+             .join(stations_table, stations_table.c.id == r.station_id)
+             .where(r.status == "handled", r.resolution.in_(list(resolutions))))
+    if _in_area(area) is not None:
+        query = query.where(_in_area(area))
+    with store.engine.connect() as conn:
+        return {int(i) for i in conn.execute(query).scalars()}
 
 
 # -- plaque visits ---------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def reports():
         status_labels=feedback.REPORT_STATUS_LABELS_ZH, order=order,
         queue=review.queue(store, area=area, order=order),
         figures=review.street_figures(store, stations, area=area, today=today),
-        failing=review.failing_hard_rules(stations, load_standard()),
+        failing=review.failing_hard_rules(store, stations, load_standard(), area=area),
         weeks=weeks, visits=visits, streets=streets,
         kind_labels=trust.REPORT_KIND_LABELS_ZH, actions=review.ACTION_LABELS_ZH,
         amenities=[(a, AMENITY_LABELS_ZH[a]) for a in AMENITIES],
