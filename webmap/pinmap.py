@@ -15,16 +15,20 @@ from webmap import maps
 __all__ = ["candidate_pin_map", "pin_start"]
 
 
-def pin_start(candidate) -> tuple[float, float, bool]:
+def pin_start(candidate, *, fallback=None) -> tuple[float, float, bool]:
     """``(lon, lat, placed)``: where the pin starts (WGS84) — the candidate's point, else the
-    centre of its street or district from the gazetteer, else the city's."""
-    if candidate.located:
+    centre of its street (or of ``fallback``'s street: the account's area, when the candidate
+    knows only its district), else of its district, else the city's."""
+    if candidate.located and not candidate.needs_pin:
         return float(candidate.lon), float(candidate.lat), True
     from geodata.places.assign import area_of_names
     from geodata.places.gazetteer import load_gazetteer
 
     gazetteer = load_gazetteer()
     area = area_of_names(candidate.district, candidate.street)
+    if not area.street_code and fallback is not None and fallback.street_code and (
+            not area.district_code or area.district_code == fallback.district_code):
+        area = fallback
     for code, table in ((area.street_code, gazetteer.street_by_code),
                         (area.district_code, gazetteer.district_by_code)):
         place = table.get(code) if code else None
@@ -34,11 +38,11 @@ def pin_start(candidate) -> tuple[float, float, bool]:
     return float(city.lon), float(city.lat), False
 
 
-def candidate_pin_map(candidate, *, tiles: str, tianditu_key: str = "") -> tuple[folium.Map,
-                                                                                dict]:
+def candidate_pin_map(candidate, *, tiles: str, tianditu_key: str = "", fallback=None
+                      ) -> tuple[folium.Map, dict]:
     """The map and the page's pin config ``{lon, lat, datum, placed}`` (start in the tiles'
     datum: the pin is drawn where the tiles show that place)."""
-    lon, lat, placed = pin_start(candidate)
+    lon, lat, placed = pin_start(candidate, fallback=fallback)
     m = maps.base_map(tiles=tiles, center=(lon, lat), zoom=17 if placed else 15,
                       tianditu_key=tianditu_key, lean=True, height="100%")
     datum = maps.tile_datum(tiles)

@@ -349,7 +349,7 @@ def _outside_scope(good, scope, report) -> list[tuple[int, Candidate]]:
     kept = []
     for number, c in good:
         area = area_of_record(c)
-        if scope.covers(area):
+        if scope.covers(area) or _may_be_inside(c, area, scope):
             kept.append((number, c))
             continue
         where = area.label() if (area.district or area.street) else "未知区域"
@@ -357,6 +357,17 @@ def _outside_scope(good, scope, report) -> list[tuple[int, Candidate]]:
             f"位于{where}，不在本账号的管辖范围（{scope.area.label()}）内，未导入 "
             f"(outside the account's area {scope.area.label()}; not imported)")})
     return kept
+
+
+def _may_be_inside(c: Candidate, area, scope) -> bool:
+    """A row waiting for a pin whose known parts do not contradict the account's area (a
+    street union's row located only to its district): kept, its pin decides (and is checked
+    against the scope when it is set)."""
+    if not c.needs_pin or area.street:
+        return False
+    return not area.district or not scope.area.district or (
+        area.district_code or area.district) == (scope.area.district_code
+                                                 or scope.area.district)
 
 
 def _drop_duplicates(store, good, report) -> list[tuple[int, Candidate]]:

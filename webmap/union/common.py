@@ -39,7 +39,7 @@ from webmap.extensions import get_store
 from webmap.sessions import end_session, resume_session
 
 __all__ = ["bp", "current_user", "current_scope", "check_write", "listed_area",
-           "listed_scope_area", "in_listed_scope", "send_temp", "XLSX"]
+           "listed_scope_area", "in_listed_scope", "record_area", "send_temp", "XLSX"]
 
 log = logging.getLogger(__name__)
 bp = Blueprint("union", __name__)
@@ -102,9 +102,23 @@ def listed_scope_area() -> Area | None:
         else None
 
 
+def record_area(record) -> Area:
+    """The area a record is judged by. A candidate waiting for a pin (待定位: only its
+    district, or nothing, is known) whose known parts do not contradict the account's area
+    belongs to the account until its pin says otherwise (the pin is checked when set)."""
+    area = area_of_record(record)
+    if not getattr(record, "needs_pin", False) or area.street or area.street_code:
+        return area
+    own = current_scope().area
+    if not area.district or not own.district or (area.district_code or area.district) == (
+            own.district_code or own.district):
+        return own
+    return area
+
+
 def in_listed_scope(record) -> bool:
     """Whether a candidate (or any record with an area) belongs in the account's lists."""
-    return listed_scope_area() is None or current_scope().covers(area_of_record(record))
+    return listed_scope_area() is None or current_scope().covers(record_area(record))
 
 
 @bp.before_request

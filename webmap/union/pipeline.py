@@ -18,10 +18,16 @@ from pathlib import Path
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 from geodata.crs.datums import convert, normalise_datum
-from geodata.places.assign import area_of_record
 from stations.errors import ForbiddenError, NotFoundError, NuanxinError, ValidationError
 from webmap.extensions import get_store
-from webmap.union.common import bp, check_write, current_scope, current_user, in_listed_scope
+from webmap.union.common import (
+    bp,
+    check_write,
+    current_scope,
+    current_user,
+    in_listed_scope,
+    record_area,
+)
 
 __all__ = ["STEP_FIELDS", "OVERRIDE_ROLES"]
 
@@ -88,7 +94,8 @@ def candidate(candidate_id: int):
     if c.stage == "agreed" and "open" not in actions:
         actions.append("open")  # a failed screening opens only with an override
     tiles = current_app.config["TILES"]
-    m, pin = candidate_pin_map(c, tiles=tiles, tianditu_key=current_app.config["TIANDITU_KEY"])
+    m, pin = candidate_pin_map(c, tiles=tiles, tianditu_key=current_app.config["TIANDITU_KEY"],
+                               fallback=current_scope().area)
     return render_template(
         "union/candidate.html", c=c, actions=actions, action_labels=ACTION_LABELS_ZH,
         stage_labels=STAGE_LABELS_ZH, step_fields=STEP_FIELDS,
@@ -188,7 +195,7 @@ def candidate_step(candidate_id: int):
 
     store = get_store()
     c = get_candidate(store, candidate_id)
-    check_write(area_of_record(c), what="候选单位")  # 403 before any step
+    check_write(record_area(c), what="候选单位")  # 403 before any step
     try:
         message = _run_step(store, c, request.form.get("action", ""), request.form,
                             current_user()["username"])
@@ -210,7 +217,7 @@ def candidate_pin(candidate_id: int):
 
     store = get_store()
     c = get_candidate(store, candidate_id)
-    check_write(area_of_record(c), what="候选单位")
+    check_write(record_area(c), what="候选单位")
     try:
         lon, lat = _pin_from(request.form)
         if lon is None:
@@ -240,7 +247,7 @@ def candidates_screen():
     scope.check_write(scope.area, what="筛选")  # a viewer screens nothing
     store = get_store()
     ids = None if scope.role == "admin" else [
-        c.id for c in list_candidates(store) if scope.covers(area_of_record(c))]
+        c.id for c in list_candidates(store) if scope.covers(record_area(c))]
     district, street = scope.jurisdiction
     try:
         results = screen_candidates(store, ids=ids, actor=current_user()["username"],
