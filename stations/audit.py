@@ -27,12 +27,24 @@ from stations.schema import lifecycle_events_table
 
 __all__ = ["record_event", "record_events", "event_row", "field_changes", "list_events",
            "stage_of_status", "status_of_stage", "station_events", "event_answer",
-           "ACTION_LABELS_ZH"]
+           "ACTION_LABELS_ZH", "STATE_LABELS_ZH", "state_label"]
 
 #: Chinese labels of the store's own actions (the workflow steps' are
 #: :data:`stations.lifecycle.ACTION_LABELS_ZH`).
 ACTION_LABELS_ZH = {"create": "新建", "edit": "修改资料", "move": "移动位置",
                     "import": "导入更新", "step": "流程"}
+#: Chinese names of every state an event moves between: the workflow stages and the
+#: station statuses (``candidate → screened`` is shown 待筛选 → 已筛选).
+STATE_LABELS_ZH = {
+    "candidate": "待筛选", "screened": "已筛选", "visited": "已走访", "agreed": "已同意",
+    "opened": "已建站", "suspended": "已暂停", "closed": "已关闭", "declined": "已放弃",
+    "open": "开放", "": "（新建）",
+}
+
+
+def state_label(state: str | None) -> str:
+    """The Chinese name of a stage or status (unknown values as written)."""
+    return STATE_LABELS_ZH.get(state or "", state or "")
 
 
 def stage_of_status(status: str) -> str:
@@ -115,7 +127,8 @@ def event_answer(row: Mapping) -> dict:
         changes = {"stage": {"before": frm or None, "after": to}}
     return {"at": settings.iso_time(row["at"]), "user": row["actor"],
             "action": row.get("action") or "step", "changes": changes or {},
-            "note": row["note"], "from": frm, "to": to}
+            "note": row["note"], "from": frm, "to": to, "from_zh": state_label(frm),
+            "to_zh": state_label(to)}
 
 
 def station_events(store, station_id: int, *, candidate_id: int | None = None) -> list[dict]:

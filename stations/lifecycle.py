@@ -501,8 +501,8 @@ def history(store, candidate_id: int | None = None, *, station_id: int | None = 
     Returns
     -------
     list of dict
-        ``{id, candidate_id, station_id, actor, at, from, to, note, action, action_zh,
-        changes}`` (``at`` ISO text; ``action`` and ``changes`` as
+        ``{id, candidate_id, station_id, actor, at, from, to, from_zh, to_zh, note, action,
+        action_zh, changes}`` (``*_zh``: the states in Chinese) (``at`` ISO text; ``action`` and ``changes`` as
         :func:`stations.audit.event_answer` gives them).
     """
     if candidate_id is not None:
@@ -521,7 +521,8 @@ def history(store, candidate_id: int | None = None, *, station_id: int | None = 
         out.append({"id": r["id"], "candidate_id": r["candidate_id"],
                     "station_id": r["station_id"], "actor": r["actor"],
                     "at": settings.iso_time(r["at"]), "from": r["from_state"],
-                    "to": r["to_state"], "note": r["note"], "action": shown["action"],
+                    "to": r["to_state"], "from_zh": shown["from_zh"], "to_zh": shown["to_zh"],
+                    "note": r["note"], "action": shown["action"],
                     "action_zh": ACTION_LABELS_ZH.get(shown["action"]) or
                     audit.ACTION_LABELS_ZH.get(shown["action"], shown["action"]),
                     "changes": shown["changes"]})

@@ -135,6 +135,8 @@ def test_workflow_end_to_end_with_actor_and_audit_log(store, sheet):
     assert [e["actor"] for e in log][:3] == ["筛选员", "走访员", "主席"]
     text = run("candidates", "history", cid)
     assert "已建站" in text.stdout and "装修" in text.stdout
+    assert "待筛选 → 已筛选" in text.stdout and "candidate" not in text.stdout
+    assert log[0]["from_zh"] == "待筛选" and log[-1]["to_zh"] == "已关闭"
 
 
 def test_decline_needs_a_reason(store, sheet):

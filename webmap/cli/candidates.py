@@ -375,7 +375,6 @@ def decline_cmd(candidate_id: int, reason: str, actor: str | None, as_json: bool
 @json_option
 def history_cmd(candidate_id: int, by_station: bool, as_json: bool) -> None:
     """审计日志 (the audit log of a candidate or station)."""
-    from stations.candidates import STAGE_LABELS_ZH
     from stations.lifecycle import history
 
     store = ready_store()
@@ -387,8 +386,8 @@ def history_cmd(candidate_id: int, by_station: bool, as_json: bool) -> None:
     if not events:
         click.echo("暂无记录 (no events)")
     for e in events:
-        click.echo(f"{e['at']} {e['actor']}: {STAGE_LABELS_ZH.get(e['from'], e['from'])} → "
-                   f"{STAGE_LABELS_ZH.get(e['to'], e['to'])}  {e['note']}")
+        move = f"{e['from_zh']} → {e['to_zh']}" if e["from"] != e["to"] else "（阶段不变）"
+        click.echo(f"{e['at']} {e['actor']} {e['action_zh']}: {move}  {e['note']}")
 
 
 @main.command("geocode")
