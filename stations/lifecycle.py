@@ -502,8 +502,8 @@ def history(store, candidate_id: int | None = None, *, station_id: int | None = 
     -------
     list of dict
         ``{id, candidate_id, station_id, actor, at, from, to, from_zh, to_zh, note, action,
-        action_zh, changes}`` (``*_zh``: the states in Chinese) (``at`` ISO text; ``action`` and ``changes`` as
-        :func:`stations.audit.event_answer` gives them).
+        action_zh, changes}`` (``*_zh``: the states in Chinese; ``at`` ISO text; ``action``
+        and ``changes`` as :func:`stations.audit.event_answer` gives them).
     """
     if candidate_id is not None:
         get_candidate(store, candidate_id)  # NotFoundError for unknown ids
