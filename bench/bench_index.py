@@ -12,6 +12,11 @@ Single queries at 1,000 / 26,000 (Beijing, 2021) / 200,000 random stations over 
 A k = 5 row per size puts :meth:`StationIndex.nearest_ids` with ``k=5`` beside
 ``cKDTree.query((x, y), k=5)``.
 
+Open at 03:00 (issue 11): :meth:`StationIndex.nearest` with ``open_at`` when 1 station in
+1,000 is open at night, beside :meth:`StationIndex.nearest_widening` (the path before issue 11:
+widen the candidates until enough are open, up to every station); same 50 queries, answers
+checked equal first. Goal at 200,000 stations: ≤ 1 ms a query (k = 1; k = 5 reported).
+
 Bulk: ``ours`` = :meth:`StationIndex.nearest_bulk` from WGS84 lon/lat (projection included);
 ``baseline`` = ``cKDTree.query`` on already projected points. Both single-threaded.
 
@@ -23,6 +28,7 @@ timed call is a loop over the 2,000 queries, divided by 2,000).
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from functools import partial
 
 import numpy as np
@@ -39,6 +45,16 @@ BULK_STATIONS = (26_000, 200_000)
 SINGLE_GOAL_US = 20.0
 BULK_GOAL_RATIO = 2.0
 HOURS = ("", "24/7", "Mo-Fr 09:00-17:00", "Mo-Su 08:30-11:00,13:30-17:00")
+# open_at when little is open (issue 11): 03:00 on an ordinary Monday, 1 station in 1,000 open
+# at night, the rest day-time hours (the shapes hosts write)
+OPEN_AT_SIZES = (20_000, 200_000)
+OPEN_AT_QUERIES = 50
+OPEN_AT_GOAL_US = 1000.0
+NIGHT = datetime(2026, 11, 30, 3, 0)
+NIGHT_SHARE = 0.001
+NIGHT_HOURS = ("24/7", "Mo-Su 22:00-06:00", "24/7; PH off")
+DAY_HOURS = ("Mo-Fr 09:00-17:00", "Mo-Su 08:00-20:00; PH off", "工作日 8:00-18:00",
+             "Mo-Sa 07:00-19:00", "Mo-Su 08:30-11:00,13:30-17:00", "")
 
 
 def _stations(n: int, seed: int) -> list[Station]:
@@ -147,10 +163,64 @@ def _bulk(n: int) -> dict:
     }
 
 
+def _night_stations(n: int, seed: int) -> list[Station]:
+    """Day-time hours everywhere but a :data:`NIGHT_SHARE` of stations open at night."""
+    rng = np.random.default_rng(seed)
+    lon, lat = rng.uniform(115.4, 117.6, n), rng.uniform(39.4, 41.1, n)
+    night = rng.random(n) < NIGHT_SHARE
+    return [Station(name=f"s{i}", lon=float(lon[i]), lat=float(lat[i]), id=i + 1,
+                    opening_hours=NIGHT_HOURS[i % len(NIGHT_HOURS)] if night[i]
+                    else DAY_HOURS[i % len(DAY_HOURS)])
+            for i in range(n)]
+
+
+def _open_at(n: int) -> dict:
+    """``nearest(open_at=03:00)``: little is open, the nearest open station is far."""
+    index = StationIndex(_night_stations(n, seed=n + 2))
+    rng = np.random.default_rng(13)
+    points = list(zip(rng.uniform(115.6, 117.4, OPEN_AT_QUERIES).tolist(),
+                      rng.uniform(39.6, 40.9, OPEN_AT_QUERIES).tolist(), strict=True))
+    started = time.perf_counter()
+    index.nearest(*points[0], k=1, open_at=NIGHT)  # builds the grid and the open-slot index
+    build_s = time.perf_counter() - started
+    for lon, lat in points:  # same answers, checked before timing
+        for k in (1, 5):
+            ours = [r.index for r in index.nearest(lon, lat, k=k, open_at=NIGHT)]
+            assert ours == [r.index for r in index.nearest_widening(lon, lat, k=k,
+                                                                       open_at=NIGHT)]
+
+    def loop(fn, k):
+        for lon, lat in points:
+            fn(lon, lat, k=k, open_at=NIGHT)
+
+    t1 = compare({"ours": partial(loop, index.nearest, 1),
+                  "baseline": partial(loop, index.nearest_widening, 1)})
+    t5 = compare({"ours": partial(loop, index.nearest, 5),
+                  "baseline": partial(loop, index.nearest_widening, 5)})
+    ours = _us(t1["ours"], len(points))
+    row = {
+        "case": f"nearest open_at 03:00 (little open), k=1, {n:,} stations",
+        "ours": round(ours, 1),
+        "unit": "µs/query",
+        "baselines": [{"name": "widening to every station (before issue 11)",
+                       "value": round(_us(t1["baseline"], len(points)), 1)}],
+        "timing": describe(t1["ours"]),
+        "k5_us": round(_us(t5["ours"], len(points)), 1),
+        "k5_baseline_us": round(_us(t5["baseline"], len(points)), 1),
+        "night_share": NIGHT_SHARE,
+        "first_query_s": round(build_s, 3),
+    }
+    if n == 200_000:
+        row["goal"] = f"≤ {OPEN_AT_GOAL_US:g} µs"
+        row["ok"] = bool(ours <= OPEN_AT_GOAL_US)
+    return row
+
+
 def run() -> list[dict]:
     """Every case, ours and the cKDTree baseline side by side."""
     rows = [row for n in SIZES for row in _single(n)]
     rows += [_bulk(n) for n in BULK_STATIONS]
+    rows += [_open_at(n) for n in OPEN_AT_SIZES]
     return rows
 
 

@@ -46,7 +46,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -78,8 +79,10 @@ METHOD_NETWORK = "network"
 _NETWORK_POOL = 8  # straight-line candidates per wanted result before network re-ranking
 _NETWORK_CAP = 32  # ... and at most this many per wanted result in total
 _GRID_MAX_K = 16  # larger k goes straight to the k-d tree
-_WIDEN_BUDGET = 64  # candidates asked before an open-at query turns to the open-interval index
+_WIDEN_BUDGET = 16  # candidates asked before an open-at query turns to the open-interval index
 _SLOT_TREES = 64  # small per-quarter-hour k-d trees kept
+_SPARSE_SHARE = 0.05  # fewer may be open at departure: straight to the open-interval index
+_SORT_MAX = 4096  # a group this small is sorted by distance once per query
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +140,7 @@ class StationIndex:
             x, y = to_metric(self.lon, self.lat, self.crs)
             self.xy = np.column_stack([x, y])
             self._tree = cKDTree(self.xy)
+            self._bbox = (float(np.min(x)), float(np.min(y)), float(np.max(x)), float(np.max(y)))
         else:
             self.xy = np.empty((0, 2))
             self._tree = None
@@ -149,6 +153,7 @@ class StationIndex:
         self._lock = threading.Lock()
         self._masks: dict[str, np.ndarray] = {}
         self._slots: _OpenSlots | None = None
+        self._hours_list: list[OpeningHours] | None = None
         penalty = float(settings.get("FLAGGED_RANK_PENALTY_M"))
         if not (math.isfinite(penalty) and penalty >= 0):
             raise ValidationError(
@@ -297,7 +302,9 @@ class StationIndex:
         if q.only_open and self.network is None:
             # Cheap when much is open: the nearest few candidates settle it. When little is
             # open, the open-interval index answers without widening to everything.
-            found = self._widen(q, budget=_WIDEN_BUDGET)
+            if self._open_slots().share(_local_naive(q.when)) < _SPARSE_SHARE:
+                return self._nearest_by_slots(q)
+            found = self._widen(q, budget=max(_WIDEN_BUDGET, q.k * 4))
             return found if found is not None else self._nearest_by_slots(q)
         return self._widen(q)
 
@@ -381,13 +388,18 @@ class StationIndex:
         if q.radius is not None:
             reach = min(reach, q.radius)
         matches: list[NearestResult] = []
+        ordered: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # small groups, by distance
         band = 0
         while True:
             lo = first + band * step
             hi_m = max(0.0, ((lo + step) - start).total_seconds() / 60.0 * per_minute)
             group = slots.group(lo)
             if group is not None:
-                matches.extend(self._band(q, slots, group, lo, min(hi_m, reach)))
+                lo_m = max(0.0, (lo - start).total_seconds() / 60.0 * per_minute)
+                matches.extend(self._band(q, slots.tree(group), ordered.get(group), lo, lo_m,
+                                          min(hi_m, reach)))
+                if group not in ordered:
+                    ordered[group] = self._by_distance(q, slots.tree(group))
             if len(matches) >= q.k:
                 matches.sort(key=self._rank)
                 if self._rank(matches[q.k - 1])[0] <= hi_m * self.detour_factor:
@@ -398,22 +410,39 @@ class StationIndex:
         matches.sort(key=self._rank)
         return matches[:q.k]
 
-    def _band(self, q: _Query, slots: _OpenSlots, group: int, lo: datetime, radius: float
-              ) -> list[NearestResult]:
-        """Matches among the stations of one slot group arriving in the quarter-hour ``lo``."""
-        tree, positions = slots.tree(group)
-        if tree is None:
+    def _by_distance(self, q: _Query, tree_positions: tuple) -> tuple | None:
+        """A small group's stations sorted by distance from the query (reused by the later
+        bands of the same group), or ``None`` for a large group (ball queries instead)."""
+        tree, positions = tree_positions
+        if tree is None or not isinstance(positions, np.ndarray) or positions.size > _SORT_MAX:
+            return None
+        dist = np.hypot(self.xy[positions, 0] - q.qx, self.xy[positions, 1] - q.qy)
+        order = np.argsort(dist, kind="stable")
+        return dist[order], positions[order]
+
+    def _band(self, q: _Query, tree_positions: tuple, ordered: tuple | None, lo: datetime,
+              inner: float, radius: float) -> list[NearestResult]:
+        """Matches among the stations of one slot group arriving in the quarter-hour ``lo``
+        (straight-line distances about ``inner``..``radius``; the arrival time decides)."""
+        tree, positions = tree_positions
+        low, high = inner * (1 - 1e-9) - 1e-6, radius * (1 + 1e-12) + 1e-9
+        if ordered is not None:
+            a, b = np.searchsorted(ordered[0], [low, high], side="left")
+            dist, idx = ordered[0][a:b], ordered[1][a:b]
+        elif tree is None:
             return []
-        found = tree.query_ball_point((q.qx, q.qy), r=radius * (1 + 1e-12) + 1e-9)
-        if not found:
-            return []
-        idx = positions[np.asarray(found, dtype=np.int64)]
-        if q.mask is not None:
-            idx = idx[q.mask[idx]]
-        dist = np.hypot(self.xy[idx, 0] - q.qx, self.xy[idx, 1] - q.qy)
+        else:
+            found = tree.query_ball_point((q.qx, q.qy), r=high)
+            if not found:
+                return []
+            idx = positions[np.asarray(found, dtype=np.int64)]
+            dist = np.hypot(self.xy[idx, 0] - q.qx, self.xy[idx, 1] - q.qy)
+        keep = dist >= low  # nearer ones arrived in an earlier band
         if q.radius is not None:
-            keep = dist <= q.radius
-            idx, dist = idx[keep], dist[keep]
+            keep &= dist <= q.radius
+        if q.mask is not None:
+            keep &= q.mask[idx]
+        idx, dist = idx[keep], dist[keep]
         start = _local_naive(q.when)
         end = lo + timedelta(minutes=_SLOT)
         dl, il = [], []
@@ -435,9 +464,9 @@ class StationIndex:
 
     def _farthest(self, qx: float, qy: float) -> float:
         """An upper bound of the straight-line distance to any station (bounding box)."""
-        lo, hi = self.xy.min(axis=0), self.xy.max(axis=0)
-        dx = max(abs(qx - lo[0]), abs(qx - hi[0]))
-        dy = max(abs(qy - lo[1]), abs(qy - hi[1]))
+        x0, y0, x1, y1 = self._bbox
+        dx = max(abs(qx - x0), abs(qx - x1))
+        dy = max(abs(qy - y0), abs(qy - y1))
         return math.hypot(dx, dy) * (1 + 1e-9) + 1e-6
 
     def _rank(self, r: NearestResult) -> tuple[float, float, int]:
@@ -522,15 +551,24 @@ class StationIndex:
             walk = [n if u else w for n, w, u in zip(net.tolist(), walk, usable, strict=True)]
             methods = [METHOD_NETWORK if u else METHOD_STRAIGHT for u in usable]
         out = []
+        local = _local_naive(when)  # naive Shanghai time: asked without a conversion each
+        hours = self._hours()
         for d, w, i, method in zip(dist, walk, idx, methods, strict=True):
             minutes = w / self._metres_per_minute
-            arrival = when + timedelta(minutes=minutes)
-            is_open = hours_of(self.stations[i]).is_open(arrival)
+            step = timedelta(minutes=minutes)
+            is_open = hours[i].is_open(local + step)
             if only_open and is_open is not True:
                 continue
-            out.append(NearestResult(self.stations[i], d, w, minutes, arrival, is_open,
+            out.append(NearestResult(self.stations[i], d, w, minutes, when + step, is_open,
                                      method, i))
         return out
+
+    def _hours(self) -> list[OpeningHours]:
+        """Every station's parsed hours, by position (shared per distinct text)."""
+        hours = self._hours_list
+        if hours is None:
+            hours = self._hours_list = [hours_of(s) for s in self.stations]
+        return hours
 
 
 def _local_naive(when: datetime) -> datetime:
@@ -589,6 +627,11 @@ class _OpenSlots:
                     seen[key] = len(self._groups)
                     self._groups.append(col)
                 self._slot_group[kind, slot] = seen[key]
+        self._slot_group = self._slot_group.tolist()
+        self._empty = [not col.any() for col in self._groups]
+        counts = np.bincount(pattern.ravel(), minlength=len(uniq))
+        total = max(1, len(stations))
+        self._share = [float(counts[col].sum()) / total for col in self._groups]
         self._pattern = pattern.ravel()
         self._xy, self._tree = xy, tree
         self._trees: OrderedDict[int, tuple] = OrderedDict()
@@ -596,12 +639,14 @@ class _OpenSlots:
 
     def group(self, lo: datetime) -> int | None:
         """The group of the quarter-hour starting at naive local ``lo``; ``None`` if empty."""
-        day = lo.date()
-        special = (day_kind(day) != NORMAL_DAY
-                   or day_kind(day - timedelta(days=1)) != NORMAL_DAY)
         slot = lo.weekday() * (1440 // _SLOT) + (lo.hour * 60 + lo.minute) // _SLOT
-        g = int(self._slot_group[1 if special else 0, slot])
-        return g if self._groups[g].any() else None
+        g = self._slot_group[1 if _special_day(lo.date()) else 0][slot]
+        return None if self._empty[g] else g
+
+    def share(self, lo: datetime) -> float:
+        """Share of the stations that may be open in the quarter-hour of naive local ``lo``."""
+        g = self.group(lo)
+        return 0.0 if g is None else self._share[g]
 
     def tree(self, group: int) -> tuple[cKDTree | None, np.ndarray]:
         """``(tree, positions)``: a k-d tree over the group's stations and their positions."""
@@ -620,6 +665,12 @@ class _OpenSlots:
             while len(self._trees) > _SLOT_TREES:
                 self._trees.popitem(last=False)
         return built
+
+
+@lru_cache(maxsize=4096)
+def _special_day(day: date) -> bool:
+    """A holiday or make-up working day, or the day after one (its spill differs)."""
+    return day_kind(day) != NORMAL_DAY or day_kind(day - timedelta(days=1)) != NORMAL_DAY
 
 
 class _MaskedTree:
