@@ -253,3 +253,30 @@ def test_cli_template_import_and_pending(store, tmp_path, sheet):
     assert [p["name"] for p in json.loads(pending.stdout)] == ["只写了区"]
     bad = runner.invoke(main, ["demand", "template", str(tmp_path / "x.doc")])
     assert bad.exit_code == 2 and "xlsx" in bad.stderr
+    point = json.loads(pending.stdout)[0]["id"]
+    pinned = runner.invoke(main, ["demand", "pin", str(point), "--lon", "116.331", "--lat",
+                                  "39.884", "--json"])
+    assert pinned.exit_code == 0, pinned.output
+    assert json.loads(pinned.stdout)["street"] == "广安门外街道"
+    assert json.loads(runner.invoke(main, ["demand", "pending", "--json"]).stdout) == []
+    missing = runner.invoke(main, ["demand", "pin", "99999", "--lon", "116.3", "--lat", "39.9"])
+    assert missing.exit_code != 0 and "99999" in (missing.stderr or missing.output)
+
+
+def test_sheet_pins_and_coverage_on_both_backends(backend_store, sheet):
+    """The import, the pin queue and the counted demand are the same on SQLite and PostGIS
+    (where a point waiting for a pin has a null ``geom``)."""
+    report = import_demand_sheet(backend_store, sheet["path"], progress=False)
+    assert report["imported"] == 42 and len(report["pending_pin"]) == 1
+    waiting = pending_pins(backend_store)
+    assert len(waiting) == 1 and waiting[0]["lat"] is None
+    result = area_coverage(backend_store, street="广外", radius_m=RADIUS, network=None,
+                           gaps=False)
+    assert result.demand.source == "imported"
+    assert result.as_dict()["demand_pending_pin"] == 0  # it has no street yet
+    before = result.demand_total
+    set_pin(backend_store, waiting[0]["id"], lon=116.331, lat=39.884, district="西城区",
+            street="广安门外街道")
+    after = area_coverage(backend_store, street="广外", radius_m=RADIUS, network=None,
+                          gaps=False)
+    assert after.demand_total == before + 9  # the pinned row now counts

@@ -97,6 +97,38 @@ def demand_pending_cmd(as_json: bool) -> None:
         click.echo(f"  #{r['id']} {r['name']} · {r['address']} · {r['weight']:g} 人")
 
 
+@demand_group.command("pin")
+@click.argument("point_id", type=Number(integer=True, minimum=1))
+@click.option("--lon", required=True, type=Number(), help="经度 (longitude)")
+@click.option("--lat", required=True, type=Number(), help="纬度 (latitude)")
+@crs_option
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+def demand_pin_cmd(point_id: int, lon: float, lat: float, crs: str, as_json: bool) -> None:
+    """给待定位的需求点定位 (place a demand point; its street follows from the pin)."""
+    from geodata.crs.datums import convert, normalise_datum
+    from geodata.places.assign import areas_at
+    from stations.demand_points import set_pin
+    from stations.errors import ValidationError
+
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ValidationError(f"坐标超出范围 (lon must be -180..180, lat -90..90): {lon}, {lat}")
+    datum = normalise_datum(crs)
+    if datum != "wgs84":
+        lon, lat = (float(v) for v in convert(lon, lat, src=datum, dst="wgs84"))
+    area = areas_at([lon], [lat])[0]
+    store = ready_store()
+    try:
+        row = set_pin(store, point_id, lon=lon, lat=lat, district=area.district,
+                      street=area.street)
+    finally:
+        store.dispose()
+    if as_json:
+        emit_json({k: row[k] for k in ("id", "name", "lon", "lat", "district", "street",
+                                       "precision")})
+        return
+    click.echo(f"已定位需求点 #{row['id']} {row['name']}: {row['district']} {row['street']}")
+
+
 # ----------------------------------------------------------------------------- coverage
 @main.command("coverage")
 @click.option("--district", default=None, help="区 (name, short name, pinyin or code)")
@@ -120,9 +152,35 @@ def demand_pending_cmd(as_json: bool) -> None:
 @click.option("--report", "report_path", default=None, help="写出 Excel 报告 (.xlsx)")
 @click.option("--geojson", "geojson_path", default=None, help="写出 GeoJSON")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.option("--engine", default="local", show_default=True,
+              type=click.Choice(["local", "dask"]),
+              help="计算引擎: local = 本进程; dask = dask.distributed "
+                   "(LocalCluster 或 --scheduler)")
+@click.option("--scheduler", default=None,
+              help="dask 调度器地址 (tcp://host:8786); 默认本机 LocalCluster")
+@click.option("--demand-parquet", "demand_parquet", default=None,
+              help="需求点 GeoParquet (可分区的文件夹; --engine dask)")
+@click.option("--partitions", default=None, type=Number(integer=True, minimum=1, maximum=100000),
+              help="需求分块数 (--engine dask)")
 def coverage_cmd(district, street, radius, minutes, min_stations, at, network_path, cell,
-                 demand, strip, report_path, geojson_path, as_json) -> None:
+                 demand, strip, report_path, geojson_path, as_json, engine="local",
+                 scheduler=None, demand_parquet=None, partitions=None) -> None:
     """覆盖分析: how much demand is within reach of an open station (and of ≥ N)."""
+    if engine == "dask":  # issue 15: webmap.cli.engine / geodata.planning.cluster
+        from stations import settings
+        from webmap.cli.engine import dask_coverage
+
+        return dask_coverage(
+            district=district, street=street, radius=radius, minutes=minutes,
+            min_stations=min_stations, cell=cell, demand=demand, scheduler=scheduler,
+            demand_parquet=demand_parquet, partitions=partitions, as_json=as_json,
+            refuse={"--at": at, "--network": network_path or settings.get("NETWORK"),
+                    "--strip": strip,
+                    "--report": report_path, "--geojson": geojson_path})
+    if scheduler or demand_parquet or partitions:
+        from stations.errors import ValidationError
+
+        raise ValidationError("--scheduler/--demand-parquet/--partitions 需要 --engine dask")
     from geodata.io.reports import coverage_geojson, write_excel_report, write_geojson
     from geodata.planning.coverage import area_coverage
 
