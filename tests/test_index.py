@@ -21,6 +21,7 @@ from geodata.errors import DatumError
 from geodata.nearest.cache import get_index
 from geodata.nearest.index import METHOD_NETWORK, METHOD_STRAIGHT, StationIndex
 from geodata.nearest.payload import nearest_payload
+from stations import holidays
 from stations.amenities import AMENITIES
 from stations.errors import ValidationError
 from stations.hours import TZ, OpeningHours, parse_open_at
@@ -729,3 +730,13 @@ def test_the_flagged_penalty_is_a_setting(monkeypatch):
     monkeypatch.setenv("NUANXIN_FLAGGED_RANK_PENALTY_M", "-5")
     with pytest.raises(ValidationError, match="FLAGGED_RANK_PENALTY_M"):
         StationIndex([_station_at("a", 10, hours="24/7", sid=1)])
+
+
+def test_a_result_past_the_calendar_s_years_carries_its_warning():
+    index = StationIndex([_station_at("s", 100, hours="24/7; PH off", sid=1)])
+    [known] = index.nearest(116.34, 39.88, k=1, open_at=datetime(2026, 12, 1, 9))
+    assert known.calendar_note is None
+    last = holidays.known_years()[1]
+    [beyond] = index.nearest(116.34, 39.88, k=1, open_at=datetime(last + 1, 10, 1, 9))
+    assert beyond.open_at_arrival is True  # evaluated as an ordinary day ...
+    assert f"{last + 1} 年" in beyond.calendar_note  # ... and said so

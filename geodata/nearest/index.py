@@ -58,7 +58,7 @@ from stations import settings
 from stations.amenities import normalise_amenity
 from stations.errors import ValidationError
 from stations.holidays import NORMAL as NORMAL_DAY
-from stations.holidays import day_kind
+from stations.holidays import calendar_note, day_kind
 from stations.hours import SLOT_MINUTES as _SLOT
 from stations.hours import WEEK_SLOTS, OpeningHours, hours_of, parse_open_at
 from stations.records import Station
@@ -103,6 +103,12 @@ class NearestResult:
     open_at_arrival: bool | None
     method: str
     index: int = -1
+
+    @property
+    def calendar_note(self) -> str | None:
+        """The warning to show with ``open_at_arrival`` when China's holiday calendar does not
+        know the arrival's year (:func:`stations.holidays.calendar_note`), else ``None``."""
+        return calendar_note(self.arrival)
 
 
 class StationIndex:
