@@ -93,7 +93,7 @@ def test_import_csv_keeps_good_rows_and_names_every_bad_one(store, tmp_path):
     report = import_demand(store, path)
     assert report["imported"] == 3
     assert [(r["row"], r["column"]) for r in report["rejected"]] == [
-        (3, "weight"), (4, "shift"), (5, "lon"), (7, "lat")]
+        (3, "人数"), (4, "班次"), (5, "经度"), (7, "纬度")]
     assert all(r["reason"] for r in report["rejected"])
     rows = _rows(store)
     assert [r["name"] for r in rows] == ["广外环卫所", "顺丰快递站", "夜班出租车"]
@@ -116,7 +116,7 @@ def test_import_geojson_converts_gcj02_to_wgs84(store, tmp_path):
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     report = import_demand(store, path, crs="gcj02")
     assert report["imported"] == 1
-    assert report["rejected"][0]["row"] == 2 and report["rejected"][0]["column"] == "geometry"
+    assert report["rejected"][0]["row"] == 2 and report["rejected"][0]["column"] == "几何"
     row = _rows(store)[0]
     want = convert(lon, lat, src="gcj02", dst="wgs84")
     assert row["lon"] == pytest.approx(float(want[0]), abs=1e-9)

@@ -127,12 +127,13 @@ def test_import_names_bad_rows_and_queues_rows_it_cannot_place(store, sheet):
     report = import_demand_sheet(store, sheet["path"], progress=False)
     bad = {(r["row"], r["column"]) for r in report["rejected"]}
     # data rows count from 1 under the header: the bad rows are 21..25
-    assert bad == {(21, "shift"), (22, "weight"), (23, "lon"), (24, "lon"), (25, "坐标系")}
+    assert bad == {(21, "班次"), (22, "人数"), (23, "经度"), (24, "经度"), (25, "坐标系")}
     reasons = {r["row"]: r["reason"] for r in report["rejected"]}
     assert "25:00-26:00" in reasons[21] and "-3" in reasons[22]
     assert report["imported"] == 40 + 2  # the district-only row is stored, waiting for a pin
     assert [p["row"] for p in report["pending_pin"]] == [47]
     assert report["pending_pin"][0]["precision"] == "district"
+    assert "待定位" in report["pending_pin"][0]["precision_zh"]
     assert report["geocoded"] == {"community": 1, "district": 1}
     assert report["people"] == sum(r["人数"] for r in sheet["good"]) + 7
     waiting = pending_pins(store)
@@ -222,7 +223,7 @@ def test_rows_outside_the_accounts_street_are_rejected(store, sheet):
 
     scope = Scope(role="street", area=Area(district="西城区", street="广安门外街道"))
     report = import_demand_sheet(store, sheet["path"], progress=False, scope=scope)
-    outside = [r for r in report["rejected"] if r["column"] == "street"]
+    outside = [r for r in report["rejected"] if r["column"] == "街道"]
     assert report["imported"] + len(outside) == 42
     assert all("不在本账号的管辖范围" in r["reason"] for r in outside)
     assert set(streets()) == {"广安门外街道"} and len(streets()) == report["imported"]

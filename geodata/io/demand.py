@@ -26,6 +26,7 @@ from geodata.errors import DatumError
 from geodata.io.cells import append_row, csv_row, unquote_rows
 from geodata.io.tables import read_rows
 from stations import demand_points
+from stations.candidates import LOCATION_SOURCE_LABELS_ZH
 from stations.errors import RowError, ValidationError
 from stations.records import clean_text, parse_float
 from stations.text import fold, half_width
@@ -215,6 +216,12 @@ def _group_of_kind(kind: str) -> str:
     return group if group in GROUPS else "other"
 
 
+#: The sheet's header of each column a rejected row may name.
+SHEET_COLUMNS_ZH = {"name": "名称", "kind": "类型", "weight": "人数", "shift": "班次",
+                    "address": "地址", "lon": "经度", "lat": "纬度", "crs": "坐标系",
+                    "district": "区", "street": "街道", "note": "备注", "geometry": "几何"}
+
+
 # ----------------------------------------------------------------------------- template
 #: The header of a candidate or host sheet that carries a head count.
 HEADCOUNT_HOST_COLUMN = "户外劳动者人数"
@@ -352,6 +359,8 @@ def import_demand_sheet(store, path: str | Path, *, crs: str = "wgs84", replace:
     _geocode(store, good, geocoder, report, progress)
     _place(good)
     good = _inside_scope(good, scope, report)
+    for bad in report["rejected"]:  # columns named as the sheet names them (班次, not shift)
+        bad["column"] = SHEET_COLUMNS_ZH.get(bad.get("column"), bad.get("column"))
     report["rejected"].sort(key=lambda r: r["row"] or 0)
     demand_points.write_demand(
         store, [v for _, v in good], replace_all=replace,
@@ -390,7 +399,9 @@ def _geocode(store, good: list[tuple[int, dict]], geocoder, report: dict, progre
         values["district"] = values["district"] or result.district
         values["street"] = values["street"] or result.street
         entry = {"row": number, "name": values["name"], "address": values["address"],
-                 "precision": result.precision}
+                 "precision": result.precision,
+                 "precision_zh": LOCATION_SOURCE_LABELS_ZH.get(result.precision,
+                                                               result.precision)}
         if result.precision in PLACED_PRECISIONS and result.lon is not None:
             values["lon"], values["lat"] = float(result.lon), float(result.lat)
             if result.precision == "street":

@@ -71,8 +71,8 @@ def demand_import_cmd(file: str, crs: str, replace: bool, sample: bool, as_json:
         column = f" [{bad['column']}]" if bad.get("column") else ""
         click.echo(f"  第 {bad['row']} 行{column}: {bad['reason']}")
     for row in report["pending_pin"]:
-        click.echo(f"  第 {row['row']} 行 {row['name']}: 地址只定位到 {row['precision']}，"
-                   "待定位，不参与计算 (needs a pin)")
+        click.echo(f"  第 {row['row']} 行 {row['name']}: {row['precision_zh']}，不参与计算，"
+                   "请用 nuanxin demand pin 定位 (needs a pin)")
     for row in report["approximate"]:
         click.echo(f"  第 {row['row']} 行 {row['name']}: 近似位置（街道级）")
 
