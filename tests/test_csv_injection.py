@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -60,9 +61,16 @@ def _fresh(tmp_path: Path, label: str) -> Store:
     return store
 
 
+def _field(header):
+    """``名称 (name)`` → ``name``: the station export's Chinese headers name their field."""
+    found = re.search(r"\((\w+)\)$", header or "")
+    return found.group(1) if found else header
+
+
 def _csv_rows(path_or_bytes) -> list[dict]:
     data = path_or_bytes if isinstance(path_or_bytes, bytes) else path_or_bytes.read_bytes()
-    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    return [{_field(k): v for k, v in row.items()}
+            for row in csv.DictReader(io.StringIO(data.decode("utf-8-sig")))]
 
 
 def _in_xml(text: str) -> str:
@@ -74,7 +82,7 @@ def _xlsx_cells(path_or_bytes) -> list[dict]:
     source = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else path_or_bytes
     sheet = load_workbook(source).active
     rows = list(sheet.iter_rows())
-    header = [c.value for c in rows[0]]
+    header = [_field(c.value) for c in rows[0]]
     return [dict(zip(header, row, strict=True)) for row in rows[1:]]
 
 

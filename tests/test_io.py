@@ -12,7 +12,12 @@ from click.testing import CliRunner
 
 from geodata.crs.datums import wgs84_to_bd09, wgs84_to_gcj02
 from geodata.errors import GeodataError
-from geodata.io.stations import ImportReport, export_stations, import_stations
+from geodata.io.stations import (
+    EXPORT_HEADERS_ZH,
+    ImportReport,
+    export_stations,
+    import_stations,
+)
 from stations.errors import StoreError
 from stations.records import STATION_FIELDS, Station
 from stations.store import Store
@@ -375,16 +380,17 @@ def test_csv_export_has_bom_and_flat_columns(store, tmp_path):
     data = path.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(data.decode("utf-8-sig").splitlines(keepends=True)))
-    assert tuple(rows[0]) == STATION_FIELDS
-    assert rows[0]["amenity_hot_water"] == "yes" and rows[0]["amenity_toilet"] == "no"
-    assert rows[0]["amenity_aed"] == "unknown" and rows[0]["area_m2"] == ""
+    assert tuple(rows[0]) == EXPORT_HEADERS_ZH  # Chinese, the field name in brackets (issue 12)
+    assert rows[0]["设施·热水 (amenity_hot_water)"] == "有"
+    assert rows[0]["设施·卫生间 (amenity_toilet)"] == "无"
+    assert rows[0]["设施·AED (amenity_aed)"] == "未知" and rows[0]["面积(m²) (area_m2)"] == ""
 
 
 def test_xlsx_export_bold_header_and_frozen_pane(store, tmp_path):
     store.add_stations(_sample_stations())
     export_stations(store, tmp_path / "s.xlsx")
     sheet = openpyxl.load_workbook(tmp_path / "s.xlsx").active
-    assert [c.value for c in sheet[1]] == list(STATION_FIELDS)
+    assert [c.value for c in sheet[1]] == list(EXPORT_HEADERS_ZH)
     assert all(c.font.bold for c in sheet[1])
     assert sheet.freeze_panes == "A2"
     assert sheet.cell(row=2, column=STATION_FIELDS.index("contact_phone") + 1).value == \

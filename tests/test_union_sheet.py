@@ -154,3 +154,32 @@ def test_override_opens_a_not_passing_candidate_with_a_reason(imported):
     event = next(h for h in history if h["action"] == "open")
     assert "强制建站" in event["note"] and "超市店长确认临街" in event["note"]
     assert event["actor"] == "区总工会"
+
+
+def test_station_export_speaks_chinese_and_reads_back(store, tmp_path):
+    import csv
+
+    from geodata.io.stations import export_stations, import_stations
+    from stations.records import Station
+    from stations.store import Store
+
+    store.add_stations([Station(name="广外驿站", lon=116.3339, lat=39.8780, host_type="bank",
+                                access="open", status="open", sample=True,
+                                amenities={"toilet": "yes", "microwave": "no"})])
+    path = tmp_path / "站点.csv"
+    export_stations(store, path)
+    (row,) = list(csv.DictReader(path.read_text(encoding="utf-8-sig").splitlines()))
+    assert row["名称 (name)"] == "广外驿站" and row["类型 (host_type)"] == "银行"
+    assert row["状态 (status)"] == "开放" and row["进入方式 (access)"] == "直接进入"
+    assert row["设施·卫生间 (amenity_toilet)"] == "有"
+    assert row["设施·微波炉 (amenity_microwave)"] == "无"
+    assert row["设施·热水 (amenity_hot_water)"] == "未知" and row["示例数据 (sample)"] == "是"
+    assert not [h for h in row if not any("\u4e00" <= ch <= "\u9fff" for ch in h)]
+    fresh = Store(f"sqlite:///{tmp_path / 'fresh.db'}")
+    fresh.init()
+    report = import_stations(fresh, path)
+    assert report.imported == 1 and not report.rejected
+    (back,) = fresh.list_stations()
+    assert (back.host_type, back.access, back.sample) == ("bank", "open", True)
+    assert back.amenities["toilet"] == "yes" and back.amenities["microwave"] == "no"
+    fresh.dispose()

@@ -51,12 +51,15 @@ from geodata.io.cells import unquote_rows
 from geodata.io.tables import TableError, read_rows, to_wgs84_rows
 from geodata.places.assign import assign_areas
 from stations import settings
-from stations.amenities import AMENITIES
+from stations.amenities import AMENITIES, AMENITY_LABELS_ZH
 from stations.errors import NuanxinError, RowError, StoreError, ValidationError
 from stations.records import (
+    ACCESS_LABELS_ZH,
+    HOST_TYPE_LABELS_ZH,
     ID_MAX,
     ID_MIN,
     STATION_FIELDS,
+    STATUS_LABELS_ZH,
     Station,
     clean_text,
     combine_row_errors,
@@ -70,6 +73,8 @@ __all__ = [
     "export_stations",
     "station_to_flat",
     "station_to_feature",
+    "station_to_sheet_row",
+    "EXPORT_HEADERS_ZH",
     "EXPORT_SUFFIXES",
     "PROGRESS_MIN_ROWS",
 ]
@@ -302,8 +307,11 @@ def _changed_fields(new: Station, old: Station) -> list[str]:
 
 
 def _read_table(path: str | Path) -> list[tuple[int, dict]]:
+    if not _EXPORT_COLUMNS:
+        _EXPORT_COLUMNS.update(_export_columns())
     try:
-        return unquote_rows(read_rows(path), path)  # '=… in a CSV we wrote: =…
+        rows = unquote_rows(read_rows(path), path)  # '=… in a CSV we wrote: =…
+        return [(n, {_sheet_field(k): v for k, v in row.items()}) for n, row in rows]
     except NuanxinError:
         raise
     except (OSError, RuntimeError, ValueError, KeyError) as exc:  # broken GeoPackage, ...
@@ -365,6 +373,71 @@ def _stderr_is_tty() -> bool:
 
 
 # -- export -------------------------------------------------------------------------------
+#: The station sheet's headers as the union reads them (issue 12): Chinese first, the field
+#: name in brackets as the secondary explanation. The importer reads them back (brackets are
+#: explanation, :func:`stations.records.canonical_column`; :func:`_sheet_field` for the rest).
+_FIELD_LABELS_ZH = {
+    "id": "编号", "code": "站点编码", "name": "名称", "host_type": "类型", "address": "地址",
+    "district": "区", "district_code": "区划代码", "street": "街道", "street_code": "街道代码",
+    "lon": "经度", "lat": "纬度", "access": "进入方式", "area_m2": "面积(m²)",
+    "capacity": "容纳人数", "opening_hours": "开放时间", "status": "状态",
+    "status_reason": "状态原因", "sample": "示例数据", "verified_on": "核实日期",
+    "contact_name": "联系人", "contact_phone": "联系电话", "public_phone": "公开电话",
+    "notes": "备注",
+}
+
+
+def _header_zh(name: str) -> str:
+    if name.startswith("amenity_"):
+        return f"设施·{AMENITY_LABELS_ZH[name[len('amenity_'):]]} ({name})"
+    return f"{_FIELD_LABELS_ZH[name]} ({name})"
+
+
+#: Header of each flat column in the CSV/XLSX export, in :data:`STATION_FIELDS` order.
+EXPORT_HEADERS_ZH: tuple[str, ...] = tuple(_header_zh(n) for n in STATION_FIELDS)
+_TRISTATE_ZH = {"yes": "有", "no": "无", "unknown": "未知"}
+
+
+def _sheet_field(column: str) -> str:
+    """A canonical column read from one of our Chinese headers → its field (``设施·热水`` →
+    ``amenity_hot_water``); other columns unchanged."""
+    return _EXPORT_COLUMNS.get(column, column)
+
+
+def _export_columns() -> dict[str, str]:
+    from stations.records import canonical_column
+
+    out = {}
+    for header, name in zip(EXPORT_HEADERS_ZH, STATION_FIELDS, strict=True):
+        read = canonical_column(header)
+        if read != name:
+            out[read] = name
+    return out
+
+
+_EXPORT_COLUMNS: dict[str, str] = {}
+
+
+def station_to_sheet_row(station: Station) -> list:
+    """One station as a row of the Chinese sheet: labels for type, access, status, amenities
+    (有/无/未知) and the sample flag (是/否), in :data:`STATION_FIELDS` order."""
+    flat = station_to_flat(station)
+    out = []
+    for name in STATION_FIELDS:
+        value = flat[name]
+        if name.startswith("amenity_"):
+            value = _TRISTATE_ZH.get(value, value)
+        elif name == "host_type":
+            value = HOST_TYPE_LABELS_ZH.get(value, value)
+        elif name == "access":
+            value = ACCESS_LABELS_ZH.get(value, value)
+        elif name == "status":
+            value = STATUS_LABELS_ZH.get(value, value)
+        elif name == "sample":
+            value = "是" if value else "否"
+        out.append(value)
+    return out
+
 
 
 def station_to_flat(station: Station) -> dict:
@@ -441,10 +514,9 @@ def _write_csv(stations: list[Station], path: Path) -> None:
 
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(STATION_FIELDS)
+        writer.writerow(EXPORT_HEADERS_ZH)
         for station in stations:
-            flat = station_to_flat(station)
-            writer.writerow(csv_row(flat[c] for c in STATION_FIELDS))
+            writer.writerow(csv_row(station_to_sheet_row(station)))
 
 
 def _write_xlsx(stations: list[Station], path: Path) -> None:
@@ -455,16 +527,16 @@ def _write_xlsx(stations: list[Station], path: Path) -> None:
 
     book = Workbook()
     sheet = book.active
-    sheet.title = "stations"
-    sheet.append(list(STATION_FIELDS))
+    sheet.title = "站点"
+    sheet.append(list(EXPORT_HEADERS_ZH))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
     text_columns = {"code", "district_code", "street_code", "contact_phone", "verified_on"}
     for station in stations:
-        flat = station_to_flat(station)
-        append_row(sheet, [flat[c] if c not in text_columns or flat[c] is None else str(flat[c])
-                           for c in STATION_FIELDS])
+        row = station_to_sheet_row(station)
+        append_row(sheet, [v if c not in text_columns or v is None else str(v)
+                           for c, v in zip(STATION_FIELDS, row, strict=True)])
     for index, name in enumerate(STATION_FIELDS, start=1):
         if name in text_columns:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
