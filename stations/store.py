@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 from stations import audit, settings
 from stations.amenities import AMENITIES, empty_amenities
 from stations.config import database_url
+from stations.engines import SQLITE_BUSY_MS, sqlite_setup, write_connection
 from stations.errors import ConflictError, NotFoundError, StoreError, ValidationError
 from stations.records import STATION_FIELDS, STATUSES, Station
 from stations.schema import meta_table, metadata, sessions_table, stations_table
@@ -136,7 +137,7 @@ class Store:
         except Exception as exc:  # bad URL, missing driver
             raise StoreError(f"无法打开数据库 {self.url!r}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":
-            _sqlite_setup(self.engine)
+            sqlite_setup(self.engine)
 
     # -- schema -----------------------------------------------------------------------
     @property
@@ -656,38 +657,6 @@ def _as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-#: How long a SQLite writer waits for the write lock before "database is locked" (ms).
-SQLITE_BUSY_MS = 30_000
-
-
-def _sqlite_setup(engine: Engine) -> None:
-    """SQLite for several processes: WAL (readers never wait for the writer), a busy
-    timeout, foreign keys, and transactions begun by SQLAlchemy itself (the driver's own
-    implicit ``BEGIN`` is off) so :func:`write_connection` can ask for ``BEGIN IMMEDIATE``."""
-
-    @sa.event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn, _record):
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
-        if engine.url.database not in (None, "", ":memory:"):
-            cur.execute("PRAGMA journal_mode=WAL")
-        cur.close()
-
-    @sa.event.listens_for(engine, "begin")
-    def _begin(conn):
-        immediate = conn.get_execution_options().get("nuanxin_write")
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
-@contextlib.contextmanager
-def write_connection(engine: Engine) -> Iterator[Connection]:
-    """A connection whose transactions are writes (SQLite: ``BEGIN IMMEDIATE``)."""
-    with engine.connect() as conn:
-        yield conn.execution_options(nuanxin_write=True)
 
 
 def redact_url(url: str) -> str:

@@ -53,10 +53,13 @@ def head() -> str:
 def upgrade(engine: sa.engine.Engine, revision: str = "head") -> None:
     """Migrate the database behind ``engine`` to ``revision``, in one transaction.
 
-    On PostgreSQL a transaction-scoped advisory lock keeps two processes from migrating at
-    once (the second waits, then finds nothing to do).
+    On PostgreSQL a transaction-scoped advisory lock, on SQLite the write lock taken at
+    ``BEGIN IMMEDIATE``, keeps two processes from migrating at once (the second waits, then
+    finds nothing to do).
     """
-    with engine.begin() as conn:
+    from stations.engines import write_connection
+
+    with write_connection(engine) as conn, conn.begin():  # SQLite: BEGIN IMMEDIATE
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(7426001)"))
         command.upgrade(config(conn), revision)
