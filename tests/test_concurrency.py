@@ -29,8 +29,8 @@ def _world(store):
         Station(name=f"并发驿站{i}", lon=116.33 + i / 100, lat=39.88, capacity=0,
                 district="西城区", district_code="110102", street="广安门外街道",
                 street_code="110102020") for i in range(STATIONS)])
-    accounts.add_account(store, username="city", password_hash="-", role="admin", district="", street="",
-                         created_at=settings.wall_now())
+    accounts.add_account(store, username="city", password_hash="-", role="admin",
+                         district="", street="", created_at=settings.wall_now())
     return ids, issue_token(store, "city")
 
 
