@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint bench system-deps demo clean install
+.PHONY: run test lint bench system-deps demo clean install admin
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/nuanxin init --demo --if-empty
 	$(BIN)/nuanxin serve --host $(HOST) --port $(PORT)
+
+## The first union account: an admin (asks for the password); NAME=... to choose the name
+admin: $(STAMP)
+	$(BIN)/nuanxin users add $(or $(NAME),admin) --role admin
 
 ## Every test, with the system packages they need (Chromium, PostgreSQL/PostGIS)
 test: $(STAMP) system-deps
