@@ -245,13 +245,17 @@ def _sites_layer(siting: dict, datum: str, *, radius_m: float | None):
     """推荐新站点: the chosen sites with rank and gain, each in a dashed service circle."""
     import folium
 
+    from geodata.planning.gaps import size_text
+
     sites = folium.FeatureGroup(name="推荐新站点", show=True)
     chosen = siting.get("chosen", [])
+    unit = {"area": "m2", "grid": "points", "community_proxy": "points"}.get(
+        siting.get("demand_source"), "people")
     if chosen:
         x, y = _to([c["lon"] for c in chosen], [c["lat"] for c in chosen], datum)
         for c, lon, lat in zip(chosen, x, y, strict=True):
             text = (f"<b>推荐 #{int(c.get('rank') or 0)} {_esc(c['name'])}</b><br>"
-                    f"{_esc(c.get('address'))}<br>新增覆盖 {c['gain']:g} 人")
+                    f"{_esc(c.get('address'))}<br>新增覆盖 {size_text(c['gain'], unit)}")
             folium.CircleMarker(_ll(lon, lat), radius=8, color=_COLORS["site"], weight=3,
                                 fill=True, fill_opacity=0.9,
                                 popup=folium.Popup(text, max_width=280),

@@ -180,7 +180,7 @@ def write_excel_report(path: str | Path, *, coverage: CoverageResult | dict | No
         _group_sheet(book, body["by_group"], unit)
         _gap_sheets(book, body.get("gaps") or [], body)
         _uncovered_sheet(book, uncovered, unit)
-    _sites_sheet(book, (siting or {}).get("chosen", []))
+    _sites_sheet(book, (siting or {}).get("chosen", []), _siting_unit(siting or {}))
     path = Path(path)
     book.save(path)
     return path
@@ -240,14 +240,21 @@ def _coverage_summary(body: dict) -> list[list]:
     ]
 
 
+def _siting_unit(siting: dict) -> str:
+    """What a siting result's gains count (its demand's unit)."""
+    return {"area": "平方米", "grid": "个点", "community_proxy": "个点"}.get(
+        siting.get("demand_source"), "人")
+
+
 def _siting_summary(siting: dict) -> list[list]:
     """汇总 rows of a siting result."""
+    unit = _siting_unit(siting)
     return [
         ["选址模型", _SITING_MODEL_ZH[siting["model"]]],
         ["求解方式", _SITING_MODE_ZH[siting["mode"]]],
         ["推荐新增站点数", len(siting["chosen"])],
-        ["选址前覆盖需求 (人)", siting["covered_before"]],
-        ["选址后覆盖需求 (人)", siting["covered_after"]],
+        [f"选址前覆盖需求 ({unit})", siting["covered_before"]],
+        [f"选址后覆盖需求 ({unit})", siting["covered_after"]],
         ["选址前覆盖率", siting.get("covered_share_before")],
         ["选址后覆盖率", siting.get("covered_share_after")],
     ]
@@ -348,7 +355,7 @@ def _uncovered_sheet(book, uncovered: list[dict], unit: str = "人") -> None:
            widths=[6, 24, 16, 12, 12, 10, 14, 14, 14, 14, 14])
 
 
-def _sites_sheet(book, chosen: list[dict]) -> None:
+def _sites_sheet(book, chosen: list[dict], unit: str = "人") -> None:
     """推荐站点: the recommended sites, in WGS84 and GCJ-02 (headers only when none)."""
     rows = []
     for c in chosen:
@@ -356,7 +363,7 @@ def _sites_sheet(book, chosen: list[dict]) -> None:
         rows.append([c.get("rank"), c["id"], c["name"], c.get("address"), c.get("street"),
                      c["gain"], c.get("gain_share"), c.get("unique_gain"), c["lon"], c["lat"],
                      glon, glat])
-    _sheet(book, "推荐站点", ["排名", "候选编号", "名称", "地址", "所属街道", "新增覆盖 (人)",
-                          "新增覆盖占比", "独有覆盖 (人)", "经度 (WGS84)", "纬度 (WGS84)",
+    _sheet(book, "推荐站点", ["排名", "候选编号", "名称", "地址", "所属街道", f"新增覆盖 ({unit})",
+                          "新增覆盖占比", f"独有覆盖 ({unit})", "经度 (WGS84)", "纬度 (WGS84)",
                           "经度 (GCJ-02)", "纬度 (GCJ-02)"], rows,
            widths=[6, 10, 26, 34, 14, 14, 12, 12, 14, 14, 14, 14], percent_cols=(7,))
