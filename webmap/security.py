@@ -46,7 +46,7 @@ from stations import settings
 from webmap.config import ConfigError
 
 __all__ = ["csp_nonce", "register_security", "trust_proxies", "trusted_proxies",
-           "waitress_options", "client_address",
+           "waitress_options", "gunicorn_options", "client_address",
            "client_fingerprint", "storage_uri", "BoundedMemoryStorage", "MAX_LIMIT_KEYS",
            "MAX_TRUSTED_PROXIES", "retry_seconds"]
 
@@ -128,13 +128,40 @@ def trust_proxies(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count)
 
 
+#: Serving settings (README.md, "Serving"): open connections one process holds at most (more
+#: wait in the listen backlog), the backlog itself, and seconds an idle keep-alive connection
+#: is kept.
+CONNECTION_LIMIT = 1000
+BACKLOG = 2048
+IDLE_TIMEOUT_S = 60
+
+
 def waitress_options(app: Flask) -> dict:
-    """waitress options matching :func:`trust_proxies`.
+    """waitress options matching :func:`trust_proxies`, plus the serving settings.
 
     waitress drops ``X-Forwarded-*`` headers itself (``clear_untrusted_proxy_headers``); with
     trusted proxies they must reach ProxyFix, without any they are dropped at the door.
+    ``poll()`` instead of ``select()`` so more than 1,024 sockets never crash the loop.
     """
-    return {"clear_untrusted_proxy_headers": not trusted_proxies(app.config)}
+    return {"clear_untrusted_proxy_headers": not trusted_proxies(app.config),
+            "connection_limit": CONNECTION_LIMIT, "backlog": BACKLOG,
+            "channel_timeout": IDLE_TIMEOUT_S, "asyncore_use_poll": True}
+
+
+def gunicorn_options(app: Flask, *, host: str, port: int, workers: int, threads: int) -> dict:
+    """gunicorn settings for ``nuanxin serve --workers N`` (pre-fork, threaded workers).
+
+    gunicorn never rewrites ``REMOTE_ADDR`` from ``X-Forwarded-For``: the app's ProxyFix
+    (:func:`trust_proxies`) alone decides, exactly as under waitress. Only TLS-scheme headers
+    are trusted, and only from loopback (gunicorn's default), when proxies are trusted at all.
+    """
+    proxied = trusted_proxies(app.config) > 0
+    return {"bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+            "workers": workers, "worker_class": "gthread", "threads": threads,
+            "worker_connections": CONNECTION_LIMIT, "backlog": BACKLOG,
+            "keepalive": IDLE_TIMEOUT_S, "timeout": 120, "graceful_timeout": 30,
+            "forwarded_allow_ips": "127.0.0.1,::1" if proxied else "",
+            "proc_name": "nuanxin", "accesslog": None, "errorlog": "-", "loglevel": "warning"}
 
 
 def client_address() -> str:

@@ -20,27 +20,57 @@ __all__ = []
               help="端口 (port)")
 @click.option("--threads", default=8, show_default=True,
               type=Number(integer=True, minimum=1, maximum=64),
-              help="工作线程数 (worker threads)")
-def serve_cmd(host: str, port: int, threads: int) -> None:
-    """启动网站 (serve the web app with waitress, a production WSGI server).
+              help="工作线程数 (worker threads, per process)")
+@click.option("--workers", default=1, show_default=True,
+              type=Number(integer=True, minimum=1, maximum=64),
+              help="工作进程数 (processes; > 1 runs gunicorn's pre-fork server, each process "
+                   "with --threads threads)")
+def serve_cmd(host: str, port: int, threads: int, workers: int = 1) -> None:
+    """启动网站 (serve the web app with waitress, or gunicorn with --workers > 1).
 
     Configuration comes from NUANXIN_* variables (see .env.example). Behind a reverse proxy
     that terminates HTTPS, set NUANXIN_ENV=production, NUANXIN_SECRET_KEY and
-    NUANXIN_SESSION_COOKIE_SECURE=true.
+    NUANXIN_SESSION_COOKIE_SECURE=true. Several processes each keep their own station
+    snapshot (in step through the store's version) and, with the default
+    NUANXIN_RATELIMIT_STORAGE_URI=memory://, their own rate-limit counts: give them a shared
+    one (redis://...) when the per-client limits must hold across processes. README.md
+    ("Serving") explains the choice for a given number of cores.
     """
-    from waitress import serve
-
     from webmap.app import create_app
 
     app = create_app()
     store = app.extensions["nuanxin.store"]
-    click.echo(f"暖心驿站 serving on http://{host}:{port}/  (tiles: {app.config['TILES']}, "
+    how = (f"waitress, {threads} threads" if workers == 1
+           else f"gunicorn, {workers} processes × {threads} threads")
+    click.echo(f"暖心驿站 serving on http://{host}:{port}/  ({how}; tiles: {app.config['TILES']}, "
                f"mode: {app.config['ENV']}, store: {store.shown_url}, "
                f"{store.count_stations()} stations)", err=True)
-    from webmap.security import waitress_options
+    from webmap.security import gunicorn_options, waitress_options
+
+    if workers > 1:
+        store.dispose()  # each process opens its own app and connections
+        _run_gunicorn(create_app, gunicorn_options(app, host=host, port=port, workers=workers,
+                                                   threads=threads))
+        return
+    from waitress import serve
 
     # NUANXIN_TRUSTED_PROXIES decides whether X-Forwarded-For reaches the app (ProxyFix)
     serve(app, host=host, port=port, threads=threads, ident="nuanxin", **waitress_options(app))
+
+
+def _run_gunicorn(factory, options: dict) -> None:
+    """gunicorn run from Python: every worker process builds its own app with ``factory``."""
+    from gunicorn.app.base import BaseApplication
+
+    class Forked(BaseApplication):
+        def load_config(self):
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return factory()
+
+    Forked().run()
 
 
 @main.group("users")
