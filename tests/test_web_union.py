@@ -201,7 +201,7 @@ def test_candidate_pipeline_screen_visit_agree_open(client, demo):
     results = {c.screening_result for c in list_candidates(demo)}
     assert results <= {"pass", "fail", "unknown"} and None not in results
     # a failed screening blocks the visit; pass or "to be confirmed" may go on
-    ready = [c for c in list_candidates(demo) if c.screening_result != "fail"
+    ready = [c for c in list_candidates(demo) if c.screening_result == "pass"
              and c.precisely_located]
     assert ready, "the demo has candidates that may be visited"
     c = ready[0]
@@ -289,3 +289,77 @@ def test_recommended_sites_come_from_candidates_that_passed(client, demo):
     body = json.loads(client.get("/union/coverage/sites.geojson?district=西城区&radius=500&add=2")
                       .data)
     assert {f["properties"]["id"] for f in body["features"]} == {c.id for c in chosen}
+
+
+def test_opening_a_not_passing_candidate_needs_a_written_override(client, demo):
+    from stations import lifecycle
+
+    c = next(c for c in list_candidates(demo) if c.precisely_located)
+    lifecycle.screen_result(demo, c.id, actor="t", result="unknown")
+    lifecycle.visit(demo, c.id, actor="t", notes="看过")
+    lifecycle.agree(demo, c.id, actor="t")
+    url = f"/union/candidates/{c.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "强制建站需写明理由" in page  # a district account may override
+    refused = client.post(url + "/step", data={"csrf_token": _token(client, url),
+                                               "action": "open"}, follow_redirects=True)
+    assert "只有「符合」才能建站" in refused.get_data(as_text=True)
+    assert get_candidate(demo, c.id).stage == "agreed"
+    done = client.post(url + "/step", data={"csrf_token": _token(client, url), "action": "open",
+                                            "override": "街道急需，先开后补材料"},
+                       follow_redirects=True)
+    assert "已建站" in done.get_data(as_text=True)
+    opened = get_candidate(demo, c.id)
+    assert opened.stage == "opened"
+    note = [h for h in history(demo, c.id) if h["action"] == "open"][0]["note"]
+    assert "强制建站" in note and "街道急需" in note
+
+
+def test_a_street_account_cannot_override(demo):
+    from stations import lifecycle
+
+    add_user(demo, "jiedao", PASSWORD, role="street", district="西城区", street="广外")
+    c = next(c for c in list_candidates(demo) if c.precisely_located
+             and c.street == "广安门外街道")
+    lifecycle.screen_result(demo, c.id, actor="t", result="unknown")
+    lifecycle.visit(demo, c.id, actor="t", notes="看过")
+    lifecycle.agree(demo, c.id, actor="t")
+    street = create_app({"TESTING": True, "TILES": "none"}).test_client()
+    assert login(street, "jiedao", PASSWORD).status_code == 302
+    url = f"/union/candidates/{c.id}"
+    assert "需由管理员或区级账号" in street.get(url).get_data(as_text=True)
+    response = street.post(url + "/step", data={"csrf_token": _token(street, url),
+                                                "action": "open", "override": "我想开"})
+    assert response.status_code == 403 and get_candidate(demo, c.id).stage == "agreed"
+
+
+def test_the_first_screen_answers_the_unions_questions(demo):
+    from geodata.planning.coverage import area_coverage
+
+    add_user(demo, "jiedao", PASSWORD, role="street", district="西城区", street="广外")
+    street = create_app({"TESTING": True, "TILES": "none"}).test_client()
+    assert login(street, "jiedao", PASSWORD).status_code == 302
+    html = street.get("/union/").get_data(as_text=True)
+    expected = area_coverage(demo, district="西城区", street="广安门外街道")
+    assert f"{expected.covered_share * 100:.1f}%" in html.split('id="overview-covered">')[1][:12]
+    assert f"{expected.multi_covered_share * 100:.1f}%" in html.split(
+        'id="overview-multi">')[1][:12]
+    assert "广安门外街道：覆盖情况（1000 米服务半径）" in html and "L.map(" in html
+    assert "候选</div>" not in html or "筛选通过" in html
+    for label in ("候选", "筛选通过", "待定位", "走访", "同意", "建站"):
+        assert f"{label}</th>" in html
+    assert 'id="reports-waiting"' in html
+    mine = [c for c in list_candidates(demo) if c.street == "广安门外街道" or (
+        c.needs_pin and c.district in ("", "西城区") and not c.street)]
+    live = [c for c in mine if c.stage != "declined"]
+    for key, n in (("candidates", len(live)),
+                   ("passed", sum(c.screening_result == "pass" for c in live)),
+                   ("needs_pin", sum(c.needs_pin for c in live)),
+                   ("opened", sum(c.stage in ("opened", "suspended", "closed") for c in live))):
+        assert f'<div class="step step-{key}"><b>{n}</b>' in html, key
+    # a district union sees its streets side by side
+    district = street.application.test_client()
+    assert login(district, "guangwai", PASSWORD).status_code == 302
+    page = district.get("/union/").get_data(as_text=True)
+    assert "西城区：覆盖情况" in page and "<th>街道</th><th>已覆盖</th><th>交叉覆盖</th>" in page
+    assert page.count("<tr><td>") >= 10

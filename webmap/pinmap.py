@@ -49,3 +49,27 @@ def candidate_pin_map(candidate, *, tiles: str, tianditu_key: str = "", fallback
     if datum != "wgs84":
         lon, lat = (float(v) for v in convert(lon, lat, src="wgs84", dst=datum))
     return m, {"lon": lon, "lat": lat, "datum": datum, "placed": placed}
+
+
+def overview_map(coverage, *, tiles: str, tianditu_key: str = "") -> folium.Map:
+    """The dashboard's small gap map (issue 12, item 8): stations with their service radius,
+    uncovered demand and the gap outlines of a coverage result, on the configured basemap in
+    its datum (:func:`webmap.planmap.planning_layers`)."""
+    import numpy as np
+
+    from webmap.planmap import planning_layers
+
+    demand = coverage.demand
+    if len(demand):
+        center = (float(np.mean(demand.lon)), float(np.mean(demand.lat)))
+    else:
+        from geodata.places.gazetteer import load_gazetteer
+
+        city = load_gazetteer().city
+        center = (float(city.lon), float(city.lat))
+    m = maps.base_map(tiles=tiles, center=center, zoom=14, tianditu_key=tianditu_key,
+                      lean="popups", height="100%")
+    for layer in planning_layers(to_tiles=maps.tile_datum(tiles), coverage=coverage,
+                                 max_points=400):
+        layer.add_to(m)
+    return m

@@ -34,7 +34,9 @@ PAGE_SIZE = 50
 # -- dashboard -------------------------------------------------------------------------------
 @bp.get("/")
 def dashboard():
-    """Counts at a glance (in the account's area) and the way to each tool."""
+    """The union's first screen (issue 12): coverage and 交叉覆盖 at the default radius with a
+    small gap map for the account's area, the candidate funnel per street, the worker
+    problems waiting; then counts at a glance and the way to each tool."""
     store = get_store()
     cat = get_catalogue(store)
     district, street = listed_area({})
@@ -43,14 +45,72 @@ def dashboard():
     from stations.candidates import STAGE_LABELS_ZH, list_candidates
 
     stages: dict[str, int] = {}
-    for c in list_candidates(store):
-        if in_listed_scope(c):
-            stages[c.stage] = stages.get(c.stage, 0) + 1
+    mine = [c for c in list_candidates(store) if in_listed_scope(c)]
+    for c in mine:
+        stages[c.stage] = stages.get(c.stage, 0) + 1
     return render_template("union/dashboard.html", total=len(idx), by_status=by_status,
                            stages=stages, stage_labels=STAGE_LABELS_ZH,
                            reports_new=feedback.count_reports(store, status="new",
                                                               area=listed_scope_area()),
-                           sample=int(sum(1 for i in idx if cat.stations[i].sample)))
+                           sample=int(sum(1 for i in idx if cat.stations[i].sample)),
+                           funnel=candidate_funnel(mine), funnel_steps=FUNNEL_STEPS,
+                           overview=_overview(store))
+
+
+#: The pipeline as the union counts it: (key, label); a candidate counts in every step it
+#: has reached (待定位 is a queue beside the steps: candidates not yet placed).
+FUNNEL_STEPS = (("candidates", "候选"), ("passed", "筛选通过"), ("needs_pin", "待定位"),
+                ("visited", "走访"), ("agreed", "同意"), ("opened", "建站"))
+_REACHED = {"visited": ("visited", "agreed", "opened", "suspended", "closed"),
+            "agreed": ("agreed", "opened", "suspended", "closed"),
+            "opened": ("opened", "suspended", "closed")}
+
+
+def candidate_funnel(candidates) -> dict:
+    """``{"total": {step: n}, "streets": [(street, {step: n})]}`` for :data:`FUNNEL_STEPS`
+    (declined candidates are left out; a candidate without a street is 未定位街道)."""
+    def empty():
+        return {key: 0 for key, _ in FUNNEL_STEPS}
+
+    total, streets = empty(), {}
+    for c in candidates:
+        if c.stage == "declined":
+            continue
+        row = streets.setdefault(c.street or "未定位街道", empty())
+        steps = ["candidates"]
+        if c.screening_result == "pass":
+            steps.append("passed")
+        if c.needs_pin and c.stage not in _REACHED["opened"]:
+            steps.append("needs_pin")
+        steps += [k for k, reached in _REACHED.items() if c.stage in reached]
+        for key in steps:
+            row[key] += 1
+            total[key] += 1
+    return {"total": total, "streets": sorted(streets.items())}
+
+
+def _overview(store) -> dict | None:
+    """Coverage at the default radius for the account's area — the one place the overview
+    asks for it (:func:`webmap.planning.coverage_result`, cached per store version), with its
+    gap map. ``None`` for an account without an area (admin: pick an area on 覆盖分析)."""
+    from flask import current_app
+
+    from webmap import maps, planning
+    from webmap.pinmap import overview_map
+    from webmap.security import csp_nonce
+    from webmap.union.common import current_scope
+
+    area = current_scope().area
+    if current_scope().role == "admin" or not (area.district or area.street):
+        return None
+    result = planning.coverage_result(store, district=area.district or None,
+                                      street=area.street or None)
+    body = result.as_dict()
+    m = overview_map(result, tiles=current_app.config["TILES"],
+                     tianditu_key=current_app.config["TIANDITU_KEY"])
+    return {"area": area.street or area.district, "level": "street" if area.street
+            else "district", "body": body, "words": result.demand_words(),
+            "map": maps.map_parts(m, nonce=csp_nonce())}
 
 
 # -- stations --------------------------------------------------------------------------------
