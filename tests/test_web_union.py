@@ -363,3 +363,36 @@ def test_the_first_screen_answers_the_unions_questions(demo):
     page = district.get("/union/").get_data(as_text=True)
     assert "西城区：覆盖情况" in page and "<th>街道</th><th>已覆盖</th><th>交叉覆盖</th>" in page
     assert page.count("<tr><td>") >= 10
+
+
+def test_a_visit_form_records_facts_rescreens_and_the_station_shows_them(client, demo):
+    from stations import lifecycle
+
+    c = next(c for c in list_candidates(demo) if c.precisely_located
+             and c.amenities.get("toilet") != "yes")
+    lifecycle.screen_result(demo, c.id, actor="t", result="unknown")
+    url = f"/union/candidates/{c.id}"
+    form = {"csrf_token": _token(client, url), "action": "visit", "notes": "实地看过",
+            "area_m2": "25", "floor": "1", "street_facing": "是",
+            "opening_hours": "每天 6:00-21:00", "access": "直接进入",
+            "amenity_toilet": "有", "amenity_seats": "有", "amenity_hot_water": "有",
+            "amenity_microwave": "有", "amenity_phone_charging": "有",
+            "amenity_first_aid": "有", "amenity_cooling": "有", "photos": "a.jpg\nb.jpg"}
+    page = client.post(url + "/step", data=form, follow_redirects=True).get_data(as_text=True)
+    assert "已记录走访，记录" in page and "项实地情况；重新筛选" in page
+    visited = get_candidate(demo, c.id)
+    assert visited.area_m2 == 25 and visited.amenities["toilet"] == "yes"
+    facts = visited.extra["visits"][-1]["facts"]
+    assert facts["amenities"]["seen"]["toilet"] == "yes"
+    assert facts["amenities"]["before"]["toilet"] == c.amenities["toilet"]  # the sheet's value
+    assert visited.extra["visits"][-1]["photos"] == ["a.jpg", "b.jpg"]
+    assert "实地 25.0（表格" in page  # the evidence on the candidate page
+    bad = client.post(url + "/step", data={**form, "csrf_token": _token(client, url),
+                                           "area_m2": "很大"}, follow_redirects=True)
+    assert "面积" in bad.get_data(as_text=True) and get_candidate(demo, c.id).area_m2 == 25
+    assert visited.screening_result == "pass"  # what the visit saw settled the unknowns
+    for action in ("agree", "open"):
+        client.post(url + "/step", data={"csrf_token": _token(client, url), "action": action})
+    station_id = get_candidate(demo, c.id).station_id
+    props = client.get(f"/api/stations/{station_id}").get_json()["properties"]
+    assert props["amenities"]["toilet"] == "yes" and props["area_m2"] == 25
