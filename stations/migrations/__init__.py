@@ -78,4 +78,4 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
         return False
     if type_ == "column" and name == "geom":
         return False
-    return not (type_ == "index" and name and name.endswith("_geom"))
+    return not (type_ == "index" and name and "_geom" in name)
