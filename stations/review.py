@@ -11,6 +11,7 @@ checked by the caller (the dashboard) before anything here runs.
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -123,7 +124,12 @@ def _changed(station: Station, action: str, values: Mapping, today: date) -> Sta
         if lon is None or lat is None:
             raise ValidationError("移动位置需要经纬度 (move needs lon and lat)",
                                   detail={"param": "lon"})
-        return dataclasses.replace(station, lon=float(lon), lat=float(lat), verified_on=today)
+        lon, lat = float(lon), float(lat)
+        if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180
+                and -90 <= lat <= 90):
+            raise ValidationError("经纬度超出范围 (need -180 ≤ lon ≤ 180, -90 ≤ lat ≤ 90)",
+                                  detail={"param": "lon"})
+        return dataclasses.replace(station, lon=lon, lat=lat, verified_on=today)
     return dataclasses.replace(station, verified_on=today)
 
 

@@ -74,7 +74,7 @@ def _client(world, role: str):
 
 def _ordered(html: str) -> list[str]:
     """Station names in the order the queue shows them."""
-    section = html[html.index('id="queue"'):html.index('id="figures"')]
+    section = html[html.index('id="queue"'):html.index('id="all-reports"')]
     found = [(section.find(f">{v[0]}</a>"), v[0]) for v in PLACES.values()]
     return [name for pos, name in sorted(found) if pos >= 0]
 
@@ -186,6 +186,12 @@ def test_dismiss_needs_a_reason_and_is_audited(world):
 
 
 def test_move_to_the_workers_pin(world):
+    store, sid = world["store"], world["ids"]["IN-3"]
+    for bad in ({"lon": "1000", "lat": "39.87"}, {"lon": "nan", "lat": "39.87"},
+                {"lon": "东", "lat": "39.87"}, {"lon": "", "lat": ""}):
+        before = store.get_station(sid)
+        assert _settle(world, "street", "IN-3", action="move", **bad).status_code == 302
+        assert store.get_station(sid) == before, bad
     assert _settle(world, "street", "IN-3", action="move", lon="116.3305",
                    lat="39.8702").status_code == 302
     station = world["store"].get_station(world["ids"]["IN-3"])
