@@ -180,8 +180,9 @@ spec.components.update({
     "Coverage": {"type": "object", "required": [
         "demand_total", "demand_covered", "covered_share", "multi_covered_share", "by_area"],
         "properties": {"demand_total": {"type": "number"}, "demand_covered": {"type": "number"},
-                       "covered_share": {"type": "number"},
-                       "multi_covered_share": {"type": "number"},
+                       "covered_share": {"type": "number", "nullable": True,
+                                         "description": "null when there is no demand"},
+                       "multi_covered_share": {"type": "number", "nullable": True},
                        "by_area": {"type": "array", "items": {"type": "object"}}}},
     "Report": {"type": "object", "properties": {
         "id": {"type": "integer"}, "station_id": {"type": "integer"},
