@@ -1,14 +1,15 @@
 """HTTP load (issue 15, item 5): ``/api/nearest`` vs ``/healthz`` on the production server.
 
 26,000 stations (Beijing, Jan 2021: 25,987) go into a fresh store — SQLite, then PostGIS (a
-throwaway cluster started here, as the tests do) — and the app is served exactly as in
-production: ``nuanxin serve`` (waitress, :data:`THREADS` threads) in its own process on a
-loopback port. `wrk <https://github.com/wg/wrk>`_ (Debian's ``wrk``) loads it for
-:data:`DURATION` seconds per case with :data:`CONNECTIONS` keep-alive connections from one
-thread; a Lua script (:data:`LUA`) asks ``/api/nearest?lon&lat&k=5`` for a new random point in
-Beijing on every request and reports requests/s, p50 and p99 latency and every non-200
-answer. ``/healthz`` on the same server is the framework's ceiling (a JSON answer after one
-store query) and the baseline.
+throwaway cluster started here, as the tests do) — and the app is served as the README's
+"Serving" section says for this machine: ``nuanxin serve --workers N --threads 4``, one
+gunicorn worker process per core, on a loopback port; single-process waitress
+(``--threads 8``) is measured beside it. `wrk <https://github.com/wg/wrk>`_ (Debian's ``wrk``)
+loads it for :data:`DURATION` seconds per case with :data:`CONNECTIONS` keep-alive
+connections from one thread; a Lua script (:data:`LUA`) asks ``/api/nearest?lon&lat&k=5``
+for a new random point in Beijing on every request and reports requests/s, p50 and p99
+latency and every non-200 answer. ``/healthz`` on the same server is the framework's ceiling
+(a JSON answer after one store query) and the baseline.
 
 Goals (issue 15): nearest ≥ 1,000 requests/s on this 2-core machine (server *and* load
 generator share it), p99 ≤ 50 ms, nearest ≥ 50 % of ``/healthz``'s throughput; any non-200
@@ -36,7 +37,11 @@ N_STATIONS = 26_000
 #: Seconds of load per measured case (and per warm-up).
 DURATION = 10
 CONNECTIONS = 16
-THREADS = 8
+#: The documented production setting: one worker process per core, 4 threads each.
+WORKERS = max(1, os.cpu_count() or 1)
+THREADS = 4
+#: The single-process baseline: waitress with 8 threads.
+WAITRESS_THREADS = 8
 K = 5
 RATE_GOAL = 1000.0
 P99_GOAL_MS = 50.0
@@ -88,14 +93,15 @@ def _fill(url: str, folder: Path) -> None:
 
 
 @contextmanager
-def _served(url: str, folder: Path):
+def _served(url: str, folder: Path, *, workers: int, threads: int):
     """``nuanxin serve`` over ``url`` on a free loopback port; yields the base URL."""
     port = _free_port()
     env = {**os.environ, "NUANXIN_DATABASE_URL": url, "NUANXIN_INSTANCE": str(folder),
            "NUANXIN_TILES": "none"}
     nuanxin = Path(sys.executable).with_name("nuanxin")
     proc = subprocess.Popen([str(nuanxin), "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--threads", str(THREADS)], env=env, stdout=subprocess.DEVNULL,
+                             "--threads", str(threads), "--workers", str(workers)], env=env,
+                            stdout=subprocess.DEVNULL,
                             stderr=open(folder / "serve.log", "w"))  # noqa: SIM115
     base = f"http://127.0.0.1:{port}"
     try:
@@ -111,11 +117,12 @@ def _served(url: str, folder: Path):
                 time.sleep(0.1)
         else:
             raise RuntimeError("nuanxin serve did not answer /healthz within 60 s")
-        # the first nearest request builds the snapshot and index: not part of any timing
-        with urllib.request.urlopen(base + "/api/nearest?lon=116.4&lat=39.9&k=5",
-                                    timeout=120) as answer:
-            if len(json.load(answer)["results"]) != K:
-                raise RuntimeError("nearest answered fewer than k stations")
+        # the first nearest request of each process builds its snapshot and index
+        for _ in range(4 * workers):
+            with urllib.request.urlopen(base + "/api/nearest?lon=116.4&lat=39.9&k=5",
+                                        timeout=120) as answer:
+                if len(json.load(answer)["results"]) != K:
+                    raise RuntimeError("nearest answered fewer than k stations")
         yield base
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -145,7 +152,10 @@ def _wrk(base: str, path: str, folder: Path, seed: int) -> dict:
 
 def _measure(backend: str, url: str, folder: Path) -> list[dict]:
     _fill(url, folder)
-    with _served(url, folder) as base:
+    with _served(url, folder, workers=1, threads=WAITRESS_THREADS) as base:
+        _wrk(base, "/api/nearest", folder, seed=1)  # warm-up
+        single = _wrk(base, "/api/nearest", folder, seed=9)
+    with _served(url, folder, workers=WORKERS, threads=THREADS) as base:
         for path in ("/healthz", "/api/nearest"):  # warm-up: same load, not reported
             _wrk(base, path, folder, seed=1)
         # interleaved, the order reversed in the second round, medians of two
@@ -161,13 +171,16 @@ def _measure(backend: str, url: str, folder: Path) -> list[dict]:
         "case": f"{backend}: /api/nearest k={K}, {N_STATIONS:,} stations, requests/s",
         "unit": "req/s", "better": "higher", "ours": round(near["rate"], 1),
         "baselines": [{"name": "/healthz (same server)", "value": round(health["rate"], 1),
-                       "p50_ms": health["p50_ms"], "p99_ms": health["p99_ms"]}],
+                       "p50_ms": health["p50_ms"], "p99_ms": health["p99_ms"]},
+                      {"name": f"/api/nearest on waitress, 1 process × {WAITRESS_THREADS} "
+                               "threads", "value": round(single["rate"], 1),
+                       "p50_ms": single["p50_ms"], "p99_ms": single["p99_ms"]}],
         "p50_ms": near["p50_ms"], "p99_ms": near["p99_ms"], "max_ms": near["max_ms"],
         "share_of_healthz": round(share, 3), "non_200": failed,
         "goal": f"≥ {RATE_GOAL:,.0f} req/s, ≥ {SHARE_GOAL:.0%} of /healthz, no failures",
         "ok": near["rate"] >= RATE_GOAL and share >= SHARE_GOAL and failed == 0,
         "runs": {p: [round(r["rate"], 1) for r in runs] for p, runs in rounds.items()},
-        "server": f"nuanxin serve (waitress, {THREADS} threads)",
+        "server": f"nuanxin serve --workers {WORKERS} --threads {THREADS} (gunicorn)",
         "load": f"wrk -t1 -c{CONNECTIONS} -d{DURATION}s, loopback",
     }, {
         "case": f"{backend}: /api/nearest p99 latency", "unit": "ms",

@@ -304,7 +304,7 @@ def area_coverage_dask(store, *, district: str | None = None, street: str | None
                        scheduler: str | None = None, client=None,
                        partitions: int | None = None, cell_m: float = 100.0,
                        demand: str = "auto", crs: str | None = None,
-                       detour_factor: float | None = None) -> dict:
+                       detour_factor: float | None = None, stations=None) -> dict:
     """``nuanxin coverage --engine dask``: coverage of demand by the open stations on dask.
 
     ``demand_path`` (GeoParquet) or the store's demand (as :func:`area_coverage` selects it);
@@ -314,6 +314,8 @@ def area_coverage_dask(store, *, district: str | None = None, street: str | None
     INTERFACE keys of ``coverage --json`` (``demand_total, demand_covered, covered_share,
     multi_covered_share, by_area``) plus ``engine``, ``partitions``, ``partition_seconds``
     (the mean compute time of one partition), ``seconds`` and the options used.
+    ``stations`` (a :class:`~geodata.planning.coverage.StationArrays`) replaces the store's
+    open stations (benchmarks; ``store`` may then be ``None`` with ``demand_path``).
     """
     from geodata.planning.coverage import (
         DETOUR_FACTOR,
@@ -330,7 +332,8 @@ def area_coverage_dask(store, *, district: str | None = None, street: str | None
                                            min_stations=min_stations, at=None, network=None,
                                            detour_factor=detour)
     spec = resolve_area(district=district, street=street)
-    stations = StationArrays.from_stations(store.list_stations(status=["open"]))
+    if stations is None:
+        stations = StationArrays.from_stations(store.list_stations(status=["open"]))
     own = client is None
     client = open_client(scheduler) if own else client
     try:
