@@ -394,7 +394,7 @@ class StationIndex:
         if q.radius is not None:
             reach = min(reach, q.radius)
         matches: list[NearestResult] = []
-        ordered: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # small groups, by distance
+        ordered: dict[int, tuple] = {}  # per group: stations by distance, up to a radius
         band = 0
         while True:
             lo = first + band * step
@@ -402,10 +402,14 @@ class StationIndex:
             group = slots.group(lo)
             if group is not None:
                 lo_m = max(0.0, (lo - start).total_seconds() / 60.0 * per_minute)
-                matches.extend(self._band(q, slots.tree(group), ordered.get(group), lo, lo_m,
-                                          min(hi_m, reach)))
-                if group not in ordered:
-                    ordered[group] = self._by_distance(q, slots.tree(group))
+                high = min(hi_m, reach)
+                near = ordered.get(group)
+                if near is None or near[2] < high:
+                    # fetched once per group and reused by its later bands: a radius well
+                    # ahead of this band (every station of a small group)
+                    ahead = min(reach, max(high * 1.5, high + 8 * _SLOT * per_minute))
+                    near = ordered[group] = self._by_distance(q, slots.tree(group), ahead)
+                matches.extend(self._band(q, near, lo, lo_m, high))
             if len(matches) >= q.k:
                 matches.sort(key=self._rank)
                 if self._rank(matches[q.k - 1])[0] <= hi_m * self.detour_factor:
@@ -416,48 +420,49 @@ class StationIndex:
         matches.sort(key=self._rank)
         return matches[:q.k]
 
-    def _by_distance(self, q: _Query, tree_positions: tuple) -> tuple | None:
-        """A small group's stations sorted by distance from the query (reused by the later
-        bands of the same group), or ``None`` for a large group (ball queries instead)."""
+    def _by_distance(self, q: _Query, tree_positions: tuple, radius: float) -> tuple:
+        """``(distances, positions, covered)``: a group's stations within ``radius`` (every
+        station of a small group: ``covered`` infinite) sorted by distance from the query."""
         tree, positions = tree_positions
-        if tree is None or not isinstance(positions, np.ndarray) or positions.size > _SORT_MAX:
-            return None
-        dist = np.hypot(self.xy[positions, 0] - q.qx, self.xy[positions, 1] - q.qy)
-        order = np.argsort(dist, kind="stable")
-        return dist[order], positions[order]
-
-    def _band(self, q: _Query, tree_positions: tuple, ordered: tuple | None, lo: datetime,
-              inner: float, radius: float) -> list[NearestResult]:
-        """Matches among the stations of one slot group arriving in the quarter-hour ``lo``
-        (straight-line distances about ``inner``..``radius``; the arrival time decides)."""
-        tree, positions = tree_positions
-        low, high = inner * (1 - 1e-9) - 1e-6, radius * (1 + 1e-12) + 1e-9
-        if ordered is not None:
-            a, b = np.searchsorted(ordered[0], [low, high], side="left")
-            dist, idx = ordered[0][a:b], ordered[1][a:b]
-        elif tree is None:
-            return []
+        if tree is None:
+            return np.empty(0), np.empty(0, dtype=np.int64), math.inf
+        if isinstance(positions, np.ndarray) and positions.size <= _SORT_MAX:
+            idx, covered = positions, math.inf
         else:
-            found = tree.query_ball_point((q.qx, q.qy), r=high)
-            if not found:
-                return []
-            idx = positions[np.asarray(found, dtype=np.int64)]
-            dist = np.hypot(self.xy[idx, 0] - q.qx, self.xy[idx, 1] - q.qy)
-        keep = dist >= low  # nearer ones arrived in an earlier band
-        if q.radius is not None:
-            keep &= dist <= q.radius
-        if q.mask is not None:
-            keep &= q.mask[idx]
-        idx, dist = idx[keep], dist[keep]
+            found = tree.query_ball_point((q.qx, q.qy), r=radius * (1 + 1e-12) + 1e-9)
+            idx, covered = positions[np.asarray(found, dtype=np.int64)], radius
+        dist = np.hypot(self.xy[idx, 0] - q.qx, self.xy[idx, 1] - q.qy)
+        order = np.argsort(dist, kind="stable")
+        return dist[order], idx[order], covered
+
+    def _band(self, q: _Query, near: tuple, lo: datetime, inner: float, radius: float
+              ) -> list[NearestResult]:
+        """Matches among a group's stations (``near``, by distance) arriving in the
+        quarter-hour ``lo`` (distances about ``inner``..``radius``; the arrival decides)."""
+        low, high = inner * (1 - 1e-9) - 1e-6, radius * (1 + 1e-12) + 1e-9
+        a, b = np.searchsorted(near[0], [low, high], side="left")
+        dist, idx = near[0][a:b], near[1][a:b]  # nearer ones arrived in an earlier band
+        if q.radius is not None or q.mask is not None:
+            keep = np.ones(len(idx), dtype=bool) if q.radius is None else dist <= q.radius
+            if q.mask is not None:
+                keep &= q.mask[idx]
+            idx, dist = idx[keep], dist[keep]
+        if not len(idx):
+            return []
         start = _local_naive(q.when)
-        end = lo + timedelta(minutes=_SLOT)
-        dl, il = [], []
-        for d, i in zip(dist.tolist(), idx.tolist(), strict=True):
-            arrival = start + timedelta(minutes=d * self.detour_factor / self._metres_per_minute)
-            if lo <= arrival < end:
-                dl.append(d)
-                il.append(i)
-        return self._evaluate(q.wlon, q.wlat, dl, il, q.when, True)
+        # minutes after ``lo`` of each arrival; the exact datetime decides near the edges
+        offset = (start - lo).total_seconds() / 60.0 + dist * (
+            self.detour_factor / self._metres_per_minute)
+        inside = (offset >= 1e-6) & (offset < _SLOT - 1e-6)
+        edge = ~inside & (offset > -1e-6) & (offset < _SLOT + 1e-6)
+        if edge.any():
+            end = lo + timedelta(minutes=_SLOT)
+            for j in np.flatnonzero(edge).tolist():
+                arrival = start + timedelta(
+                    minutes=float(dist[j]) * self.detour_factor / self._metres_per_minute)
+                inside[j] = lo <= arrival < end
+        return self._evaluate(q.wlon, q.wlat, dist[inside].tolist(), idx[inside].tolist(),
+                              q.when, True)
 
     def _open_slots(self) -> _OpenSlots:
         slots = self._slots
