@@ -344,6 +344,7 @@ def test_elder_mode_is_large_high_contrast_and_remembered(site, open_page):
     page.goto(server.url + "/")
     base = page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
     assert _tap_targets_too_small(page) == []
+    _wait(page, "() => document.documentElement.dataset.map === 'ready'")
     page.click(".elder-toggle")
     assert page.get_attribute(".elder-toggle", "aria-pressed") == "true"
     big = page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")

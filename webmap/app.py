@@ -15,6 +15,7 @@ from werkzeug.routing import IntegerConverter
 from stations.config import instance_path
 from stations.limits import ID_MAX, ID_MIN
 from webmap import api, api_writes, extensions, public, union, vendor  # noqa: F401
+from webmap.compression import register_compression
 from webmap.config import load_config
 from webmap.errors import StrictJSONProvider, register_error_handlers
 from webmap.extensions import get_store
@@ -74,6 +75,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     vendor.install()
     register_error_handlers(app)
     register_security(app)
+    register_compression(app)  # issue 14: a phone on slow 3G downloads a third
     _register_template_helpers(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp, url_prefix="/api")

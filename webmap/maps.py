@@ -308,14 +308,21 @@ def _rendered_text_is_data():
             branca.element.Template = original
 
 
-def map_parts(m: folium.Map, *, nonce: str | None = None) -> dict[str, str]:
+_EXTERNAL_SCRIPT = re.compile(r"<script(?=[^>]*\bsrc\s*=)", re.I)
+
+
+def map_parts(m: folium.Map, *, nonce: str | None = None,
+              defer: bool = False) -> dict[str, str]:
     """Render a map into ``{"header", "html", "script", "name"}`` for a page template.
 
     Rendering happens once: rendered output is never compiled as a template again (see
     :class:`_Text`), so user text cannot be template source. Asset links are rewritten to
     ``/static/vendor/`` (:func:`webmap.vendor.rewrite_html` raises if anything external is
     left). With ``nonce`` every ``<script>`` tag of the header gets it (the page's
-    Content-Security-Policy allows only nonce-carrying inline scripts).
+    Content-Security-Policy allows only nonce-carrying inline scripts). With ``defer`` the
+    header's script files (Leaflet and its plugins) load without blocking the page; the
+    page must then run ``script`` after them (the worker page wraps it in a function it
+    calls on ``DOMContentLoaded``).
     """
     vendor.install()
     root = m.get_root()
@@ -324,6 +331,8 @@ def map_parts(m: folium.Map, *, nonce: str | None = None) -> dict[str, str]:
         header = vendor.rewrite_html(root.header.render())
         body = vendor.rewrite_html(root.html.render())
         script = vendor.rewrite_html(root.script.render())
+    if defer:
+        header = _EXTERNAL_SCRIPT.sub("<script defer", header)
     if nonce:
         header = _SCRIPT_TAG.sub(f'<script nonce="{html.escape(nonce)}"', header)
         body = _SCRIPT_TAG.sub(f'<script nonce="{html.escape(nonce)}"', body)

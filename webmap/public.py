@@ -109,7 +109,7 @@ def worker():
     m, cluster = maps.worker_map(tiles=tiles, center=current_app.config["MAP_CENTER"],
                                  zoom=int(current_app.config["MAP_ZOOM"]),
                                  tianditu_key=current_app.config["TIANDITU_KEY"])
-    parts = maps.map_parts(m, nonce=csp_nonce())
+    parts = maps.map_parts(m, nonce=csp_nonce(), defer=True)  # the list never waits for it
     provider = maps.TILE_PROVIDERS[tiles]
     config = {
         "map": parts["name"], "cluster": cluster.get_name(), "datum": provider.datum,

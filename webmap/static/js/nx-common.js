@@ -34,7 +34,10 @@
     });
     document.dispatchEvent(new CustomEvent("nx:elder", {detail: on}));
   }
+  var elderWired = false;
   function wireElder() {
+    if (elderWired) { return; }
+    elderWired = true;
     var on = store(ELDER_KEY) === "1";
     document.documentElement.classList.toggle("elder", on);
     Array.prototype.forEach.call(document.querySelectorAll(".elder-toggle"), function (b) {
@@ -224,12 +227,12 @@
   }
 
   root.addEventListener("online", function () { flush(); });
-  document.addEventListener("DOMContentLoaded", function () {
-    wireElder();
-    flush();
-  });
-  if (document.readyState !== "loading") { wireElder(); flush(); registerWorker(); }
-  else { document.addEventListener("DOMContentLoaded", registerWorker); }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { wireElder(); flush(); });
+  } else { wireElder(); flush(); }
+  // the service worker's downloads never compete with the page's own first answer
+  function later() { setTimeout(registerWorker, 500); }
+  if (document.readyState === "complete") { later(); } else { root.addEventListener("load", later); }
 
   root.NxCommon = {el: el, metres: metres, speak: speak, canSpeak: canSpeak, describe: describe,
     reportPanel: reportPanel, sendReport: send, flushReports: flush, queuedReports: queue, setElder: setElder,

@@ -50,10 +50,14 @@
       return r.json();
     }).then(function (body) {
       snap = parse(body);
-      if (!("serviceWorker" in navigator && navigator.serviceWorker.controller) && "caches" in root) {
-        // no service worker in charge (first visit): keep the copy ourselves
-        root.caches.open("nx-data").then(function (c) {
-          c.put(KEY, new Response(JSON.stringify(body), {headers: {"Content-Type": "application/json"}}));
+      if ("caches" in root) {
+        // kept by the page itself too: the service worker may not be in charge yet
+        return root.caches.open("nx-data").then(function (c) {
+          return c.put(KEY, new Response(JSON.stringify(body),
+            {headers: {"Content-Type": "application/json"}}));
+        }).then(function () {
+          document.documentElement.dataset.snapshot = body.generated_at;
+          return snap;
         });
       }
       document.documentElement.dataset.snapshot = body.generated_at;

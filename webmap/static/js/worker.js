@@ -1,5 +1,11 @@
 /* The worker map page: stations by view, the 5 nearest, filter chips, the underlay.
  *
+ * Loaded (deferred) before Leaflet: the nearest answer never waits for the map. A worker
+ * who allowed the position is located at once and gets the list as soon as /api/nearest
+ * (or the phone's snapshot) answers; the map is built on DOMContentLoaded, after the
+ * deferred Leaflet scripts ran (window.nxBuildMap, the folium script wrapped by the page),
+ * and then draws what the list already shows.
+ *
  * The folium map (window[cfg.map]) and its empty marker cluster (window[cfg.cluster]) are
  * built server-side in the tile provider's datum (cfg.datum). Stations come from
  * /api/stations for the visible area only (crs=cfg.datum, so they arrive converted); the
@@ -9,8 +15,9 @@
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("nx-config").textContent);
-  var map = window[cfg.map];
-  var cluster = window[cfg.cluster];
+  var map = null, cluster = null;   // built by initMap() once Leaflet has loaded
+  var underlay = null, bubbles = null, ranks = null, me = null;
+  var mapWaiters = [];               // calls that need the map, run when it exists
   var datum = cfg.datum;
   var active = {};          // chip id -> true
   var position = null;      // {lon, lat} WGS84
@@ -68,23 +75,7 @@
     return [w, s, e, n];
   }
 
-  // -- layers -------------------------------------------------------------------------
-  map.createPane("nx-underlay").style.zIndex = 250;
-  map.createPane("nx-labels").style.zIndex = 350;
-  map.getPane("nx-underlay").style.pointerEvents = "none";
-  map.getPane("nx-labels").style.pointerEvents = "none";
-  var underlay = L.geoJSON(null, {
-    pane: "nx-underlay", interactive: false,
-    style: function (f) { return cfg.underlayStyle[f.properties.kind] || {}; },
-    pointToLayer: function (f, ll) {
-      var span = el("span", "nx-label nx-label-" + f.properties.kind, f.properties.name);
-      return L.marker(ll, {pane: "nx-labels", interactive: false, keyboard: false,
-        icon: L.divIcon({className: "nx-label-icon", html: span, iconSize: null})});
-    }
-  }).addTo(map);
-  var bubbles = L.layerGroup().addTo(map);
-  var ranks = L.layerGroup().addTo(map);
-  var me = L.layerGroup().addTo(map);
+  function whenMap(fn) { if (map) { fn(); } else { mapWaiters.push(fn); } }
 
   function stationIcon(p) {
     var cls = "nx-pin";
@@ -256,6 +247,7 @@
   // its own: never over a cluster's count.
   var rankFor = [];   // [{id, pos}] of the nearest list, in order
   function updateRanks() {
+    if (!map) { return; }
     ranks.clearLayers();
     rankFor.forEach(function (r, i) {
       var m = markerById[r.id];
@@ -269,6 +261,7 @@
   function showMe(r) {
     // "在地图上看": the map comes into view, the station's popup opens (un-clustered, or
     // spiderfied when several share the spot); the markers reload for the new view.
+    if (!map) { say("地图还在加载，马上就好…"); whenMap(function () { showMe(r); }); return; }
     var pos = latLng(toMap(r.lon, r.lat));
     pendingPopup = {id: r.id, until: Date.now() + 8000};
     document.querySelector(".mapwrap").scrollIntoView({block: "start"});
@@ -278,6 +271,11 @@
 
   function pickLocation(stationId) {
     // 位置不对: a draggable pin on the map; resolves to the WGS84 spot, or null.
+    if (!map) {
+      return new Promise(function (resolve) {
+        whenMap(function () { pickLocation(stationId).then(resolve); });
+      });
+    }
     var item = null;
     (lastNearest ? lastNearest.results : []).forEach(function (r) { if (r.id === stationId) { item = r; } });
     var start = item ? latLng(toMap(item.lon, item.lat)) : map.getCenter();
@@ -404,11 +402,26 @@
     return li;
   }
 
+  var shownKey = null;  // what the list shows: an identical answer is not drawn again
+  function answerKey(body) {
+    return JSON.stringify([body.outside_coverage || false, body.results.map(function (r) {
+      return [r.id, r.open_at_arrival, Math.round(r.distance_m), r.trust || "", r.status || ""];
+    })]);
+  }
+
   function renderNearest(body, source) {
+    var key = answerKey(body);
+    nearestBox.dataset.source = source || "network";
+    if (key === shownKey && listEl.children.length) {
+      lastNearest = body;
+      say("已找到离你最近的 " + body.results.length + " 个驿站。");
+      document.dispatchEvent(new CustomEvent("nx:nearest", {detail: body}));
+      return;
+    }
+    shownKey = key;
     listEl.textContent = "";
     lastNearest = body;
     nearestBox.hidden = false;
-    nearestBox.dataset.source = source || "network";
     reach(body);
     speakBtn.hidden = !(NxCommon.canSpeak() && body.results.length);
     rankFor = body.results.map(function (r) { return {id: r.id}; });
@@ -422,13 +435,20 @@
       return;
     }
     body.results.forEach(function (r, i) { listEl.appendChild(card(r, i)); });
-    var bounds = L.latLngBounds(body.results.map(function (r) { return latLng(toMap(r.lon, r.lat)); }));
-    if (position) { bounds.extend(latLng(toMap(position.lon, position.lat))); }
-    map.fitBounds(bounds, {padding: [36, 36], maxZoom: 17});  // the worker and the nearest 5
+    fitNearest();
     say("已找到离你最近的 " + body.results.length + " 个驿站。" + (source === "offline"
       ? "（离线：用手机上保存的数据）" : source === "snapshot" ? "（先用手机上保存的数据，正在联网更新…）"
       : ""));
     document.dispatchEvent(new CustomEvent("nx:nearest", {detail: body}));
+  }
+
+  function fitNearest() {
+    if (!map || !lastNearest || !lastNearest.results.length) { return; }
+    var bounds = L.latLngBounds(lastNearest.results.map(function (r) {
+      return latLng(toMap(r.lon, r.lat));
+    }));
+    if (position) { bounds.extend(latLng(toMap(position.lon, position.lat))); }
+    map.fitBounds(bounds, {padding: [36, 36], maxZoom: 17});  // the worker and the nearest 5
   }
 
   function nearestParams() {
@@ -472,9 +492,11 @@
     });
   }
 
-  function setPosition(lon, lat, accuracy) {
-    position = {lon: lon, lat: lat};
-    var ll = latLng(toMap(lon, lat));   // WGS84 -> the tiles' datum
+  var accuracyM = null;
+  function drawMe() {
+    if (!map || !position) { return; }
+    var ll = latLng(toMap(position.lon, position.lat));   // WGS84 -> the tiles' datum
+    var accuracy = accuracyM;
     me.clearLayers();
     if (accuracy && accuracy < 2000) {
       me.addLayer(L.circle(ll, {radius: accuracy, color: "#1d4ed8", weight: 1, fillOpacity: 0.08,
@@ -482,7 +504,14 @@
     }
     me.addLayer(L.marker(ll, {interactive: false, keyboard: false, zIndexOffset: 2000,
       icon: L.divIcon({className: "nx-me", html: el("span"), iconSize: [22, 22]})}));
-    map.setView(ll, Math.max(map.getZoom(), 15));
+    if (!lastNearest) { map.setView(ll, Math.max(map.getZoom(), 15)); }
+  }
+
+  function setPosition(lon, lat, accuracy) {
+    position = {lon: lon, lat: lat};
+    accuracyM = accuracy;
+    lastNearest = null;
+    drawMe();
     document.body.dataset.position = lon.toFixed(6) + "," + lat.toFixed(6);
     return loadNearest();
   }
@@ -506,8 +535,6 @@
   speakBtn.addEventListener("click", function () {
     if (lastNearest && lastNearest.results.length) { NxCommon.speak(NxCommon.describe(lastNearest.results[0])); }
   });
-  cluster.on("animationend", updateRanks);
-  map.on("zoomend", updateRanks);
   // a worker who already allowed the position gets the answer without a tap
   if (navigator.permissions && navigator.permissions.query) {
     navigator.permissions.query({name: "geolocation"}).then(function (st) {
@@ -516,40 +543,73 @@
   }
   var pickBtn = document.getElementById("pick");
   pickBtn.addEventListener("click", function () {
+    if (!map) { say("地图还在加载，马上就好…"); return; }
     picking = !picking;
     pickBtn.setAttribute("aria-pressed", picking ? "true" : "false");
     map.getContainer().classList.toggle("is-picking", picking);
     if (picking) { say("点一下地图上你所在的位置。"); }
-  });
-  map.on("click", function (e) {
-    if (!picking) { return; }
-    picking = false;
-    pickBtn.setAttribute("aria-pressed", "false");
-    map.getContainer().classList.remove("is-picking");
-    var w = fromMap(e.latlng.lng, e.latlng.lat);  // the tiles' datum -> WGS84
-    setPosition(w[0], w[1], null);
   });
   Array.prototype.forEach.call(document.querySelectorAll(".chip"), function (btn) {
     btn.addEventListener("click", function () {
       var id = btn.dataset.chip;
       active[id] = !active[id];
       btn.setAttribute("aria-pressed", active[id] ? "true" : "false");
-      loadStations();
+      if (map) { loadStations(); }
       loadNearest();
     });
   });
-  var timer = null;
-  map.on("moveend", function () {
-    clearTimeout(timer);
-    timer = setTimeout(function () { loadStations(); loadUnderlay(); }, 150);
-  });
   window.addEventListener("online", function () {  // back online: fresh data everywhere
-    loadStations();
-    loadUnderlay();
+    if (map) { loadStations(); loadUnderlay(); }
     if (position) { loadNearest(); }
   });
-  loadStations();
-  loadUnderlay();
-  window.nuanxin = {map: map, cluster: cluster, me: me, ranks: ranks, setPosition: setPosition,
-    datum: datum, reload: loadStations, markers: function () { return markerById; }};
+
+  // -- the map (after the deferred Leaflet scripts) --------------------------------------
+  function initMap() {
+    var built = window.nxBuildMap();
+    map = built.map;
+    cluster = built.cluster;
+    map.createPane("nx-underlay").style.zIndex = 250;
+    map.createPane("nx-labels").style.zIndex = 350;
+    map.getPane("nx-underlay").style.pointerEvents = "none";
+    map.getPane("nx-labels").style.pointerEvents = "none";
+    underlay = L.geoJSON(null, {
+      pane: "nx-underlay", interactive: false,
+      style: function (f) { return cfg.underlayStyle[f.properties.kind] || {}; },
+      pointToLayer: function (f, ll) {
+        var span = el("span", "nx-label nx-label-" + f.properties.kind, f.properties.name);
+        return L.marker(ll, {pane: "nx-labels", interactive: false, keyboard: false,
+          icon: L.divIcon({className: "nx-label-icon", html: span, iconSize: null})});
+      }
+    }).addTo(map);
+    bubbles = L.layerGroup().addTo(map);
+    ranks = L.layerGroup().addTo(map);
+    me = L.layerGroup().addTo(map);
+    cluster.on("animationend", updateRanks);
+    map.on("zoomend", updateRanks);
+    map.on("click", function (e) {
+      if (!picking) { return; }
+      picking = false;
+      pickBtn.setAttribute("aria-pressed", "false");
+      map.getContainer().classList.remove("is-picking");
+      var w = fromMap(e.latlng.lng, e.latlng.lat);  // the tiles' datum -> WGS84
+      setPosition(w[0], w[1], null);
+    });
+    var timer = null;
+    map.on("moveend", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () { loadStations(); loadUnderlay(); }, 150);
+    });
+    window.nuanxin = {map: map, cluster: cluster, me: me, ranks: ranks, setPosition: setPosition,
+      datum: datum, reload: loadStations, markers: function () { return markerById; }};
+    drawMe();
+    fitNearest();
+    loadStations();
+    loadUnderlay();
+    mapWaiters.splice(0).forEach(function (fn) { fn(); });
+    document.documentElement.dataset.map = "ready";
+  }
+  // deferred scripts run while readyState is "interactive", before Leaflet's (later in
+  // document order); DOMContentLoaded comes after all of them
+  if (document.readyState === "complete") { initMap(); }
+  else { document.addEventListener("DOMContentLoaded", initMap); }
 })();
