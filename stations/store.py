@@ -568,13 +568,49 @@ class Store:
         if street:
             query = query.where(stations_table.c.street == street)
         if bbox is not None:
-            minlon, minlat, maxlon, maxlat = bbox
-            query = query.where(stations_table.c.lon.between(minlon, maxlon),
-                                stations_table.c.lat.between(minlat, maxlat))
+            minlon, minlat, maxlon, maxlat = (float(v) for v in bbox)
+            if self.is_postgis:  # the GiST-indexed point (edges included, as BETWEEN)
+                query = query.where(sa.literal_column("stations.geom").op("&&")(
+                    sa.func.ST_MakeEnvelope(minlon, minlat, maxlon, maxlat, 4326)))
+            else:
+                query = query.where(stations_table.c.lon.between(minlon, maxlon),
+                                    stations_table.c.lat.between(minlat, maxlat))
         if ids is not None:
             query = query.where(stations_table.c.id.in_(list(ids)))
         with self._conn(conn) as c:
             return [station_from_record(r) for r in c.execute(query).mappings()]
+
+    # -- PostGIS spatial SQL (migration 0007: metres in EPSG:4548) ------------------------
+    def _spatial(self, sql: str, params: dict) -> list:
+        if not self.is_postgis:
+            raise StoreError("空间 SQL 需要 PostGIS (spatial SQL needs a PostGIS store; SQLite "
+                             "answers from the in-memory index)")
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.text(sql), params))
+
+    def spatial_within(self, lon: float, lat: float, radius_m: float, *,
+                       status: str | None = "open") -> list[tuple[int, float]]:
+        """PostGIS: ``(id, metres)`` of every station within ``radius_m`` of a WGS84 point,
+        nearest first (``ST_DWithin`` on the GiST-indexed projected point)."""
+        rows = self._spatial("SELECT id, distance_m FROM nuanxin_within(:x, :y, :r, :s)",
+                             {"x": float(lon), "y": float(lat), "r": float(radius_m),
+                              "s": status})
+        return [(int(i), float(d)) for i, d in rows]
+
+    def spatial_nearest(self, lon: float, lat: float, k: int = 5, *,
+                        status: str | None = "open") -> list[tuple[int, float]]:
+        """PostGIS: ``(id, metres)`` of the ``k`` nearest stations (KNN on the index)."""
+        rows = self._spatial("SELECT id, distance_m FROM nuanxin_nearest(:x, :y, :k, :s)",
+                             {"x": float(lon), "y": float(lat), "k": int(k), "s": status})
+        return [(int(i), float(d)) for i, d in rows]
+
+    def spatial_coverage(self, radius_m: float, *, status: str | None = "open") -> dict:
+        """PostGIS: demand points with coordinates, and those within ``radius_m`` of a
+        station (counts and weights)."""
+        [row] = self._spatial("SELECT * FROM nuanxin_coverage(:r, :s)",
+                              {"r": float(radius_m), "s": status})
+        return {"demand_points": int(row[0]), "covered": int(row[1]),
+                "weight": float(row[2]), "covered_weight": float(row[3])}
 
     def count_stations(self, *, conn: Connection | None = None) -> int:
         """How many stations (any status)."""
