@@ -210,18 +210,17 @@ def trust_of(station, *, today: date | None = None, rule: Rule | None = None
     it for ``unverified_days`` (from the day it came on the map when never), else ``ok``."""
     if station.trust == "flagged":
         return "flagged", station.trust_reason or "有工人反映问题，工会正在核实"
-    rule = rule or Rule.from_settings()
+    days = rule.unverified_days if rule else max(1, int(settings.get("UNVERIFIED_DAYS")))
     today = today or settings.now().date()
     last = station.last_verified
     since = last or (settings.local_time(station.created_at).date()
                      if station.created_at else None)
-    if since is None:
-        return "unverified", "尚未核实"
-    if (today - since).days > rule.unverified_days:
+    if since is None:  # a record not yet stored: nothing to go by
+        return "ok", ""
+    if (today - since).days > days:
         if last is None:
-            return "unverified", f"上图后超过 {rule.unverified_days} 天未核实"
-        return "unverified", (f"超过 {rule.unverified_days} 天未核实（上次核实 "
-                              f"{last.isoformat()}）")
+            return "unverified", f"上图后超过 {days} 天未核实"
+        return "unverified", f"超过 {days} 天未核实（上次核实 {last.isoformat()}）"
     return "ok", ""
 
 
