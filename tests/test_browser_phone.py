@@ -400,3 +400,30 @@ def test_read_it_to_me_is_hidden_without_speech(site, open_page):
     page.goto(server.url + "/")
     _locate(page)
     assert page.locator("#speak").is_hidden()
+
+
+def test_wrong_location_from_a_result_card_uses_the_main_map(site, open_page):
+    server, store = site
+    page = open_page(server)
+    page.goto(server.url + "/")
+    _locate(page)
+    _wait(page, "() => document.documentElement.dataset.map === 'ready'")
+    item = page.locator("#nearest-list .station-item").nth(1)
+    sid = int(item.get_attribute("data-id"))
+    station = store.get_station(sid)
+    item.locator(".report-open").click()
+    item.locator('.report-btn[data-kind="wrong_location"]').click()
+    page.wait_for_selector(".nx-drag-pin")
+    assert _in_viewport(page, "#pin-bar")  # the map came into view with its instructions
+    box = page.locator(".folium-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2 + 50, box["y"] + box["height"] / 2 + 20)
+    want = page.evaluate("""() => { const ll = nuanxin.map.containerPointToLatLng(
+        nuanxin.map.latLngToContainerPoint(nuanxin.map.getCenter()).add([50, 20]));
+        return [ll.lng, ll.lat]; }""")
+    page.click("#pin-bar .pin-ok")
+    page.wait_for_selector("#pin-bar .is-ok")
+    assert "谢谢" in page.inner_text("#pin-bar") and _in_viewport(page, "#pin-bar .pin-say")
+    latest = list_reports(store, station_id=sid)[0]
+    assert latest["kind"] == "wrong_location"
+    assert (latest["lon"], latest["lat"]) == pytest.approx(want, abs=2e-5)  # no tiles: WGS84
+    assert abs(latest["lon"] - station.lon) > 1e-5 or abs(latest["lat"] - station.lat) > 1e-5

@@ -170,7 +170,8 @@
     function done(res, where) {
       var target = where || thanks;
       target.hidden = false;
-      target.className = (where ? "" : "report-thanks ") + (res.ok ? "is-ok" : "is-error");
+      target.classList.remove("is-ok", "is-error");
+      target.classList.add(res.ok ? "is-ok" : "is-error");
       target.textContent = res.ok ? (res.queued
         ? "现在没有网络：反馈已存在手机上，联网后会自动发送。谢谢！"
         : "谢谢！已收到，工会会尽快核实，下一位师傅就能看到。")
