@@ -10,8 +10,9 @@ Every station is ``ok``, ``unverified`` or ``flagged`` (:data:`TRUST_STATES`), w
    that kind from ``NUANXIN_TRUST_REPORTS`` (default 3) *distinct clients* fall within
    ``NUANXIN_TRUST_WINDOW_DAYS`` (default 7) days of each other. A client is the day's salted
    key of the sender's address (:func:`webmap.security.client_fingerprint`): the same phone
-   twice counts once; nothing links it to a person or across days. The flag names the kind
-   with the most clients (``problem``; the latest wins a tie) and says why in Chinese
+   twice in a day counts once; nothing links it to a person or across days (so one address
+   on two days counts as two clients: the price of keeping no address). The flag names the
+   kind with the most clients (``problem``; the latest wins a tie) and says why in Chinese
    (``trust_reason``). A flag does not fade with time: it stays until cleared.
 2. **What counts.** Only open reports (not yet settled or dismissed by the union), sent after
    the last union inspection (a report on the day of an inspection counts as seen by it).
