@@ -90,7 +90,7 @@ def planning_layers(*, to_tiles: str = "wgs84", stations=None, coverage=None,
     """
     datum = normalise_datum(to_tiles)
     if stations is None and coverage is not None:
-        stations = coverage.stations
+        stations = _stations_near(coverage, only_near=False)
     rows = _station_rows(stations)
     if radius_m is None and coverage is not None:
         radius_m = coverage.radius_m
@@ -103,6 +103,26 @@ def planning_layers(*, to_tiles: str = "wgs84", stations=None, coverage=None,
     if siting:
         groups.append(_sites_layer(siting, datum, radius_m=radius_m))
     return groups
+
+
+def _stations_near(coverage, *, only_near: bool = True) -> list[dict]:
+    """The stations of a coverage result that can reach its demand (within the demand's
+    extent widened by the radius) — the map is fitted to them; with ``only_near=False`` every
+    station, those near first (every station is drawn, a street's view is not the city's)."""
+    rows = _station_rows(coverage.stations)
+    demand = coverage.demand
+    if not len(demand) or not rows:
+        return rows
+    lat0 = float(np.mean(demand.lat))
+    dlat = coverage.radius_m / 111_000.0 * 1.05
+    dlon = dlat / max(np.cos(np.radians(lat0)), 0.1)
+    x0, x1 = float(np.min(demand.lon)) - dlon, float(np.max(demand.lon)) + dlon
+    y0, y1 = float(np.min(demand.lat)) - dlat, float(np.max(demand.lat)) + dlat
+    near = [x0 <= r["lon"] <= x1 and y0 <= r["lat"] <= y1 for r in rows]
+    if only_near:
+        return [r for r, ok in zip(rows, near, strict=True) if ok]
+    return ([r for r, ok in zip(rows, near, strict=True) if ok]
+            + [r for r, ok in zip(rows, near, strict=True) if not ok])
 
 
 def _service_layer(rows: list[dict], datum: str, *, radius_m: float | None,
@@ -299,7 +319,10 @@ def _bounds(layers: dict, datum: str):
     if cov is not None and len(cov.demand):
         lons += [float(np.min(cov.demand.lon)), float(np.max(cov.demand.lon))]
         lats += [float(np.min(cov.demand.lat)), float(np.max(cov.demand.lat))]
-    for r in _station_rows(layers.get("stations")):
+    stations = layers.get("stations")
+    if stations is None and cov is not None:
+        stations = _stations_near(cov)
+    for r in _station_rows(stations):
         lons.append(float(r["lon"]))
         lats.append(float(r["lat"]))
     for c in (layers.get("siting") or {}).get("chosen", []):

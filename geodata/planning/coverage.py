@@ -273,6 +273,28 @@ def resolve_area(*, district: str | None = None, street: str | None = None,
                     sub_districts=list(frame["name"]), sub_geoms=list(frame.geometry.values))
 
 
+def _assign_by_name(out: np.ndarray, names: np.ndarray, districts: np.ndarray,
+                    spec: AreaSpec) -> None:
+    """Points that carry a sub-area's name get its index (vectorised over the distinct
+    names: a city's area view has millions of cells and a few hundred names)."""
+    by_name: dict = {}
+    for i, nm in enumerate(spec.sub_names):
+        by_name.setdefault(nm, []).append(i)
+    uniq, inverse = np.unique(names.astype(str), return_inverse=True)
+    order = np.argsort(inverse.ravel(), kind="stable")
+    bounds = np.searchsorted(inverse.ravel()[order], np.arange(len(uniq) + 1))
+    for k, name in enumerate(uniq.tolist()):
+        hits = by_name.get(name, ()) if name else ()
+        if not hits:
+            continue
+        rows = order[bounds[k]:bounds[k + 1]]
+        if len(hits) == 1:
+            out[rows] = hits[0]
+            continue
+        for h in hits:  # the same street name in two districts
+            out[rows[districts[rows] == spec.sub_districts[h]]] = h
+
+
 def _assign_areas(demand: DemandSet, spec: AreaSpec) -> np.ndarray:
     """Index into ``spec.sub_names`` per demand point (-1 when in none).
 
@@ -288,18 +310,8 @@ def _assign_areas(demand: DemandSet, spec: AreaSpec) -> np.ndarray:
         return out
     names = np.asarray(demand.street if spec.sub_level == "street" else demand.district,
                        dtype=object)
-    named = np.flatnonzero(names != "")
-    if named.size:
-        by_name: dict = {}
-        for i, nm in enumerate(spec.sub_names):
-            by_name.setdefault(nm, []).append(i)
-        for i in named.tolist():
-            hits = by_name.get(names[i], ())
-            if len(hits) == 1:
-                out[i] = hits[0]
-            elif len(hits) > 1:  # same street name in two districts
-                out[i] = next((h for h in hits if spec.sub_districts[h] == demand.district[i]),
-                              -1)
+    if n:
+        _assign_by_name(out, names, np.asarray(demand.district, dtype=object), spec)
     for i, geom in enumerate(spec.sub_geoms):
         todo = np.flatnonzero(out < 0)
         if not todo.size:
@@ -321,7 +333,7 @@ def _share(part: float, total: float) -> float | None:
 
 
 #: Most grid cells dissolved exactly for a drawing; beyond, cells are merged 2×2, 4×4... first.
-MAX_OUTLINE_CELLS = 100_000
+MAX_OUTLINE_CELLS = 30_000
 
 
 def _cells_outline(x: np.ndarray, y: np.ndarray, cell_m: float):
@@ -335,8 +347,9 @@ def _cells_outline(x: np.ndarray, y: np.ndarray, cell_m: float):
     import shapely
 
     h = cell_m / 2
-    xy = np.unique(np.round(np.column_stack([x, y]), 3), axis=0)  # a border cell of two areas
-    x, y = xy[:, 0], xy[:, 1]
+    if len(x) <= MAX_OUTLINE_CELLS:  # a border cell of two areas appears twice
+        xy = np.unique(np.round(np.column_stack([x, y]), 3), axis=0)
+        x, y = xy[:, 0], xy[:, 1]
     if len(x) <= MAX_OUTLINE_CELLS:
         try:
             return shapely.coverage_union_all(shapely.box(x - h, y - h, x + h, y + h))
@@ -344,11 +357,14 @@ def _cells_outline(x: np.ndarray, y: np.ndarray, cell_m: float):
             pass
     size = cell_m
     while True:
-        keys = np.unique(np.column_stack([np.floor(x / size), np.floor(y / size)]), axis=0)
+        kx, ky = np.floor(x / size).astype(np.int64), np.floor(y / size).astype(np.int64)
+        bx, by = int(kx.min()), int(ky.min())
+        span = int(ky.max()) - by + 1
+        keys = np.unique((kx - bx) * span + (ky - by))  # one integer per cell: a fast unique
         if len(keys) <= MAX_OUTLINE_CELLS:
             break
         size *= 2
-    x0, y0 = keys[:, 0] * size, keys[:, 1] * size
+    x0, y0 = (keys // span + bx) * size, (keys % span + by) * size
     return shapely.coverage_union_all(shapely.box(x0, y0, x0 + size, y0 + size))
 
 
@@ -673,7 +689,8 @@ def coverage_strip(demand: DemandSet, stations: StationArrays | Sequence, *,
         except ValueError:
             raise ValidationError(f"时刻 {text!r} 不是 HH:MM (strip times must be HH:MM)") \
                 from None
-        res = compute_coverage(demand, stations, at=moment, **options)
+        res = compute_coverage(demand, stations, at=moment,
+                               **{k: v for k, v in options.items() if k != "area"})
         out.append({"time": text, "at": moment.isoformat(timespec="minutes"),
                     "demand_total": _r(res.demand_total),
                     "demand_covered": _r(res.demand_covered),

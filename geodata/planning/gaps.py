@@ -12,8 +12,10 @@ Siting starts from the gaps: :func:`gaps_as_demand` gives the clustered uncovere
 :class:`~geodata.planning.demand.DemandSet` (``meta["gap_id"]`` per point) that the siting
 adapter (:mod:`geodata.planning.siting`) can take as its demand.
 
-Large uncovered areas (a whole city's grid) are first binned into cells of half the radius
-(weights summed at their weighted centre), so clustering stays linear in practice.
+Large uncovered areas (a whole city's grid) are first binned into square bins of half the
+radius, doubled until at most :data:`_BIN_TARGET` bins remain (weights summed at their
+weighted centre; neighbouring bins always connect), so clustering stays fast; the gaps' sizes
+and members are still exact sums over the points.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from geodata.planning.demand import DemandSet
 __all__ = ["Gap", "find_gaps", "gaps_as_demand", "passing_candidates", "CandidateArrays",
            "size_text"]
 
-#: Above this many uncovered points, points are binned before clustering.
+#: Above this many uncovered points, points are binned before clustering ...
 _BIN_ABOVE = 20_000
+#: ... into at most this many bins.
+_BIN_TARGET = 20_000
 #: Stages of a candidate that is (or will never be) a station.
 _CLOSED_STAGES = ("opened", "suspended", "closed", "declined")
 
@@ -117,20 +121,24 @@ def _labels(xy: np.ndarray, weight: np.ndarray, eps: float, min_weight: float) -
     return model.fit(xy, sample_weight=weight / min_weight).labels_.astype(np.int64)
 
 
-def _binned_labels(xy: np.ndarray, weight: np.ndarray, eps: float, min_weight: float
-                   ) -> np.ndarray:
-    """Labels per point, clustering bins of ``eps / 2`` when there are many points."""
-    if xy.shape[0] <= _BIN_ABOVE:
-        return _labels(xy, weight, eps, min_weight)
+def _bins(xy: np.ndarray, weight: np.ndarray, eps: float):
+    """``(centres, weights, inverse, size)``: points binned into squares of ``eps / 2``,
+    doubled until at most :data:`_BIN_TARGET` bins remain."""
     size = eps / 2
-    keys = np.floor(xy / size).astype(np.int64)
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    lo = xy.min(axis=0)
+    while True:
+        kx = ((xy[:, 0] - lo[0]) // size).astype(np.int64)
+        ky = ((xy[:, 1] - lo[1]) // size).astype(np.int64)
+        uniq, inverse = np.unique(kx * (int(ky.max()) + 1) + ky, return_inverse=True)
+        if len(uniq) <= _BIN_TARGET:
+            break
+        size *= 2
     inverse = inverse.ravel()
     w = np.bincount(inverse, weights=weight, minlength=len(uniq))
     safe = np.where(w > 0, w, 1.0)
     cx = np.bincount(inverse, weights=xy[:, 0] * weight, minlength=len(uniq)) / safe
     cy = np.bincount(inverse, weights=xy[:, 1] * weight, minlength=len(uniq)) / safe
-    return _labels(np.column_stack([cx, cy]), w, eps, min_weight)[inverse]
+    return np.column_stack([cx, cy]), w, inverse, size
 
 
 def find_gaps(result, *, candidates: CandidateArrays | None = None,
@@ -163,24 +171,31 @@ def find_gaps(result, *, candidates: CandidateArrays | None = None,
     eps = float(eps_m or result.radius_m)
     if min_weight is None:
         min_weight = (demand.cell_m ** 2 if demand.unit == "m2" and demand.cell_m else 1.0)
-    labels = _binned_labels(xy, weight, eps, float(min_weight))
-    ids = np.unique(labels[labels >= 0])
-    sizes = np.array([weight[labels == k].sum() for k in ids])
+    if xy.shape[0] > _BIN_ABOVE:
+        bxy, bw, inverse, size = _bins(xy, weight, eps)
+        eps = max(eps, 1.5 * size)  # neighbouring bins connect
+    else:
+        bxy, bw, inverse, size = xy, weight, np.arange(xy.shape[0]), 0.0
+    blabels = _labels(bxy, bw, eps, float(min_weight))
+    labels = blabels[inverse]
+    ids = np.unique(blabels[blabels >= 0])
+    sizes = np.bincount(labels[labels >= 0], minlength=int(ids.max()) + 1 if ids.size else 0,
+                        weights=weight[labels >= 0])[ids] if ids.size else np.zeros(0)
     order = ids[np.argsort(-sizes, kind="stable")]
     if max_gaps is not None:
         order = order[:max_gaps]
-    context = _Context(result, candidates)
-    return [context.gap(rank, idx[labels == k], xy[labels == k], weight[labels == k])
-            for rank, k in enumerate(order.tolist(), start=1)]
+    context = _Context(result, candidates, pad=size / 2)
+    return [context.gap(rank, idx[labels == k], weight[labels == k], bxy[blabels == k],
+                        bw[blabels == k]) for rank, k in enumerate(order.tolist(), start=1)]
 
 
 class _Context:
     """What every gap of one result is described with (trees built once)."""
 
-    def __init__(self, result, candidates: CandidateArrays | None) -> None:
+    def __init__(self, result, candidates: CandidateArrays | None, *, pad: float = 0.0) -> None:
         from scipy.spatial import cKDTree
 
-        self.result = result
+        self.result, self.pad = result, pad
         st = result.stations
         sx, sy = to_metric(st.lon, st.lat, result.crs)
         self.station_tree = cKDTree(np.column_stack([sx, sy])) if len(st) else None
@@ -189,17 +204,21 @@ class _Context:
             cx, cy = to_metric(self.candidates.lon, self.candidates.lat, result.crs)
             self.cand_xy = np.column_stack([np.asarray(cx), np.asarray(cy)])
 
-    def gap(self, rank: int, members: np.ndarray, xy: np.ndarray, weight: np.ndarray) -> Gap:
+    def gap(self, rank: int, members: np.ndarray, member_weight: np.ndarray, xy: np.ndarray,
+            weight: np.ndarray) -> Gap:
+        """One gap: its points (``members``, weights) and the places it is measured on
+        (``xy``, ``weight``: the points themselves, or their bins)."""
         total = float(weight.sum())
         centre = (weight @ xy) / total if total > 0 else xy.mean(axis=0)
         lon, lat = from_metric(centre[0], centre[1], self.result.crs)
-        street, district = self._area(members, weight)
+        street, district = self._area(members, member_weight)
         near = (None, None, None)
         if self.station_tree is not None:
             dist, j = self.station_tree.query(centre, k=1)
             st = self.result.stations
             near = (int(st.ids[j]), str(st.names[j]), float(dist))
-        return Gap(rank=rank, size=total, points=int(members.size), lon=float(lon),
+        return Gap(rank=rank, size=float(member_weight.sum()), points=int(members.size),
+                   lon=float(lon),
                    lat=float(lat), street=street, district=district,
                    nearest_station_id=near[0], nearest_station_name=near[1],
                    nearest_station_m=near[2], candidate=self._candidate(xy, weight, total),
@@ -246,7 +265,7 @@ class _Context:
         import shapely
 
         demand = self.result.demand
-        pad = demand.cell_m / 2 if demand.cell_m else 50.0
+        pad = (demand.cell_m / 2 if demand.cell_m else 50.0) + self.pad
         hull = shapely.buffer(shapely.convex_hull(shapely.multipoints(xy)), pad, quad_segs=4)
         crs = self.result.crs
         return shapely.transform(hull, lambda pts: np.column_stack(
