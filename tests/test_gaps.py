@@ -195,6 +195,24 @@ def test_page_names_the_demand_source_before_and_after_a_sheet(guangwai, tmp_pat
     assert "待定位" in after  # the district-only row is waiting for a pin
     assert "（示例）" in after or "示例" in after
     assert client.get("/union/coverage?demand=bogus").status_code == 400
+    # the row found only to 西城区 is listed with a pin form; a pin outside the account's
+    # street is refused, one inside counts it
+    from stations.demand_points import pending_pins
+
+    assert 'id="demand-pending"' in after and "某物流公司" in after
+    (row,) = pending_pins(guangwai)
+    url = f"/union/coverage/demand/{row['id']}/pin"
+    token = csrf_token_from(after)
+    outside = client.post(url, data={"csrf_token": token, "lon": "116.3975", "lat": "39.9087",
+                                     "crs": "wgs84"})
+    assert outside.status_code == 403 and pending_pins(guangwai)
+    assert client.post(url, data={"csrf_token": token, "lon": "东经", "lat": "39.88",
+                                  "crs": "wgs84"}).status_code == 400
+    placed = client.post(url, data={"csrf_token": token, "lon": "116.3300", "lat": "39.8840",
+                                    "crs": "wgs84"})
+    assert placed.status_code == 302 and pending_pins(guangwai) == []
+    pinned = client.get("/union/coverage?radius=500").get_data(as_text=True)
+    assert "609 人" in pinned and 'id="demand-pending"' not in pinned
 
 
 def test_api_demand_choice_and_strip(guangwai):

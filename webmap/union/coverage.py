@@ -22,7 +22,7 @@ from webmap.security import csp_nonce
 from webmap.union.common import XLSX, bp, current_scope, listed_area, send_temp
 
 __all__ = ["coverage", "coverage_report", "coverage_geojson", "demand_template",
-           "demand_upload", "DEMAND_CHOICES_ZH"]
+           "demand_upload", "demand_pin", "DEMAND_CHOICES_ZH"]
 
 #: The demand choices of the form, in words (auto first: the honest default).
 DEMAND_CHOICES_ZH = {"auto": "自动（有导入的需求点用需求点，否则按面积）",
@@ -115,7 +115,19 @@ def coverage():
     query = {k: v for k, v in request.args.items() if v}
     return render_template("union/coverage.html", form=form, body=body, sites=sites, map=parts,
                            districts=districts, query=query, result=result,
-                           demand_choices=DEMAND_CHOICES_ZH)
+                           demand_choices=DEMAND_CHOICES_ZH, pending=_pending(store, form))
+
+
+def _pending(store, form: dict) -> list[dict]:
+    """Demand rows of the page's area waiting for a pin (at most 50)."""
+    from stations.demand_points import pending_pins
+
+    if form["street"]:
+        from geodata.places.assign import area_of_names
+
+        area = area_of_names(form["district"], form["street"])
+        return pending_pins(store, street=area.street or form["street"])[:50]
+    return pending_pins(store, district=form["district"] or None)[:50]
 
 
 @bp.get("/coverage/report.xlsx")
@@ -209,3 +221,29 @@ def _flash_report(report: dict) -> None:
     for row in report["pending_pin"][:30]:
         flash(f"第 {row['row']} 行 {row['name']}：地址只能定位到区或市，已列入待定位，"
               "不参与覆盖计算。", "error")
+
+
+@bp.post("/coverage/demand/<int:point_id>/pin")
+def demand_pin(point_id: int):
+    """Place a demand point waiting for a pin (经度/纬度 in the chosen datum); the new place
+    must lie in the account's area."""
+    from geodata.crs.datums import convert, normalise_datum
+    from geodata.places.assign import areas_at
+    from stations.demand_points import set_pin
+
+    try:
+        lon = float((request.form.get("lon") or "").strip()[:32])
+        lat = float((request.form.get("lat") or "").strip()[:32])
+    except ValueError:
+        raise ValidationError("经度、纬度须为数字 (lon and lat must be numbers)") from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ValidationError(f"坐标超出范围 (lon -180..180, lat -90..90): {lon}, {lat}")
+    datum = normalise_datum(request.form.get("crs") or "wgs84")
+    if datum != "wgs84":
+        lon, lat = (float(v) for v in convert(lon, lat, src=datum, dst="wgs84"))
+    area = areas_at([lon], [lat])[0]
+    current_scope().check_write(area, what="需求点")
+    row = set_pin(get_store(), point_id, lon=lon, lat=lat, district=area.district,
+                  street=area.street)
+    flash(f"已定位需求点 {row['name']}（{area.label()}），已计入覆盖分析。", "ok")
+    return redirect(url_for("union.coverage"))
