@@ -40,6 +40,7 @@ __all__ = [
     "sessions_table",
     "api_tokens_table",
     "plaque_visits_table",
+    "areas_table",
 ]
 
 
@@ -284,4 +285,20 @@ api_tokens_table = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime()),
     Index("ix_api_tokens_user_id", "user_id"),
+)
+
+# District and street outlines in the store (issue 15 item 1), so PostGIS can assign areas in
+# SQL (``nuanxin_area_at``, ``nuanxin_assign_areas``): GeoJSON geometry text on both backends;
+# on PostGIS a generated, GiST-indexed ``geom`` (migration 0008). ``rank`` is the order the
+# shipped data lists them in (the first match wins, as in geodata.places.areas.locate_many).
+areas_table = Table(
+    "areas", metadata,
+    Column("code", String(16), primary_key=True),
+    Column("level", String(16), nullable=False),  # district / street
+    Column("name", Text, nullable=False),
+    Column("district", Text, nullable=False, default=""),  # a street's district name
+    Column("district_code", String(16), nullable=False, default=""),
+    Column("rank", Integer, nullable=False),
+    Column("outline", Text, nullable=False),  # GeoJSON geometry, WGS84
+    Index("ix_areas_level", "level"),
 )

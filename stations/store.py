@@ -33,7 +33,13 @@ from stations.config import database_url
 from stations.engines import SQLITE_BUSY_MS, sqlite_setup, write_connection
 from stations.errors import ConflictError, NotFoundError, StoreError, ValidationError
 from stations.records import STATION_FIELDS, STATUSES, Station
-from stations.schema import meta_table, metadata, sessions_table, stations_table
+from stations.schema import (
+    areas_table,
+    meta_table,
+    metadata,
+    sessions_table,
+    stations_table,
+)
 
 __all__ = ["Store", "open_store", "station_from_record", "redact_url", "UNAVAILABLE",
            "AUDITED_FIELDS", "audited_values", "IMPORT_ACTOR", "write_connection",
@@ -611,6 +617,38 @@ class Store:
                               {"r": float(radius_m), "s": status})
         return {"demand_points": int(row[0]), "covered": int(row[1]),
                 "weight": float(row[2]), "covered_weight": float(row[3])}
+
+    def replace_areas(self, rows: Sequence[dict]) -> int:
+        """Replace the district/street outlines (rows of :data:`stations.schema.areas_table`:
+        ``code, level, name, district, district_code, rank, outline`` GeoJSON text)."""
+        with self.transaction() as conn:
+            conn.execute(areas_table.delete())
+            for start in range(0, len(rows), 200):
+                conn.execute(areas_table.insert(), list(rows[start:start + 200]))
+        return len(rows)
+
+    def count_areas(self) -> int:
+        """How many outlines the store holds."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(areas_table))
+                       .scalar())
+
+    def spatial_area_at(self, lon: float, lat: float) -> tuple[str | None, str | None]:
+        """PostGIS: ``(district, street)`` names whose outlines hold a WGS84 point."""
+        rows = self._spatial("SELECT district, street FROM nuanxin_area_at(:x, :y)",
+                             {"x": float(lon), "y": float(lat)})
+        return (rows[0][0], rows[0][1]) if rows else (None, None)
+
+    def spatial_assign_areas(self) -> int:
+        """PostGIS: every located station's district and street from the outlines, in one
+        statement (``nuanxin_assign_areas``); how many changed (the version moves)."""
+        if not self.is_postgis:
+            self._spatial("", {})
+        with self.transaction() as conn:
+            changed = int(conn.execute(sa.text("SELECT nuanxin_assign_areas()")).scalar())
+            if changed:
+                self.bump_version("stations_version", conn=conn)
+        return changed
 
     def count_stations(self, *, conn: Connection | None = None) -> int:
         """How many stations (any status)."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from geodata.places.stored_areas import store_areas
 from stations import accounts, lifecycle, settings
 from stations.backup import table_rows
 from stations.candidates import Candidate, add_candidates
@@ -73,6 +74,7 @@ def _fill(store: Store) -> None:
                           "group": "", "shift": ""}])
     cache_answers(store, {"sig|广安门外大街1号": {"lon": 116.34, "lat": 39.88}},
                   now=settings.wall_now())
+    store_areas(store)
 
 
 def _run(url: str, tmp_path: Path, monkeypatch, *args: str):

@@ -178,3 +178,44 @@ def test_two_server_processes_stay_in_step(kind, backend_store, tmp_path):
         assert moved.status_code == 200, moved.text
         got = requests.get(f"{two}/api/nearest", params=query, timeout=30).json()
         assert [r["id"] for r in got["results"]] == [far]
+
+
+@pytest.mark.postgis
+def test_postgis_assigns_districts_and_streets_as_the_python_rule_does(pg_fresh_url, tmp_path,
+                                                                      monkeypatch):
+    """``nuanxin init`` stores the outlines; ``nuanxin_area_at`` and
+    ``nuanxin_assign_areas`` (SQL) answer what ``geodata.places.areas.locate_many`` does."""
+    from click.testing import CliRunner
+
+    from geodata.places.areas import locate_many
+    from webmap.cli import main as cli
+
+    monkeypatch.setenv("NUANXIN_DATABASE_URL", pg_fresh_url)
+    monkeypatch.setenv("NUANXIN_INSTANCE", str(tmp_path / "instance"))
+    assert CliRunner().invoke(cli, ["init"]).exit_code == 0
+    store = Store(pg_fresh_url)
+    try:
+        assert store.count_areas() > 16
+        rng = np.random.default_rng(9)
+        lon = rng.uniform(116.0, 116.8, 300).tolist() + [117.9]  # and one outside Beijing
+        lat = rng.uniform(39.6, 40.3, 300).tolist() + [41.0]
+        expected = locate_many(lon, lat)
+        got = [store.spatial_area_at(x, y) for x, y in zip(lon, lat, strict=True)]
+        assert got == expected
+        assert sum(1 for d, s in expected if d and s) > 100 and expected[-1] == (None, None)
+        # stations typed with wrong areas: one SQL statement puts each where it is
+        store.add_stations([Station(name=f"站{i}", lon=x, lat=y, district="东城区",
+                                    street="某街道") for i, (x, y) in
+                            enumerate(zip(lon[:100], lat[:100], strict=True))])
+        version = store.version()
+        changed = store.spatial_assign_areas()
+        assert changed > 0 and store.version() == version + 1
+        for station, (district, street) in zip(store.list_stations(), expected[:100],
+                                                strict=True):
+            if district is None:
+                assert (station.district, station.street) == ("东城区", "某街道")
+            else:
+                assert (station.district, station.street) == (district, street or "")
+        assert store.spatial_assign_areas() == 0  # nothing left to change
+    finally:
+        store.dispose()

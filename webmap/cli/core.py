@@ -193,6 +193,10 @@ def _print_nearest(payload: dict, *, empty_store: bool, filtered: bool) -> None:
 def init_cmd(demo: bool, if_empty: bool, reset: bool) -> None:
     """创建站点库 (create the store); --demo 载入北京示例数据。"""
     store = ready_store(reset=reset)
+    if store.count_areas() == 0:  # outlines for PostGIS's area assignment in SQL (issue 15)
+        from geodata.places.stored_areas import store_areas
+
+        store_areas(store)
     click.echo(f"站点库已就绪 (store ready): {store.shown_url}")
     if not demo:
         return
