@@ -209,7 +209,9 @@ def init_cmd(demo: bool, if_empty: bool, reset: bool) -> None:
     figures = load_demo(store)
     click.echo(f"已载入北京示例数据 [示例数据] (demo loaded): {figures['stations']} 个站点 "
                f"(stations), {figures['candidates']} 个候选承建单位 (candidates, screened), "
-               f"{figures['demand']} 个需求点 (demand points)")
+               f"{figures['demand']} 个社区代理点 (community proxy points: counted only with "
+               "--demand community_proxy; import a demand sheet for people, "
+               "e.g. geodata/demo/guangwai_demand_sample.csv)")
 
 
 @main.group("stations")
