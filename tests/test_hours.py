@@ -554,12 +554,13 @@ intervals = st.one_of(
     st.tuples(st.integers(0, 1439),
               st.one_of(st.integers(1, 240), st.integers(1, 1439))).map(lambda p: (p[0], sum(p))),
 )
-weeks = st.lists(st.lists(intervals, max_size=3), min_size=7, max_size=7).filter(
-    # a spill from or into a whole day runs into one span with it: which day the spill's
-    # minutes "belong to" is then a matter of writing, not of opening, so leave that out
-    lambda week: not any(any(e > 1440 for _, e in day) and ((0, 1440) in day
-                                                           or (0, 1440) in week[(d + 1) % 7])
-                         for d, day in enumerate(week)))
+weeks = st.lists(st.lists(intervals, max_size=3), min_size=7, max_size=7)
+# Weekly figures attribute minutes to days; hours running on through midnight into hours of
+# the next day form one span whose minutes belong to a day by writing, not by opening, so
+# these weeks keep clear of midnight (spills are pinned by the explicit tests above).
+day_spans = st.tuples(st.integers(1, 1438), st.integers(1, 1437)).map(
+    lambda p: (p[0], min(1439, p[0] + p[1])))
+plain_weeks = st.lists(st.lists(day_spans, max_size=3), min_size=7, max_size=7)
 fast = settings(max_examples=150, deadline=None, database=None)
 
 
@@ -637,7 +638,7 @@ def test_property_text_round_trips(week):
 
 
 @fast
-@given(weeks, st.integers(0, 1439))
+@given(plain_weeks, st.integers(0, 1439))
 def test_property_weekly_figures_match_brute_force(week, minute):
     hours = parse(zh_text(week))
     for d, ivs in enumerate(week):
