@@ -40,8 +40,9 @@ Intended differences from the bare parser (each is a test in ``tests/test_hours.
 
 1. ``PH`` dates come from China's calendar — ``24/7; PH off`` is closed on 2026-10-05
    (National Day block); the parser's ``CN`` calendar has only 2026-10-01.
-2. ``Mo-Fr 08:00-18:00 "工作日"; PH off`` is open on the make-up Saturday 2026-09-20 …
-   (a plain ``Mo-Fr 08:00-18:00`` keeps OSM's meaning: closed on any Saturday).
+2. ``Mo-Fr 08:00-18:00 "工作日"; PH off`` (what ``工作日 8:00-18:00`` is written as) is open
+   on the make-up days 2026-09-20 (a Sunday) and 2026-10-10 (a Saturday); a plain
+   ``Mo-Fr 08:00-18:00`` keeps OSM's meaning: closed on any Saturday or Sunday.
 3. ``PH`` with a day offset (``PH +1 day``) cannot be mapped to a variant and never applies
    (logged once per text); ``PH Mo`` (a holiday that is a Monday) is read as ``Mo`` on a
    holiday and on the first day after one.
@@ -49,8 +50,12 @@ Intended differences from the bare parser (each is a test in ``tests/test_hours.
 A time on a date depends on that date's rules and the spill from the evening before, so the
 variant used has ``PH`` on exactly the holidays among those two days (``PH`` → ``Mo-Su`` when
 both are holidays, → that one weekday's name when one is, the expression as written when
-neither is): a night shift ``Mo-Su 22:00-06:00; PH off`` is closed at 01:00 after the last
-holiday evening, as OSM reads it.
+neither is). So ``Mo-Su 22:00-06:00; PH off`` is closed at 01:00 on the first holiday
+morning (the PH rule takes that day) and open at 01:00 after the last holiday evening (that
+morning belongs to the next day's own weekday rule) — as the parser reads the same expression
+around a holiday its own calendar knows. ``SH`` next to ``PH`` (``Su,SH,PH``) is dropped from
+the variant (it never matches). Where the two references disagree with each other the parser
+is followed (an open end ``10:00+`` is open until midnight; opening_hours.js says unknown).
 """
 
 from __future__ import annotations
