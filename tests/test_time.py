@@ -107,6 +107,37 @@ def test_an_opened_station_is_verified_on_the_shanghai_date(store, frozen):
     assert station.verified_on == date(2026, 1, 5)  # the UTC date is still the 4th
 
 
+def test_screens_show_beijing_time_and_the_api_writes_the_offset(store, frozen):
+    """The dashboard's history, visits and reports, and the API's audit and report answers."""
+    from stations.worker_reports import add_report
+    from webmap.app import create_app
+    from webmap.auth import issue_token
+    from webmap.testing import login
+    from webmap.users import add_user
+
+    (cid,) = add_candidates(store, [Candidate(
+        name="红莲南里社区党群服务中心", lon=116.3292, lat=39.8787, geocode_precision="input",
+        district="西城区", street="广安门外街道")])
+    lifecycle.screen_result(store, cid, actor="t", result="pass", score=70)
+    lifecycle.visit(store, cid, actor="t", notes="一层临街")
+    lifecycle.agree(store, cid, actor="t")
+    station = lifecycle.open_station(store, cid, actor="t")
+    add_report(store, station.id, kind="closed", note="没开门", created_at=settings.wall_now())
+    add_user(store, "admin", "correct horse battery staple", role="admin")
+    app = create_app({"TESTING": True, "TILES": "none", "DATABASE_URL": store.url})
+    client = app.test_client()
+    login(client, "admin", "correct horse battery staple")
+    for page in (f"/union/candidates/{cid}", f"/union/stations/{station.id}"):
+        html = client.get(page).get_data(as_text=True)
+        assert SHOWN in html, page
+        assert "17:30:45" not in html and "+08:00" not in html  # not UTC, not raw ISO
+    token = issue_token(store, "admin")
+    audit_log = client.get(f"/api/audit?station={station.id}",
+                           headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert {e["at"] for e in audit_log["events"]} == {ISO}
+    app.extensions["nuanxin.store"].dispose()
+
+
 #: Run in a subprocess under a given TZ: write a station and an audit row at a real "now",
 #: then print how the product shows and writes that instant.
 _PROBE = r"""
