@@ -648,3 +648,17 @@ def test_property_weekly_figures_match_brute_force(week, minute):
     own = [{m for s, e in ivs for m in range(s, e) if m < 1440} for ivs in week]
     expected = any(minute in own[d] or minute in spill[d - 1] for d in range(7))
     assert hours.open_at_minute_any_day(minute) is expected
+
+
+def test_ph_with_a_day_offset_is_accepted_but_never_applies(caplog):
+    with caplog.at_level(logging.WARNING, logger="stations.hours"):
+        eve = parse("PH -1 day 10:00-12:00")  # the day before a holiday
+    assert eve.known
+    assert eve.is_open(datetime(2026, 9, 30, 11, 0)) is False  # intended difference 3
+    assert any("cannot be evaluated with China's calendar" in r.getMessage()
+               for r in caplog.records)
+    mixed = parse("Su,SH,PH off; 24/7")  # SH next to PH: the PH variant drops SH
+    assert mixed.to_text() and mixed.is_open(datetime(2026, 10, 5, 12, 0)) is True  # later rule
+    closed = parse("24/7; Su,SH,PH off")
+    assert closed.is_open(datetime(2026, 10, 5, 12, 0)) is False  # a Monday in the block
+    assert closed.is_open(datetime(2026, 10, 9, 12, 0)) is True
