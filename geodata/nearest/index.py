@@ -80,7 +80,7 @@ _NETWORK_POOL = 8  # straight-line candidates per wanted result before network r
 _NETWORK_CAP = 32  # ... and at most this many per wanted result in total
 _GRID_MAX_K = 16  # larger k goes straight to the k-d tree
 _WIDEN_BUDGET = 16  # candidates asked before an open-at query turns to the open-interval index
-_SLOT_TREES = 64  # small per-quarter-hour k-d trees kept
+_SLOT_TREES = 32  # per-quarter-hour k-d trees kept (each ≤ a quarter of the stations)
 _SPARSE_SHARE = 0.05  # fewer may be open at departure: straight to the open-interval index
 _SORT_MAX = 4096  # a group this small is sorted by distance once per query
 
