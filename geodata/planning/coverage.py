@@ -45,7 +45,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 import numpy as np
 
@@ -61,8 +61,9 @@ from geodata.planning.demand import (
     demand_for_area,
 )
 from geodata.planning.reach import CoverageArrays, coverage_arrays
+from geodata.planning.shifts import on_shift, station_masks
 from stations.errors import ValidationError
-from stations.hours import TZ, hours_of
+from stations.hours import TZ
 from stations.settings import DEFAULT_RADIUS_M, DETOUR_FACTOR, WALK_SPEED_KMH, now
 
 __all__ = [
@@ -156,67 +157,6 @@ def _positive(value) -> bool:
         return math.isfinite(float(value)) and float(value) > 0
     except (TypeError, ValueError):
         return False
-
-
-# ----------------------------------------------------------------------------- time of day
-def _shift_window(start: int, end: int, at: datetime | None, day: date) -> tuple[datetime,
-                                                                              datetime]:
-    if at is not None:
-        local = at.astimezone(TZ) if at.tzinfo else at.replace(tzinfo=TZ)
-        day = local.date()
-        minute = local.hour * 60 + local.minute
-        if end > 1440 and minute < end - 1440 and minute < start:
-            day -= timedelta(days=1)  # still inside the shift that began yesterday
-    base = datetime.combine(day, time(), tzinfo=TZ)
-    return base + timedelta(minutes=int(start)), base + timedelta(minutes=int(end))
-
-
-def on_shift(demand: DemandSet, at: datetime) -> np.ndarray:
-    """Boolean per demand point: on shift at ``at`` (local time), or without a shift."""
-    local = at.astimezone(TZ) if at.tzinfo else at.replace(tzinfo=TZ)
-    minute = local.hour * 60 + local.minute
-    start, end = demand.shift_start, demand.shift_end
-    inside = ((start <= minute) & (minute < end)) | ((end > 1440) & (minute + 1440 < end))
-    return (start < 0) | inside
-
-
-def station_masks(hours_text: Sequence[str], demand: DemandSet, *, at: datetime | None = None,
-                  day: date | None = None, unknown_hours: str = "exclude"
-                  ) -> tuple[np.ndarray | None, list[np.ndarray] | None, dict]:
-    """Eligibility classes for time-of-day coverage.
-
-    Returns ``(demand_class, class_masks, info)``: ``None, None`` when nothing restricts
-    (no ``at``, no shifts). ``info`` counts stations with unknown hours.
-    """
-    if unknown_hours not in ("exclude", "include"):
-        raise ValidationError("unknown_hours must be 'exclude' or 'include'")
-    has_shift = demand.shift_start >= 0
-    info = {"stations_unknown_hours": 0}
-    if at is None and not has_shift.any():
-        return None, None, info
-    texts = np.asarray(hours_text, dtype=object)
-    uniq, inverse = np.unique(texts.astype(str), return_inverse=True)
-    parsed = [hours_of(t) for t in uniq]
-    info["stations_unknown_hours"] = int(sum(parsed[i].unknown for i in inverse))
-    day = day or now().date()
-
-    def verdict(values: list) -> np.ndarray:
-        ok = np.array([v is True or (v is None and unknown_hours == "include") for v in values],
-                      dtype=bool)
-        return ok[inverse] if inverse.size else np.zeros(0, dtype=bool)
-
-    base = np.ones(texts.size, dtype=bool) if at is None else verdict(
-        [h.is_open(at) for h in parsed])
-    demand_class = np.zeros(len(demand), dtype=np.int64)
-    masks = [base]
-    if has_shift.any():
-        pairs = np.stack([demand.shift_start, demand.shift_end], axis=1)
-        shifts, shift_inv = np.unique(pairs[has_shift], axis=0, return_inverse=True)
-        demand_class[has_shift] = shift_inv.ravel() + 1
-        for s, e in shifts:
-            a, b = _shift_window(int(s), int(e), at, day)
-            masks.append(base & verdict([h.open_during(a, b) for h in parsed]))
-    return demand_class, masks, info
 
 
 # ----------------------------------------------------------------------------- areas
