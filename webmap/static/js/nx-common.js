@@ -231,8 +231,12 @@
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { wireElder(); flush(); });
   } else { wireElder(); flush(); }
-  // the service worker's downloads never compete with the page's own first answer
-  function later() { setTimeout(registerWorker, 500); }
+  // the service worker's downloads never compete with the page's own first answer: it
+  // registers once the nearest answer is shown (or a while after load when none is asked)
+  var registered = false;
+  function registerOnce() { if (!registered) { registered = true; registerWorker(); } }
+  document.addEventListener("nx:nearest", function () { setTimeout(registerOnce, 300); });
+  function later() { setTimeout(registerOnce, 4000); }
   if (document.readyState === "complete") { later(); } else { root.addEventListener("load", later); }
 
   root.NxCommon = {el: el, metres: metres, speak: speak, canSpeak: canSpeak, describe: describe,
