@@ -525,7 +525,7 @@ class StationIndex:
         for key in wanted:
             col = self._masks.get(key)
             if col is None:
-                col = np.fromiter((s.amenities.get(key) == "yes" for s in self.stations),
+                col = np.fromiter((s.has(key) for s in self.stations),
                                   dtype=bool, count=len(self))
                 self._masks[key] = col
             mask &= col

@@ -56,6 +56,8 @@ def result_dict(result: NearestResult) -> dict:
         "host_type": s.host_type,
         "sample": bool(s.sample),
         "method": result.method,
+        # the arrival's year is past China's holiday calendar: said, not silently "no holidays"
+        "calendar_note": result.calendar_note,
     }
 
 
