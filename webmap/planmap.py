@@ -107,8 +107,9 @@ def planning_layers(*, to_tiles: str = "wgs84", stations=None, coverage=None,
 
 def _stations_near(coverage, *, only_near: bool = True) -> list[dict]:
     """The stations of a coverage result that can reach its demand (within the demand's
-    extent widened by the radius) — the map is fitted to them; with ``only_near=False`` every
-    station, those near first (every station is drawn, a street's view is not the city's)."""
+    extent widened by the radius) and the three nearest to it — the map is fitted to them;
+    with ``only_near=False`` every station, those first (every station is drawn, but a
+    street's view is not the city's)."""
     rows = _station_rows(coverage.stations)
     demand = coverage.demand
     if not len(demand) or not rows:
@@ -119,6 +120,12 @@ def _stations_near(coverage, *, only_near: bool = True) -> list[dict]:
     x0, x1 = float(np.min(demand.lon)) - dlon, float(np.max(demand.lon)) + dlon
     y0, y1 = float(np.min(demand.lat)) - dlat, float(np.max(demand.lat)) + dlat
     near = [x0 <= r["lon"] <= x1 and y0 <= r["lat"] <= y1 for r in rows]
+    # and the few stations nearest to the demand, so the map always shows where help is
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    scale = np.cos(np.radians(lat0))
+    gap = [((r["lon"] - cx) * scale) ** 2 + (r["lat"] - cy) ** 2 for r in rows]
+    for i in np.argsort(gap, kind="stable")[:3].tolist():
+        near[i] = True
     if only_near:
         return [r for r, ok in zip(rows, near, strict=True) if ok]
     return ([r for r, ok in zip(rows, near, strict=True) if ok]
