@@ -242,6 +242,9 @@ def worker_map(*, tiles: str, center: tuple[float, float], zoom: int = 15,
         options={"showCoverageOnHover": False, "maxClusterRadius": 40,
                  "spiderfyOnMaxZoom": True, "disableClusteringAtZoom": 16,
                  "chunkedLoading": True})
+    # our own bubbles (_CLUSTER_ICON): the plugin's default cluster skin is one request less
+    cluster.default_css = [(name, url) for name, url in cluster.default_css
+                           if not url.endswith("MarkerCluster.Default.css")]
     cluster.add_to(m)
     return m, cluster
 

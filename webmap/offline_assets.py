@@ -36,7 +36,6 @@ STATIC_FILES = (
     "vendor/leaflet-1.9.3/leaflet.css",
     "vendor/leaflet.markercluster-1.1.0/leaflet.markercluster.js",
     "vendor/leaflet.markercluster-1.1.0/MarkerCluster.css",
-    "vendor/leaflet.markercluster-1.1.0/MarkerCluster.Default.css",
 )
 
 

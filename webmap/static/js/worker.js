@@ -535,11 +535,20 @@
   speakBtn.addEventListener("click", function () {
     if (lastNearest && lastNearest.results.length) { NxCommon.speak(NxCommon.describe(lastNearest.results[0])); }
   });
-  // a worker who already allowed the position gets the answer without a tap
-  if (navigator.permissions && navigator.permissions.query) {
-    navigator.permissions.query({name: "geolocation"}).then(function (st) {
-      if (st.state === "granted" && !position) { locate(); }
-    }).catch(function () { /* ask on tap */ });
+  // a worker who already allowed the position gets the answer without a tap: the page's
+  // head started locating and asking /api/nearest before any script file arrived
+  // (window.nxEarly, see worker.html); its answer is used as if loadNearest had made it
+  if (window.nxEarly) {
+    window.nxEarly.then(function (early) {
+      if (!early || position) { return; }
+      position = {lon: early.lon, lat: early.lat};
+      accuracyM = early.accuracy;
+      document.body.dataset.position = early.lon.toFixed(6) + "," + early.lat.toFixed(6);
+      drawMe();
+      if (!early.body) { loadNearest(); return; }
+      renderNearest(early.body, "network");
+      if (window.NxOffline) { NxOffline.online(); NxOffline.refresh(position); }
+    });
   }
   var pickBtn = document.getElementById("pick");
   pickBtn.addEventListener("click", function () {
