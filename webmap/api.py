@@ -94,8 +94,10 @@ _AMENITY_DOC = ", ".join(f"{k} ({v})" for k, v in AMENITY_LABELS_ZH.items())
 CRS = Param("crs", description="Datum of coordinates in and out: wgs84 (GPS, default), "
             "gcj02 (Amap/Tencent), bd09 (Baidu).", default="wgs84",
             enum=("wgs84", "gcj02", "bd09"), convert=normalise_datum)
+#: Four decimal numbers, comma-separated (what parse_bbox reads; ranges are checked there).
+BBOX_PATTERN = r"^-?[0-9]+(?:\.[0-9]+)?(?:,-?[0-9]+(?:\.[0-9]+)?){3}$"
 BBOX = Param("bbox", description="minlon,minlat,maxlon,maxlat in `crs`.",
-             pattern=r"^-?[\d.]+,-?[\d.]+,-?[\d.]+,-?[\d.]+$", convert=parse_bbox,
+             pattern=BBOX_PATTERN, convert=parse_bbox,
              example="116.32,39.86,116.36,39.90")
 AMENITY = Param("amenity", repeat=True, convert=_amenity_list,
                 description="Required amenity (recorded yes); repeat or comma-separate. Keys or "
@@ -454,7 +456,7 @@ def report(args):
 @spec.route(bp, "/areas", summary="District/street outlines and community labels (underlay)",
             tags=["map"], params=[
                 Param("bbox", required=True, description="minlon,minlat,maxlon,maxlat in `crs`.",
-                      convert=parse_bbox),
+                      pattern=BBOX_PATTERN, convert=parse_bbox),
                 Param("zoom", "number", required=True, minimum=0, maximum=22,
                       description="Map zoom: detail level and which layers."),
                 CRS,

@@ -199,7 +199,7 @@ class Param:
         """``maxLength`` and ``pattern`` on a text value exactly as sent."""
         if self.max_length is not None and len(raw) > self.max_length:
             raise self._fail(raw[:40] + "…", self._expected())
-        if pattern is not None and not re.search(pattern, raw):
+        if pattern is not None and not re.search(pattern, raw, re.ASCII):  # \d as in ECMA
             raise self._fail(raw, f"text matching {pattern}")
 
     def parse_one(self, raw: object) -> Any:
