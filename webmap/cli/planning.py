@@ -214,14 +214,15 @@ def _print_coverage(body: dict) -> None:
     if far:
         click.echo(f"  最远需求点 {far['name'] or (far['lon'], far['lat'])}: "
                    f"距最近驿站 {far['distance_m']:,.0f} m")
+    from geodata.planning.gaps import size_text
+
     for row in body["by_area"]:
         click.echo(f"  {row['name']}: {_pct(row['covered_share'])} / "
-                   f"{_pct(row['multi_covered_share'])} ({row['demand_total']:g})")
+                   f"{_pct(row['multi_covered_share'])} "
+                   f"({size_text(row['demand_total'], body['demand_unit'])})")
     if body.get("time_strip"):
         click.echo("  一天: " + "  ".join(f"{r['time']} {_pct(r['covered_share'])}"
                                         for r in body["time_strip"]))
-    from geodata.planning.gaps import size_text
-
     unit = body["demand_unit"]
     for gap in body["gaps"][:10]:
         cand = gap["candidate"]
