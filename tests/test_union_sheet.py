@@ -68,7 +68,7 @@ def test_rows_are_located_honestly_and_reported_by_row(imported):
     # between the nearest known numbers on the same (odd) side of the road
     assert "217号" in road["geocode_matched"] and "401号" in road["geocode_matched"]
     text = run("candidates", "import", SHEET)  # again: every row a duplicate or rejected
-    assert "拒绝 30 行" in text.stdout or "拒绝" in text.stdout
+    assert "已导入 0 个候选单位，拒绝 30 行，共 30 行" in text.stdout
     assert "按地址定位：仅到区，待定位：第 10、11 行" not in text.stdout  # nothing new imported
 
 

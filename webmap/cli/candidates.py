@@ -82,6 +82,9 @@ def import_cmd(file: str, crs: str, progress: bool | None, as_json: bool) -> Non
         click.echo(f"  第 {bad['row']} 行{column}: {bad['reason']}")
 
 
+_RESULT_ZH = {"pass": "符合", "fail": "不符合", "unknown": "待确认"}
+
+
 def _row_list(rows: list[int]) -> str:
     """``1、2、5``: row numbers as a union officer reads them."""
     return "、".join(str(r) for r in rows)
@@ -151,9 +154,9 @@ def list_cmd(stage: str | None, as_json: bool) -> None:
         click.echo("没有候选单位 (no candidates)")
     for c in items:
         where = c.location_label
-        result = f"，筛选 {c.screening_result}" if c.screening_result else ""
-        click.echo(f"#{c.id} {c.name} [{STAGE_LABELS_ZH[c.stage]}{result}] {c.street or c.district}"
-                   f"（定位：{where}）")
+        result = f"，筛选{_RESULT_ZH[c.screening_result]}" if c.screening_result else ""
+        click.echo(f"#{c.id} {c.name}（{c.host_label}）[{STAGE_LABELS_ZH[c.stage]}{result}] "
+                   f"{c.street or c.district}（定位：{where}）")
 
 
 def _point(lon: float | None, lat: float | None, crs: str):
