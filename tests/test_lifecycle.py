@@ -440,3 +440,25 @@ def test_a_dragged_pin_moves_the_candidate_and_is_audited(store):
     with pytest.raises(TransitionError):  # an opened candidate moves with its station only
         lifecycle.set_location(store, cid, actor=ACTOR, lon=116.33, lat=39.88, district="西城区",
                                street="广安门外街道")
+
+
+def test_pin_facts_override_and_station_location_on_both_backends(backend_store):
+    store = backend_store
+    cid = new_candidate(store, lon=None, lat=None, geocode_precision="district", street="",
+                        host_type="other", host_type_text="物业")
+    lifecycle.set_location(store, cid, actor=ACTOR, lon=116.3301, lat=39.8801,
+                           district="西城区", street="广安门外街道")
+    lifecycle.screen_result(store, cid, actor=ACTOR, result="unknown")
+    lifecycle.visit(store, cid, actor=ACTOR, notes="看过", facts={
+        "area_m2": 16.0, "amenities": {"toilet": "yes"}, "street_facing": True})
+    lifecycle.agree(store, cid, actor=ACTOR)
+    with pytest.raises(TransitionError):
+        lifecycle.open_station(store, cid, actor=ACTOR)
+    station = lifecycle.open_station(store, cid, actor=ACTOR, override="先开后补",
+                                     street_code="110102020", district_code="110102")
+    back = store.get_station(station.id)
+    assert (back.location_precision, back.location_source) == ("exact", "dragged_pin")
+    assert back.amenities["toilet"] == "yes" and back.area_m2 == 16.0
+    c = get_candidate(store, cid)
+    assert c.host_type_text == "物业" and c.location_source == "dragged_pin"
+    assert c.extra["visits"][-1]["facts"]["area_m2"] == {"seen": 16.0, "before": 20}
