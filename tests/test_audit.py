@@ -236,8 +236,27 @@ def test_a_refused_write_leaves_no_event(world):
 # -- databases made by an earlier version ------------------------------------------------------
 def test_init_adds_the_columns_an_older_database_lacks(store):
     """A store created before ``version``, ``public_phone``, the audit ``action``/``changes``
-    and the token table gets them from :meth:`Store.init`, keeping its rows."""
-    (sid,) = store.add_stations([Station(name="老站", lon=GUANGWAI[0], lat=GUANGWAI[1])])
+    and the token table gets them from :meth:`Store.init`, keeping its rows.
+
+    Such a store has no ``alembic_version`` either (migrations came after it, issue 15): it is
+    made here from the schema of release daf0fe0 (``tests/data/schema_daf0fe0.py``), then
+    made older still."""
+    import importlib.util
+
+    from stations.schema import metadata
+
+    path = Path(__file__).parent / "data" / "schema_daf0fe0.py"
+    spec = importlib.util.spec_from_file_location("schema_daf0fe0", path)
+    old_schema = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(old_schema)
+    with store.engine.begin() as conn:
+        metadata.drop_all(conn)
+        conn.execute(sa.text("DROP TABLE alembic_version"))
+        old_schema.metadata.create_all(conn)
+        conn.execute(old_schema.stations_table.insert().values(
+            id=1, code="OLD-1", name="老站", lon=GUANGWAI[0], lat=GUANGWAI[1], amenities={},
+            created_at=datetime(2026, 1, 5, 9, 0)))  # naive Beijing wall time, as it was
+    sid = 1
     with store.engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE api_tokens"))
         conn.execute(sa.text("DROP INDEX ix_lifecycle_events_station_id"))
