@@ -183,3 +183,16 @@ def test_station_export_speaks_chinese_and_reads_back(store, tmp_path):
     assert (back.host_type, back.access, back.sample) == ("bank", "open", True)
     assert back.amenities["toilet"] == "yes" and back.amenities["microwave"] == "no"
     fresh.dispose()
+
+
+def test_a_pin_corrected_on_the_visit_sets_the_street_and_rescreens(imported):
+    run_json("candidates", "screen", "--union-street", "广外")
+    cid = by_name(run_json("candidates", "list"))["马连道路洗车服务点"]["id"]
+    before = next(r for r in run_json("candidates", "list") if r["id"] == cid)
+    assert before["street"] == "" and before["needs_pin"]
+    visited = run_json("candidates", "visit", cid, "--notes", "现场定位", "--lon", "116.3200",
+                       "--lat", "39.8850", "--seen", "临街=是", "--union-street", "广外")
+    assert visited["street"] == "广安门外街道" and visited["location_source"] == "visit_pin"
+    reasons = {r["rule"]: r for r in visited["screening"]}
+    assert reasons["in_area"]["outcome"] == "pass"
+    assert reasons["ground_floor"]["outcome"] == "pass"  # 临街 seen on the visit
