@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -12,6 +13,7 @@ from geodata.nearest.index import (
     METHOD_STRAIGHT,
     NearestResult,
     StationIndex,
+    _check_point,
     _to_wgs84,
 )
 from stations import settings
@@ -103,8 +105,14 @@ def outside_coverage(index: StationIndex, lon: float, lat: float, *, crs: str = 
     if len(index) == 0:
         return False
     limit = float(settings.get("COVERAGE_M") if coverage_m is None else coverage_m)
-    probe = index.nearest(lon, lat, k=1, crs=crs)
-    return not probe or probe[0].distance_m > limit
+    # the straight-line distance to the closest station, on the index's lean path (no result
+    # objects or opening hours: this runs before every /api/nearest answer)
+    wlon, wlat = _check_point(lon, lat, crs)  # the checks (and errors) of index.nearest
+    x, y = index.project(wlon, wlat)
+    if not (math.isfinite(x) and math.isfinite(y)):
+        index.nearest(lon, lat, k=1, crs=crs)  # raises the usual "too far to project" error
+    distances, _ = index.nearest_ids(float(x), float(y), 1)
+    return not distances or distances[0] > limit
 
 
 def nearest_answer(index: StationIndex, lon: float, lat: float, *, k: int = 5,
