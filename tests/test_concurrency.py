@@ -47,7 +47,8 @@ def _writer(bases: list[str], token: str, ids: list[int], seed: int) -> dict:
         statuses[got.status_code] += 1
         if got.status_code != 200:
             continue
-        version = int(got.headers["ETag"].strip('"'))
+        # ETag: "<version>" (a compressed answer may add ":<encoding>")
+        version = int(got.headers["ETag"].removeprefix("W/").strip('"').split(":")[0])
         capacity = got.json()["properties"]["capacity"]
         put = session.patch(f"{base}/api/stations/{sid}", timeout=60,
                             json={"capacity": capacity + 1, "version": version})
