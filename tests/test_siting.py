@@ -280,3 +280,20 @@ def test_siting_explains_demand_already_covered(store, tmp_path):
     assert body["chosen"] == [] and body["explanation"]["case"] == "fully_covered"
     assert body["covered_share_before"] == 1.0
     assert body["method_zh"] == "直线距离" and body["mode_zh"] == "精确最优"
+
+
+def test_coverage_page_says_why_siting_chose_nothing(store, tmp_path):
+    """The union's 覆盖分析 page shows the siting explanation, not a generic "none"."""
+    from webmap.app import create_app
+    from webmap.testing import login
+    from webmap.users import add_user
+
+    _site_area(store, tmp_path, [("站旁甲", (100, 0), "pass", "exact"),
+                                 ("站旁乙", (300, 0), "pass", "exact")],
+               [(0, 100, 5), (1500, 0, 7)])
+    add_user(store, "city", "correct horse battery", role="admin")
+    client = create_app({"TESTING": True, "TILES": "none"}).test_client()
+    assert login(client, "city", "correct horse battery").status_code == 302
+    page = client.get("/union/coverage?radius=500&add=2").get_data(as_text=True)
+    assert "2 个候选单位符合条件" in page and "站旁乙" in page and "1200 米" in page
+    assert "没有可推荐的候选单位（需筛选结果" not in page
