@@ -60,7 +60,12 @@ def test_stations_is_a_feature_collection_with_the_interface_properties(client, 
     body = _get(client, "/api/stations")
     assert body["type"] == "FeatureCollection"
     open_ids = {s.id for s in filled.list_stations(status="open")}
-    assert {f["id"] for f in body["features"]} == open_ids  # closed ones need status=
+    closed = {s.id for s in filled.list_stations(status="closed")}  # closed just now
+    # a station closed within NUANXIN_GONE_VISIBLE_DAYS stays on the map, marked closed with
+    # its reason (issue 13); older closings need status=
+    assert {f["id"] for f in body["features"]} == open_ids | closed
+    shown = next(f for f in body["features"] if f["id"] in closed)["properties"]
+    assert (shown["status"], shown["status_reason"]) == ("closed", "房屋拆迁")
     for f in body["features"]:
         assert f["type"] == "Feature" and f["geometry"]["type"] == "Point"
         assert {"id", "name", "address", "amenities", "opening_hours", "status", "district",
@@ -74,7 +79,7 @@ def test_stations_is_a_feature_collection_with_the_interface_properties(client, 
 def test_bbox_selects_exactly_the_stations_inside(client, filled):
     bbox = (116.33, 39.87, 116.36, 39.90)
     body = _get(client, "/api/stations?bbox=" + ",".join(map(str, bbox)))
-    expected = {s.id for s in filled.list_stations(status="open")
+    expected = {s.id for s in filled.list_stations(status=("open", "closed"))
                 if bbox[0] <= s.lon <= bbox[2] and bbox[1] <= s.lat <= bbox[3]}
     assert {f["id"] for f in body["features"]} == expected and expected
 
@@ -137,19 +142,19 @@ def test_crs_converts_output_and_reads_bbox_in_that_datum(client, filled):
 
 def test_limit_and_compact_fields(client):
     body = _get(client, "/api/stations?limit=5&fields=map")
-    assert body["numberReturned"] == 5 and body["numberMatched"] == 62
+    assert body["numberReturned"] == 5 and body["numberMatched"] == 63  # 62 open + T-2
     assert set(body["features"][0]["properties"]) == {
         "id", "name", "address", "access", "sample", "status", "open_now", "always_open",
-        "hours_known"}
+        "hours_known", "status_reason", "trust", "problem"}  # the map draws flagged/closed
 
 
 def test_cluster_mode_groups_when_over_the_limit(client):
     body = _get(client, "/api/stations?cluster=true&zoom=11&limit=10")
     assert body["clustered"] is True
     counts = [f["properties"].get("count", 1) for f in body["features"]]
-    assert sum(counts) == body["numberMatched"] == 62
+    assert sum(counts) == body["numberMatched"] == 63  # 62 open + T-2, closed just now
     few = _get(client, "/api/stations?cluster=true&zoom=11&limit=1000")
-    assert few["clustered"] is False and few["numberReturned"] == 62
+    assert few["clustered"] is False and few["numberReturned"] == 63
 
 
 BAD_STATION_QUERIES = [

@@ -188,7 +188,7 @@ def test_reports_flow_from_station_page_to_dashboard(app, client, demo):
     assert response.status_code == 302
     assert "谢谢" in public.get(f"/stations/{s.id}").get_data(as_text=True)
     html = client.get("/union/reports").get_data(as_text=True)
-    assert "要下载 App" in html and "要扫码/注册才能进" in html
+    assert "要下载 App" in html and "需要下载 APP 或登记才能进" in html
     report = feedback.list_reports(demo)[0]
     client.post(f"/union/reports/{report['id']}", data={
         "csrf_token": _token(client, "/union/reports"), "status": "handled"})

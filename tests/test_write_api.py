@@ -377,11 +377,16 @@ def test_unknown_station_is_404(world):
 
 
 def test_patch_changes_any_editable_field(world):
+    from datetime import timedelta
+
+    from stations import settings
+
     client, sid = world["client"], world["in"]
+    recent = (settings.now().date() - timedelta(days=10)).isoformat()  # inside 180 days: ok
     body = _body(client.patch(f"/api/stations/{sid}", json={
         "name": "新名字", "address": "广安门外大街 1 号", "host_type": "银行", "access": "需注册",
         "opening_hours": "周一至周五 9:00-17:00", "area_m2": "35", "capacity": 8,
-        "verified_on": "2025-12-01", "contact_name": "李", "contact_phone": "13900000000",
+        "verified_on": recent, "contact_name": "李", "contact_phone": "13900000000",
         "public_phone": "(010) 6345 0000", "notes": "新", "sample": True,
         "amenities": {"microwave": "yes", "toilet": "no"}, "amenity_wifi": "yes",
         "version": 1}, headers=_auth(world, "guangwai")))
@@ -389,7 +394,7 @@ def test_patch_changes_any_editable_field(world):
     assert (props["name"], props["host_type"], props["access"], props["area_m2"],
             props["capacity"], props["sample"]) == ("新名字", "bank", "register", 35.0, 8, True)
     assert props["opening_hours"] == "Mo-Fr 09:00-17:00"
-    assert props["last_verified"] == "2025-12-01" and props["trust"] == "ok"
+    assert props["last_verified"] == recent and props["trust"] == "ok"
     assert (props["amenities"]["microwave"], props["amenities"]["toilet"],
             props["amenities"]["wifi"], props["amenities"]["hot_water"]) == (
         "yes", "no", "yes", "unknown")
