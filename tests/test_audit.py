@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 from werkzeug.security import generate_password_hash
 
@@ -230,3 +231,50 @@ def test_a_refused_write_leaves_no_event(world):
                             headers=_bearer(world, "guangwai"))
     assert response.status_code == 403
     assert audit.list_events(world["store"]) == before
+
+
+# -- databases made by an earlier version ------------------------------------------------------
+def test_init_adds_the_columns_an_older_database_lacks(store):
+    """A store created before ``version``, ``public_phone``, the audit ``action``/``changes``
+    and the token table gets them from :meth:`Store.init`, keeping its rows.
+
+    Such a store has no ``alembic_version`` either (migrations came after it, issue 15): it is
+    made here from the schema of release daf0fe0 (``tests/data/schema_daf0fe0.py``), then
+    made older still."""
+    import importlib.util
+
+    from stations.schema import metadata
+
+    path = Path(__file__).parent / "data" / "schema_daf0fe0.py"
+    spec = importlib.util.spec_from_file_location("schema_daf0fe0", path)
+    old_schema = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(old_schema)
+    with store.engine.begin() as conn:
+        metadata.drop_all(conn)
+        conn.execute(sa.text("DROP TABLE alembic_version"))
+        old_schema.metadata.create_all(conn)
+        conn.execute(old_schema.stations_table.insert().values(
+            id=1, code="OLD-1", name="老站", lon=GUANGWAI[0], lat=GUANGWAI[1], amenities={},
+            created_at=datetime(2026, 1, 5, 9, 0)))  # naive Beijing wall time, as it was
+    sid = 1
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE api_tokens"))
+        conn.execute(sa.text("DROP INDEX ix_lifecycle_events_station_id"))
+        for table, column in (("stations", "version"), ("stations", "public_phone"),
+                              ("lifecycle_events", "action"), ("lifecycle_events", "changes")):
+            conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+    with store.engine.connect() as conn:
+        old = set(conn.execute(sa.text("SELECT * FROM stations WHERE 1 = 0")).keys())
+    assert "version" not in old
+    store.dispose()
+    store.init()
+    store.init()  # idempotent
+    station = store.get_station(sid)
+    assert (station.name, station.version, station.public_phone) == ("老站", 1, "")
+    assert sa.inspect(store.engine).has_table("api_tokens")
+    indexes = {i["name"] for i in sa.inspect(store.engine).get_indexes("lifecycle_events")}
+    assert "ix_lifecycle_events_station_id" in indexes
+    station.notes = "升级后"
+    store.update_station(station, actor="t")
+    assert store.get_station(sid).version == 2
+    assert audit.list_events(store)[-1]["changes"] == {"notes": {"before": "", "after": "升级后"}}
