@@ -266,3 +266,21 @@ def test_a_flagged_near_station_ranks_below_an_unflagged_one_up_to_500_m_farther
     assert order.index("乙站") < order.index("甲站") < order.index("丙站")
     assert "甲站" in order  # never disappears
     assert {"trust", "trust_reason", "last_verified", "problem"} <= set(by_name["乙站"])
+
+
+def test_the_station_page_says_what_the_rule_says(week):
+    """The worker's station page follows the rule too: flagged with its reason, an amenity in
+    doubt listed under 未知 with why, and unverified for a station nobody checked in 180 days."""
+    app, ids, clock = week["app"], week["ids"], week["clock"]
+    for minute, address in enumerate(("10.1.0.1", "10.1.0.2", "10.1.0.3")):
+        clock["now"] = (T0 + timedelta(hours=2, minutes=minute)).replace(tzinfo=settings.TZ)
+        _post(app, ids["丙站"], "no_hot_water", address)
+    page = app.test_client().get(f"/stations/{ids['丙站']}").get_data(as_text=True)
+    assert 'id="flagged"' in page
+    unknown = page.split('id="amenities-unknown"')[1].split("</ul>")[0]
+    assert "热水" in unknown and "amenity-note" in unknown
+    assert "热水" not in page.split('id="amenities-yes"')[1].split("</ul>")[0]
+    stale = app.test_client().get(f"/stations/{ids['戊站']}").get_data(as_text=True)
+    assert 'id="unverified"' in stale and "180 天" in stale
+    fresh = app.test_client().get(f"/stations/{ids['甲站']}").get_data(as_text=True)
+    assert 'id="unverified"' not in fresh and 'id="flagged"' not in fresh

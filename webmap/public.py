@@ -31,6 +31,7 @@ from stations.amenities import AMENITIES, AMENITY_LABELS_ZH
 from stations.errors import ValidationError
 from stations.records import Station
 from stations.settings import DETOUR_FACTOR, WALK_SPEED_KMH
+from stations.trust import trust_of
 from webmap import feedback, maps
 from webmap.catalogue import hours_of
 from webmap.extensions import get_store, retry_after
@@ -158,10 +159,13 @@ def station(station_id: int):
     parts = maps.map_parts(m, nonce=csp_nonce())
     hours = hours_of(s)
     now = settings.now()
-    groups = {state: [a for a in AMENITIES if s.amenities.get(a, "unknown") == state]
+    worker = s.worker_amenities()  # what reports put in doubt reads unknown, with the reason
+    groups = {state: [a for a in AMENITIES if worker.get(a, "unknown") == state]
               for state in ("yes", "no", "unknown")}
+    trust, trust_reason = trust_of(s, today=now.date())
     return render_template(
         "station.html", s=s, map=parts, hours=hours, open_now=hours.is_open(now),
+        trust=trust, trust_reason=trust_reason, amenity_notes=s.amenity_notes,
         next_change=hours.next_change(now), amenity_groups=groups,
         nav=navigation_links(s) if s.status == "open" else [],
         alternative=nearest_open_alternative(s) if s.status != "open" else None,
