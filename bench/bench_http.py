@@ -36,10 +36,12 @@ from pathlib import Path
 N_STATIONS = 26_000
 #: Seconds of load per measured case (and per warm-up).
 DURATION = 10
-CONNECTIONS = 16
 #: The documented production setting: one worker process per core, 4 threads each.
 WORKERS = max(1, os.cpu_count() or 1)
 THREADS = 4
+#: Keep-alive connections wrk holds open: two per server thread, so a thread always has the
+#: next request waiting while it writes the last answer.
+CONNECTIONS = 2 * WORKERS * THREADS
 #: The single-process baseline: waitress with 8 threads.
 WAITRESS_THREADS = 8
 K = 5
