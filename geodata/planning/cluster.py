@@ -169,8 +169,11 @@ def open_client(scheduler: str | None = None):
 
     if scheduler:
         return Client(scheduler, timeout="30s")
+    import logging
+
+    # errors only: a worker slow to exit at close is killed by its nanny, not worth a warning
     cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
-                           processes=True, dashboard_address=None)
+                           processes=True, dashboard_address=None, silence_logs=logging.ERROR)
     client = Client(cluster, timeout="60s")
     client._nuanxin_cluster = cluster  # closed with the client (see _close)
     return client
