@@ -36,7 +36,8 @@ import numpy as np
 
 from geodata.crs.datums import convert, normalise_datum
 from geodata.errors import DatumError, GeodataError
-from geodata.io.cells import append_row, csv_row, unquote_rows
+from geodata.io import cells
+from geodata.io.cells import unquote_rows
 from geodata.io.tables import read_rows
 from stations.candidates import (
     PRECISION_LABELS_ZH,
@@ -691,53 +692,10 @@ def write_template(path: str | Path) -> Path:
     """Write the downloadable candidate template (``.xlsx``: sheet 候选单位 with the expected
     columns and one example row, sheet 填写说明 explaining each column; ``.csv``: header and
     the example row)."""
-    path = Path(path)
-    headers = [c[0] for c in TEMPLATE_COLUMNS]
-    example = [c[3] for c in TEMPLATE_COLUMNS]
-    if path.suffix.lower() == ".csv":
-        import csv
-
-        with path.open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(csv_row(headers))
-            writer.writerow(csv_row(example))
-        return path
-    if path.suffix.lower() != ".xlsx":
-        raise ValidationError(
-            f"模板只能保存为 .xlsx 或 .csv (template must be .xlsx or .csv): {path}")
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "候选单位"
-    append_row(sheet, headers)
-    append_row(sheet, example)
-    bold = Font(bold=True)
-    fill = PatternFill("solid", fgColor="FDE9D9")
-    for cell in sheet[1]:
-        cell.font = bold
-        if next(c for c in TEMPLATE_COLUMNS if c[0] == cell.value)[1] == "必填":
-            cell.fill = fill
-    for column, width in zip("ABCDEFGHIJKLMNOPQR", (24, 44, 10, 10, 14, 12, 12, 10, 10, 8, 10,
-                                                    22, 40, 12, 16, 10, 16, 20), strict=False):
-        sheet.column_dimensions[column].width = width
-    sheet.freeze_panes = "A2"
-    notes = book.create_sheet("填写说明")
-    append_row(notes, ["列名", "是否必填", "说明", "示例"])
-    for cell in notes[1]:
-        cell.font = bold
-    for header, required, explanation, sample in TEMPLATE_COLUMNS:
-        append_row(notes, [header, required, explanation, sample])
-    notes.append([])
-    append_row(notes, ["说明", "", "第一行是表头，请勿修改列名；从第二行起每行一个候选单位，"
-                       "示例行可删除。行号从第一条数据算起（表头不算）。同名同址或同一单位相距 "
-                       "30 米以内的行视为重复，会在导入结果中列出且不重复导入。", ""])
-    for column, width in zip("ABCD", (14, 12, 70, 40), strict=True):
-        notes.column_dimensions[column].width = width
-    for row in notes.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    book.save(path)
-    return path
+    return cells.write_template(
+        path, columns=TEMPLATE_COLUMNS, sheet_title="候选单位",
+        widths=(24, 44, 10, 10, 14, 12, 12, 10, 10, 8, 10, 22, 40, 12, 16, 10, 16, 20),
+        note="第一行是表头，请勿修改列名；从第二行起每行一个候选单位，示例行可删除。"
+             "行号从第一条数据算起（表头不算）。同名同址或同一单位相距 30 米以内的行视为重复，"
+             "会在导入结果中列出且不重复导入。")
 

@@ -23,8 +23,10 @@ from pathlib import Path
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from stations.errors import ValidationError
+
 __all__ = ["FORMULA_LEADS", "is_formula_like", "cell_value", "append_row", "csv_cell", "csv_row",
-           "unquote", "unquote_row", "unquote_rows", "SPREADSHEET_SUFFIXES"]
+           "unquote", "unquote_row", "unquote_rows", "SPREADSHEET_SUFFIXES", "write_template"]
 
 #: Files whose text cells may carry the quote :func:`csv_cell` adds.
 SPREADSHEET_SUFFIXES = (".csv", ".xlsx", ".xlsm")
@@ -92,3 +94,60 @@ def unquote_rows(rows: list[tuple[int, dict]], path: str | Path) -> list[tuple[i
         for _, row in rows:
             unquote_row(row)
     return rows
+
+
+def write_template(path: str | Path, *, columns, sheet_title: str, widths, note: str) -> Path:
+    """Write a sheet template people fill in: ``.csv`` (header and the example row) or
+    ``.xlsx`` (sheet ``sheet_title`` with the header, required columns shaded, and one example
+    row; sheet 填写说明 listing each column and ``note``).
+
+    ``columns`` are ``(header, 必填/选填…, explanation, example)`` rows; ``widths`` the
+    column widths of the first sheet, in order. The one template writer for candidate and
+    demand sheets."""
+    path = Path(path)
+    headers = [c[0] for c in columns]
+    example = [c[3] for c in columns]
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        import csv
+
+        with path.open("w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(csv_row(headers))
+            writer.writerow(csv_row(example))
+        return path
+    if suffix != ".xlsx":
+        raise ValidationError(
+            f"模板只能保存为 .xlsx 或 .csv (template must be .xlsx or .csv): {path.name}")
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = sheet_title
+    append_row(sheet, headers)
+    append_row(sheet, example)
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor="FDE9D9")
+    for cell, column in zip(sheet[1], columns, strict=True):
+        cell.font = bold
+        if column[1] == "必填":
+            cell.fill = fill
+    for i, width in enumerate(widths[:len(columns)], start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = width
+    sheet.freeze_panes = "A2"
+    notes = book.create_sheet("填写说明")
+    append_row(notes, ["列名", "是否必填", "说明", "示例"])
+    for cell in notes[1]:
+        cell.font = bold
+    for column in columns:
+        append_row(notes, list(column))
+    notes.append([])
+    append_row(notes, ["说明", "", note, ""])
+    for letter, width in zip("ABCD", (14, 12, 70, 40), strict=True):
+        notes.column_dimensions[letter].width = width
+    for row in notes.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    book.save(path)
+    return path

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from geodata.crs.datums import convert, normalise_datum
 from geodata.errors import DatumError
-from geodata.io.cells import append_row, csv_row, unquote_rows
+from geodata.io import cells
+from geodata.io.cells import unquote_rows
 from geodata.io.tables import read_rows
 from stations import demand_points
 from stations.candidates import LOCATION_SOURCE_LABELS_ZH
@@ -249,54 +250,11 @@ TEMPLATE_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
 def write_template(path: str | Path) -> Path:
     """Write the demand template (``.xlsx``: sheet 需求点 with the columns and one example
     row, sheet 填写说明 explaining each column; ``.csv``: header and the example row)."""
-    path = Path(path)
-    headers = [c[0] for c in TEMPLATE_COLUMNS]
-    example = [c[3] for c in TEMPLATE_COLUMNS]
-    if path.suffix.lower() == ".csv":
-        import csv
-
-        with path.open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(csv_row(headers))
-            writer.writerow(csv_row(example))
-        return path
-    if path.suffix.lower() != ".xlsx":
-        raise ValidationError(
-            f"模板只能保存为 .xlsx 或 .csv (template must be .xlsx or .csv): {path.name}")
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "需求点"
-    append_row(sheet, headers)
-    append_row(sheet, example)
-    bold, fill = Font(bold=True), PatternFill("solid", fgColor="FDE9D9")
-    for cell, column in zip(sheet[1], TEMPLATE_COLUMNS, strict=True):
-        cell.font = bold
-        if column[1] == "必填":
-            cell.fill = fill
-    for letter, width in zip("ABCDEFGHIJK", (26, 18, 8, 14, 40, 12, 12, 10, 10, 14, 24),
-                             strict=True):
-        sheet.column_dimensions[letter].width = width
-    sheet.freeze_panes = "A2"
-    notes = book.create_sheet("填写说明")
-    append_row(notes, ["列名", "是否必填", "说明", "示例"])
-    for cell in notes[1]:
-        cell.font = bold
-    for column in TEMPLATE_COLUMNS:
-        append_row(notes, list(column))
-    notes.append([])
-    append_row(notes, ["说明", "", "第一行是表头，请勿修改列名；从第二行起每行一个户外劳动者"
-                       "聚集点，示例行请删除。行号从第一条数据算起（表头不算）。有“户外劳动者人数”列的"
-                       "候选单位表也可直接导入为需求。", ""])
-    for letter, width in zip("ABCD", (12, 12, 70, 36), strict=True):
-        notes.column_dimensions[letter].width = width
-    for row in notes.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    book.save(path)
-    return path
+    return cells.write_template(
+        path, columns=TEMPLATE_COLUMNS, sheet_title="需求点",
+        widths=(26, 18, 8, 14, 40, 12, 12, 10, 10, 14, 24),
+        note="第一行是表头，请勿修改列名；从第二行起每行一个户外劳动者聚集点，示例行请删除。"
+             "行号从第一条数据算起（表头不算）。有“户外劳动者人数”列的候选单位表也可直接导入为需求。")
 
 
 # ----------------------------------------------------------------------------- import
