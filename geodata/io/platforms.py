@@ -16,11 +16,11 @@ was closed or suspended); :func:`diff_table_zh` says it in Chinese.
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from geodata.crs.datums import convert
+from geodata.io.tables import read_table
 from stations.amenities import AMENITIES, AMENITY_LABELS_ZH
 from stations.errors import ValidationError
 from stations.hours import hours_of
@@ -148,14 +148,10 @@ def read_export(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.is_file():
         raise ValidationError(f"文件不存在 (file not found): {path}", detail={"param": "file"})
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        header, body = _read_csv(path)
-    elif suffix == ".xlsx":
-        header, body = _read_xlsx(path)
-    else:
+    if path.suffix.lower() not in (".csv", ".xlsx"):
         raise ValidationError(f"只能比较 .xlsx 或 .csv 导出表 (compare .xlsx or .csv exports), "
                               f"got {path.name!r}", detail={"param": "file"})
+    header, body = read_table(path)
     names = [str(h).strip() if h is not None else "" for h in header]
     if "名称" not in names:
         raise ValidationError(f"{path.name}: 没有“名称”列，不是站点导出表 (no 名称 column: not a "
@@ -174,36 +170,6 @@ def _text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
-
-
-def _read_csv(path: Path):
-    data = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ValidationError(f"{path.name}: 无法识别文件编码 (not UTF-8 or GB18030)")
-    lines = list(csv.reader(io.StringIO(text)))
-    if not lines:
-        raise ValidationError(f"{path.name}: 文件为空 (empty file)")
-    return lines[0], lines[1:]
-
-
-def _read_xlsx(path: Path):
-    import openpyxl
-
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - zipfile/openpyxl errors: not a workbook
-        raise ValidationError(f"{path.name}: 不是有效的 Excel 文件 (not a valid .xlsx)") from exc
-    values = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
-    book.close()
-    if not values:
-        raise ValidationError(f"{path.name}: 工作表为空 (empty sheet)")
-    return values[0], values[1:]
 
 
 def _key(row: dict) -> str:

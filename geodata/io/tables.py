@@ -24,7 +24,7 @@ from geodata.crs.datums import convert, normalise_datum
 from geodata.errors import GeodataError
 from stations.records import canonical_column
 
-__all__ = ["read_rows", "to_wgs84_rows", "SUPPORTED_SUFFIXES", "TableError"]
+__all__ = ["read_rows", "read_table", "to_wgs84_rows", "SUPPORTED_SUFFIXES", "TableError"]
 
 SUPPORTED_SUFFIXES = (".csv", ".xlsx", ".geojson", ".json", ".gpkg")
 
@@ -60,6 +60,18 @@ def read_rows(path: str | Path) -> list[tuple[int, dict]]:
             continue  # a blank line is not a row, but it keeps its number (as a sheet shows)
         rows.append((number, {c: v for c, v in zip(columns, raw, strict=False) if c}))
     return rows
+
+
+def read_table(path: str | Path) -> tuple[list, list[list]]:
+    """The header row and the data rows of a ``.csv`` (UTF-8 or GB18030) or ``.xlsx`` file as
+    they stand (no column mapping): :class:`TableError` when it cannot be read as a table."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(path)
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(path)
+    raise TableError(f"只能读 .xlsx 或 .csv (read .xlsx or .csv), got {path.name!r}")
 
 
 def _read_csv(path: Path):
