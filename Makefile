@@ -10,8 +10,8 @@ PORT   ?= 5000
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -qq --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install -qq -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -37,7 +37,7 @@ lint: $(STAMP)
 
 ## Benchmarks, side by side with their baselines (figures printed and saved in bench/results)
 bench: $(STAMP)
-	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	$(BIN)/python -m pip install -qq -e '.[test,bench]'
 	$(BIN)/python -m bench
 
 ## Rebuild the shipped demo from geodata/demo/source (or DATA=path, e.g. ../shared/data)
