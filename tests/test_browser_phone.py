@@ -110,8 +110,10 @@ def _in_viewport(page, selector: str) -> bool:
 
 
 def _locate(page):
+    """Tap 找我附近的驿站 and wait for the server's answer (the phone's saved copy may answer
+    first, and the network's answer replaces it when it differs)."""
     page.click("#locate")
-    page.wait_for_selector("#nearest-list .station-item")
+    page.wait_for_selector('#nearest[data-source="network"] .station-item')
 
 
 def _ids(page) -> list[int]:
@@ -138,6 +140,11 @@ def test_show_on_map_scrolls_the_map_into_view_and_opens_the_popup(site, open_pa
         page.wait_for_selector(".leaflet-popup .nx-popup h3")
         _wait(page, "(n) => { const h = document.querySelector('.leaflet-popup .nx-popup h3');"
                     " return h && h.textContent === n; }", name)
+        # Leaflet pans the popup into the map (animated): it must end up fully on screen
+        _wait(page, """() => { const e = document.querySelector('.leaflet-popup-content');
+            if (!e) return false; const r = e.getBoundingClientRect();
+            return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight
+                && r.left >= 0 && r.right <= window.innerWidth; }""")
         assert _in_viewport(page, ".leaflet-popup-content"), f"popup of {name} off-screen"
         page.evaluate("nuanxin.map.closePopup()")
 
@@ -305,27 +312,41 @@ def test_flagged_and_closed_stations_are_drawn_differently_with_their_reasons(si
     changed = {}
 
     def doctor(route):
+        # the same two stations in every answer (the map reloads on each move): one flagged,
+        # one closed, as the server would say after reports
         response = route.fetch()
         body = response.json()
-        singles = [f for f in body["features"] if not f["properties"].get("cluster")]
-        if len(singles) >= 2:
-            a, b = singles[0]["properties"], singles[1]["properties"]
-            a.update(trust="flagged", trust_reason="3 位师傅反映锁门")
-            b.update(status="closed", status_reason="已搬走")
-            changed.update(flagged=a["id"], closed=b["id"])
+        singles = {f["properties"]["id"]: f["properties"] for f in body["features"]
+                   if not f["properties"].get("cluster")}
+        if not changed and len(singles) >= 2:
+            first, second = list(singles)[:2]
+            changed.update(flagged=first, closed=second)
+        if changed.get("flagged") in singles:
+            singles[changed["flagged"]].update(trust="flagged", trust_reason="3 位师傅反映锁门")
+        if changed.get("closed") in singles:
+            singles[changed["closed"]].update(status="closed", status_reason="已搬走")
         route.fulfill(response=response, body=json.dumps(body),
                       headers={**response.headers, "content-type": "application/json"})
 
     page.route(lambda u: urlsplit(u).path == "/api/stations", doctor)
     page.goto(server.url + "/")
-    page.wait_for_selector(".nx-pin-flagged")
-    assert page.locator(".nx-pin-gone").count() >= 1
+    _wait(page, "() => document.documentElement.dataset.map === 'ready'")
+    for _ in range(100):  # the first /api/stations answer picks the two stations
+        if changed:
+            break
+        page.wait_for_timeout(100)
+    _wait(page, "(ids) => ids.every(id => !!nuanxin.markers()[id])",
+          [changed["flagged"], changed["closed"]])
     for key, words in (("flagged", "3 位师傅反映锁门"), ("closed", "已搬走")):
         page.evaluate("(id) => { const m = nuanxin.markers()[id]; nuanxin.cluster.zoomToShowLayer("
                       "m, () => m.openPopup()); }", changed[key])
-        page.wait_for_selector(".leaflet-popup .nx-popup")
+        _wait(page, "(w) => { const p = document.querySelector('.leaflet-popup .nx-popup');"
+                    " return p && p.textContent.includes(w); }", words)
         assert words in page.inner_text(".leaflet-popup .nx-popup")
+        pin = ".nx-pin-flagged" if key == "flagged" else ".nx-pin-gone"
+        assert page.locator(pin).count() >= 1  # drawn with its own pin
         page.evaluate("nuanxin.map.closePopup()")
+        _wait(page, "() => !document.querySelector('.leaflet-popup')")
 
 
 # -- 长辈模式 and 读给我听 ----------------------------------------------------------------------

@@ -264,6 +264,7 @@
     if (!map) { say("地图还在加载，马上就好…"); whenMap(function () { showMe(r); }); return; }
     var pos = latLng(toMap(r.lon, r.lat));
     pendingPopup = {id: r.id, until: Date.now() + 8000};
+    shownAt = Date.now();
     document.querySelector(".mapwrap").scrollIntoView({block: "start"});
     map.setView(pos, Math.max(map.getZoom(), 17), {animate: false});
     loadStations().then(openPendingPopup);
@@ -405,7 +406,10 @@
   var shownKey = null;  // what the list shows: an identical answer is not drawn again
   function answerKey(body) {
     return JSON.stringify([body.outside_coverage || false, body.results.map(function (r) {
-      return [r.id, r.open_at_arrival, Math.round(r.distance_m), r.trust || "", r.status || ""];
+      // the phone's copy and the server agree to the metre only up to rounding: 10 m steps;
+      // a missing trust or status reads as the default, so an equal answer is not redrawn
+      return [r.id, r.open_at_arrival, Math.round(r.distance_m / 10), r.trust || "ok",
+        r.status || "open"];
     })]);
   }
 
@@ -442,8 +446,10 @@
     document.dispatchEvent(new CustomEvent("nx:nearest", {detail: body}));
   }
 
+  var shownAt = 0;  // when "在地图上看" last moved the map: a late answer does not move it away
   function fitNearest() {
     if (!map || !lastNearest || !lastNearest.results.length) { return; }
+    if (Date.now() - shownAt < 15000) { return; }
     var bounds = L.latLngBounds(lastNearest.results.map(function (r) {
       return latLng(toMap(r.lon, r.lat));
     }));
