@@ -148,7 +148,11 @@ def ready_store(*, reset: bool = False):
     that cannot be reached is a user error naming it (password hidden)."""
     from stations.store import Store
 
-    return Store().prepare(reset=reset)
+    store = Store().prepare(reset=reset)
+    context = click.get_current_context(silent=True)
+    if context is not None:  # the command's connections close with it (no pooled leftovers)
+        context.call_on_close(store.dispose)
+    return store
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
