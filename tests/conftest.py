@@ -190,3 +190,17 @@ def pg_fresh_url(pg_url):
     yield url.set(database=name).render_as_string(hide_password=False)
     with psycopg.connect(**admin) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright, one per test module (fails under CI when missing)."""
+    from webmap.testing import chromium_available, launch_chromium
+
+    require(chromium_available(), "Debian chromium at /usr/bin/chromium (.ci/system-deps)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = launch_chromium(p)
+        yield chromium
+        chromium.close()

@@ -16,11 +16,10 @@ import pytest
 from geodata.nearest.cache import get_index
 from stations.records import Station
 from stations.store import Store
-from tests.conftest import require
 from tests.test_browser_worker import _Guard, _wait
 from webmap.app import create_app
 from webmap.feedback import list_reports
-from webmap.testing import chromium_available, launch_chromium, live_server, synthetic_stations
+from webmap.testing import live_server, synthetic_stations
 
 pytestmark = pytest.mark.browser
 
@@ -41,17 +40,6 @@ def _stations() -> list[Station]:
     rows.append(Station(name="全天开放驿站", lon=116.3420, lat=39.8810, code="OPEN-1",
                         opening_hours="24/7", access="open"))
     return rows
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require(chromium_available(), "Debian chromium at /usr/bin/chromium (.ci/system-deps)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,9 @@ import pytest
 from geodata.crs.datums import convert
 from stations.candidates import get_candidate, list_candidates
 from stations.store import Store
-from tests.conftest import require
 from tests.test_browser_worker import _PNG, _Guard
 from webmap.app import create_app
-from webmap.testing import chromium_available, launch_chromium, live_server
+from webmap.testing import live_server
 from webmap.users import add_user
 
 pytestmark = pytest.mark.browser
@@ -27,17 +26,6 @@ pytestmark = pytest.mark.browser
 SHEET = Path(__file__).parent / "data" / "guangwai_candidates.csv"
 USER, PASSWORD = "guangwai", "广外工会-密码-2024"
 assert _PNG  # the tiles answered locally by the guard
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require(chromium_available(), "Debian chromium at /usr/bin/chromium (.ci/system-deps)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = launch_chromium(p)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

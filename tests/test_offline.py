@@ -17,11 +17,10 @@ from geodata.nearest.offline import offline_snapshot, open_intervals
 from stations.records import Station
 from stations.settings import TZ
 from stations.store import Store
-from tests.conftest import require
 from webmap.app import create_app
 from webmap.feedback import list_reports
 from webmap.offline_assets import precache_urls, release
-from webmap.testing import chromium_available, launch_chromium, live_server, synthetic_stations
+from webmap.testing import live_server, synthetic_stations
 
 pytestmark = pytest.mark.browser
 
@@ -48,17 +47,6 @@ def site(tmp_path_factory):
         yield server, store
     store.dispose()
     mp.undo()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require(chromium_available(), "Debian chromium at /usr/bin/chromium (.ci/system-deps)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
 
 
 def _poll(page, js, arg=None, timeout=15.0):
