@@ -266,14 +266,28 @@ class Store:
         mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
         raw = self.engine.raw_connection()
         try:
-            cursor = raw.cursor()
+            driver = raw.driver_connection
+            # PostgreSQL: one autocommit round trip (no BEGIN, no ROLLBACK on check-in), a
+            # prepared statement; psycopg switches autocommit on the client side only.
+            autocommit = self.is_postgis and not getattr(driver, "autocommit", True)
+            if autocommit:
+                driver.autocommit = True
             try:
-                cursor.execute(f"SELECT value FROM meta WHERE key = {mark}", (key,))
-                row = cursor.fetchone()
+                cursor = raw.cursor()
+                try:
+                    if self.is_postgis:
+                        cursor.execute(f"SELECT value FROM meta WHERE key = {mark}", (key,),
+                                       prepare=True)
+                    else:
+                        cursor.execute(f"SELECT value FROM meta WHERE key = {mark}", (key,))
+                    row = cursor.fetchone()
+                finally:
+                    cursor.close()
             finally:
-                cursor.close()
+                if autocommit:
+                    driver.autocommit = False
         finally:
-            raw.close()  # back to the pool, which rolls back what the read opened
+            raw.close()  # back to the pool, which rolls back what a read opened (SQLite)
         return None if row is None else row[0]
 
     @contextlib.contextmanager
@@ -565,7 +579,23 @@ class Store:
                       ids: Sequence[int] | None = None,
                       conn: Connection | None = None) -> list[Station]:
         """Stations ordered by id, filtered (``bbox``: minlon, minlat, maxlon, maxlat)."""
-        query = sa.select(stations_table).order_by(stations_table.c.id)
+        query = self._filtered(sa.select(stations_table), status=status, district=district,
+                               street=street, bbox=bbox, ids=ids)
+        with self._conn(conn) as c:
+            return [station_from_record(r) for r in c.execute(query).mappings()]
+
+    def station_ids(self, *, status: str | Sequence[str] | None = None,
+                    bbox: tuple[float, float, float, float] | None = None) -> list[int]:
+        """The ids of :meth:`list_stations` (same filters), in id order, without the rows:
+        on PostGIS a ``bbox`` is answered by the GiST index (``geom && envelope``)."""
+        query = self._filtered(sa.select(stations_table.c.id), status=status, bbox=bbox)
+        with self.engine.connect() as c:
+            return [int(i) for i in c.execute(query).scalars()]
+
+    def _filtered(self, query, *, status=None, district=None, street=None, bbox=None,
+                  ids=None):
+        """``query`` over ``stations`` with :meth:`list_stations`' filters, by id."""
+        query = query.order_by(stations_table.c.id)
         if status is not None:
             wanted = [status] if isinstance(status, str) else list(status)
             query = query.where(stations_table.c.status.in_(wanted))
@@ -583,8 +613,7 @@ class Store:
                                     stations_table.c.lat.between(minlat, maxlat))
         if ids is not None:
             query = query.where(stations_table.c.id.in_(list(ids)))
-        with self._conn(conn) as c:
-            return [station_from_record(r) for r in c.execute(query).mappings()]
+        return query
 
     # -- PostGIS spatial SQL (migration 0007: metres in EPSG:4548) ------------------------
     def _spatial(self, sql: str, params: dict) -> list:

@@ -48,6 +48,52 @@ def no_500_answers(request):
                     f"{type(first).__name__}: {first}", pytrace=False)
 
 
+#: Product code that wrote to SQLite outside a write transaction (``BEGIN IMMEDIATE``).
+_DEFERRED_WRITES: list[str] = []
+_DML = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+_PRODUCT = tuple(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), d)
+                 + os.sep for d in ("stations", "geodata", "webmap"))
+
+
+def _watch_sqlite_writes(conn, _cursor, statement, _params, _context, _executemany) -> None:
+    """Record a DML statement the product runs on SQLite in a deferred transaction.
+
+    A deferred ``BEGIN`` that reads, then writes after another process committed, is answered
+    "database is locked" at once (SQLite does not wait for a snapshot that went stale);
+    :meth:`stations.store.Store.transaction` begins ``BEGIN IMMEDIATE`` so writers queue.
+    """
+    if conn.dialect.name != "sqlite" or conn.get_execution_options().get("nuanxin_write"):
+        return
+    if not statement.lstrip().upper().startswith(_DML):
+        return
+    import sys
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name.startswith(_PRODUCT):
+            _DEFERRED_WRITES.append(f"{name}:{frame.f_lineno}: {statement.split(chr(10))[0]}")
+            return
+        frame = frame.f_back
+
+
+def pytest_configure(config):
+    import sqlalchemy as sa
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", _watch_sqlite_writes)
+
+
+@pytest.fixture(autouse=True)
+def sqlite_writes_are_immediate():
+    """Fail a test in which product code wrote to SQLite outside ``Store.transaction()``."""
+    start = len(_DEFERRED_WRITES)
+    yield
+    found = _DEFERRED_WRITES[start:]
+    if found:
+        pytest.fail(f"{len(found)} SQLite write(s) outside a BEGIN IMMEDIATE transaction; "
+                    f"first: {found[0]}", pytrace=False)
+
+
 def _initialised_store(url: str, tmp_path, monkeypatch):
     monkeypatch.setenv("NUANXIN_DATABASE_URL", url)
     monkeypatch.setenv("NUANXIN_INSTANCE", str(tmp_path / "instance"))

@@ -12,10 +12,12 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
 from stations import accounts, audit, settings
 from stations.records import Station
+from stations.store import Store
 from tests.servers import served
 from webmap.auth import issue_token
 
@@ -106,3 +108,59 @@ def test_concurrent_openings_get_distinct_ids(backend_store, tmp_path):
     new_ids = [i for _, i in answers]
     assert len(set(new_ids)) == 80
     assert store.count_stations() == STATIONS + 80
+
+
+def test_deferred_read_then_write_is_refused_at_once_and_store_transaction_waits(tmp_path):
+    """Why every product write on SQLite goes through ``Store.transaction()`` (``BEGIN
+    IMMEDIATE``; conftest's ``sqlite_writes_are_immediate`` fails a test that writes otherwise):
+    a deferred transaction that read, then writes after another connection committed, gets
+    "database is locked" at once despite the busy timeout; ``Store.transaction()`` queues."""
+    import sqlalchemy as sa
+
+    from stations.schema import meta_table
+
+    s = Store(f"sqlite:///{tmp_path / 'n.db'}")
+    s.init()
+    other = Store(s.url)
+    try:
+        with s.engine.connect() as conn:
+            conn.begin()  # deferred
+            conn.execute(sa.select(meta_table)).all()  # a read: the snapshot is taken
+            with other.transaction() as w:  # another process commits a write meanwhile
+                other.bump_version("stations_version", conn=w)
+            with pytest.raises(sa.exc.OperationalError, match="locked"):
+                conn.execute(meta_table.insert().values(key="late", value="1"))
+            conn.rollback()
+        with s.transaction() as conn:  # immediate: the write lock first, then the read
+            conn.execute(sa.select(meta_table)).all()
+            conn.execute(meta_table.insert().values(key="late", value="1"))
+        assert s.get_meta("late") == "1"
+    finally:
+        s.dispose()
+        other.dispose()
+
+
+def test_the_deferred_write_guard_names_product_code(tmp_path):
+    """conftest's guard records a product write outside BEGIN IMMEDIATE (and only those)."""
+    import os
+
+    import stations
+    from tests import conftest
+
+    s = Store(f"sqlite:///{tmp_path / 'n.db'}")
+    s.init()
+    start = len(conftest._DEFERRED_WRITES)
+    probe = os.path.join(os.path.dirname(stations.__file__), "_guard_probe.py")
+    code = compile("with store.engine.begin() as c:\n"
+                   "    c.exec_driver_sql(\"INSERT INTO meta (key, value) VALUES ('p', '1')\")\n",
+                   probe, "exec")
+    try:
+        with s.transaction() as c:  # the right way: not recorded
+            c.exec_driver_sql("INSERT INTO meta (key, value) VALUES ('q', '1')")
+        assert len(conftest._DEFERRED_WRITES) == start
+        exec(code, {"store": s})  # noqa: S102 - a write "from" stations/ in a plain BEGIN
+        found = conftest._DEFERRED_WRITES[start:]
+        assert len(found) == 1 and "_guard_probe.py:2" in found[0], found
+    finally:
+        del conftest._DEFERRED_WRITES[start:]
+        s.dispose()

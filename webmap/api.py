@@ -248,9 +248,13 @@ def stations(args):
                               detail={"param": "zoom", "reason": "missing"})
     datum = args["crs"]
     bbox = None if args["bbox"] is None else bbox_to_wgs84(args["bbox"], datum)
-    cat = get_catalogue(get_store())
+    store = get_store()
+    cat = get_catalogue(store)
+    in_box = None
+    if bbox is not None and store.is_postgis:  # the GiST index answers the box (`&&`)
+        in_box, bbox = store.station_ids(bbox=bbox), None
     idx, full = cat.select(
-        statuses=_statuses(args["status"]), bbox=bbox, amenities=args["amenity"] or (),
+        ids=in_box, statuses=_statuses(args["status"]), bbox=bbox, amenities=args["amenity"] or (),
         include_unknown=args["include_unknown"], open_at=args["open_at"],
         district=args["district"], street=args["street"], access=args["access"] or (),
         always_open=args["always_open"],
@@ -258,8 +262,7 @@ def stations(args):
         closed_within_days=None if "status" in request.args
         else int(settings.get("GONE_VISIBLE_DAYS")))
     if args["after"] is not None and idx.size:
-        ids = np.fromiter((cat.stations[i].id for i in idx), dtype=np.int64, count=idx.size)
-        keep = ids > args["after"]
+        keep = cat.ids[idx] > args["after"]
         idx, full = idx[keep], full[keep]
     matched = int(idx.size)
     limit = args["limit"]
@@ -323,13 +326,11 @@ def station(args):
 
 
 # -- /api/nearest ----------------------------------------------------------------------------
-def _index_for(store, *, access: tuple[str, ...], always_open: bool | None):
-    """The nearest index, narrowed for the map's access/24-hour chips (derived from the
-    app's station snapshot, so rebuilt only when the stations change)."""
-    from geodata.nearest.cache import get_index
+def _index_for(store, base, *, access: tuple[str, ...], always_open: bool | None):
+    """The nearest index ``base``, narrowed for the map's access/24-hour chips (derived from
+    the app's station snapshot, so rebuilt only when the stations change)."""
     from geodata.nearest.index import StationIndex
 
-    base = get_index(store, cache=snapshots())
     if not access and always_open is None:
         return base
 
@@ -369,13 +370,15 @@ def nearest(args):
     from geodata.nearest.payload import nearest_answer
 
     when = parse_open_at(args["open_at"])  # now (Asia/Shanghai) without open_at, as the CLI
-    index = _index_for(get_store(), access=tuple(args["access"] or ()),
+    store = get_store()
+    base = get_index(store, cache=snapshots())  # one version read per request
+    index = _index_for(store, base, access=tuple(args["access"] or ()),
                        always_open=args["always_open"])
     return jsonify(nearest_answer(
         index, args["lon"], args["lat"], k=args["k"], crs=args["crs"],
         amenities=args["amenity"] or (), open_at=when, radius_m=args["radius"],
         require_open=args["open_at"] is not None, max_distance_m=args["max_distance"],
-        coverage_index=get_index(get_store(), cache=snapshots())))
+        coverage_index=base))
 
 
 # -- /api/coverage ---------------------------------------------------------------------------

@@ -97,13 +97,23 @@ class Catalogue:
     def __len__(self) -> int:
         return len(self.stations)
 
+    @property
+    def ids(self) -> np.ndarray:
+        """Station ids, in catalogue order (computed once)."""
+        found = self.__dict__.get("_ids")
+        if found is None:
+            found = np.fromiter((s.id for s in self.stations), dtype=np.int64,
+                                count=len(self.stations))
+            self.__dict__["_ids"] = found
+        return found
+
     def select(self, *, statuses: Sequence[str] | None = ("open",),
                bbox: tuple[float, float, float, float] | None = None,
                amenities: Sequence[str] = (), include_unknown: bool = False,
                open_at: datetime | None = None, district: str | None = None,
                street: str | None = None, access: Sequence[str] = (),
                always_open: bool | None = None, closed_within_days: int | None = None,
-               today=None) -> tuple[np.ndarray, np.ndarray]:
+               today=None, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Indices of the matching stations, and per index whether every wanted amenity is
         recorded ``yes`` (``True``) or some are only ``unknown`` (``False``, returned only with
         ``include_unknown``). ``bbox`` is WGS84 (minlon, minlat, maxlon, maxlat).
@@ -114,6 +124,7 @@ class Catalogue:
         (default: today in Shanghai) to the wanted statuses (the worker map keeps a closed
         station, marked closed with its reason, for ``NUANXIN_GONE_VISIBLE_DAYS``), unless an
         amenity, access, ``open_at`` or ``always_open`` filter asks for usable stations.
+        ``ids``: only these station ids (the database's own answer to a bbox on PostGIS).
         """
         n = len(self)
         mask = np.ones(n, dtype=bool)
@@ -129,6 +140,8 @@ class Catalogue:
             minlon, minlat, maxlon, maxlat = bbox
             mask &= (self.lon >= minlon) & (self.lon <= maxlon) & (self.lat >= minlat) & (
                 self.lat <= maxlat)
+        if ids is not None:
+            mask &= np.isin(self.ids, np.fromiter(ids, dtype=np.int64))
         if district or street:
             mask &= _area_mask(self, district=district, street=street)
         if access:
