@@ -68,7 +68,34 @@ def test_serve_with_workers_runs_processes_that_follow_the_store(store):
         after = [_get(query)[2]["results"][0] for _ in range(12)]
         assert {r["id"] for r in after} == {new_id}
         assert after[0]["distance_m"] < 1
+        _connections_spread_over_workers(proc, workers, port)
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert b"gunicorn, 2 processes" in err
+
+
+def _connections_spread_over_workers(proc, workers, port: int) -> None:
+    """Each worker listens on its own socket (SO_REUSEPORT: the kernel spreads new
+    connections), so 16 keep-alive clients connecting at once never all land on one process
+    (one shared socket lets the first worker to wake take them all; bench_http measured
+    ~800 requests/s then, half the rate of a balanced pair)."""
+    def listening(p):
+        return [c for c in p.net_connections(kind="tcp")
+                if c.status == psutil.CONN_LISTEN and c.laddr.port == port]
+
+    assert not listening(psutil.Process(proc.pid))
+    assert all(len(listening(w)) == 1 for w in workers)
+    clients = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(16)]
+    try:
+        for c in clients:
+            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        for c in clients:
+            assert c.recv(4096).startswith(b"HTTP/1.1 200")
+        held = [sum(1 for c in w.net_connections(kind="tcp")
+                    if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port)
+                for w in workers]
+        assert sum(held) == 16 and min(held) > 0, held
+    finally:
+        for c in clients:
+            c.close()

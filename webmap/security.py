@@ -160,6 +160,7 @@ def gunicorn_options(app: Flask, *, host: str, port: int, workers: int, threads:
             "workers": workers, "worker_class": "gthread", "threads": threads,
             "worker_connections": CONNECTION_LIMIT, "backlog": BACKLOG,
             "keepalive": IDLE_TIMEOUT_S, "timeout": 120, "graceful_timeout": 30,
+            "reuse_port": True,
             "forwarded_allow_ips": "127.0.0.1,::1" if proxied else "",
             "proc_name": "nuanxin", "accesslog": None, "errorlog": "-", "loglevel": "warning"}
 
