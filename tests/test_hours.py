@@ -420,29 +420,66 @@ def test_calendar_from_chinesecalendar_covers_2026():
 
 
 def test_a_year_the_calendar_does_not_know_is_said_loudly(caplog):
+    """Beyond chinesecalendar's years: the next few keep their statutory days (said so);
+    farther ones are ordinary days, said loudly too."""
     first, last = holidays.known_years()
-    beyond = date(last + 1, 1, 1)
+    soon, far = date(last + 1, 3, 2), date(last + holidays.PROVISIONAL_AHEAD + 1, 1, 1)
     holidays._warn_year.cache_clear()
     with caplog.at_level(logging.WARNING, logger="stations.holidays"):
-        assert holidays.is_public_holiday(beyond) is False
-        holidays.is_public_holiday(beyond + timedelta(days=1))
-    warnings = [r.getMessage() for r in caplog.records if str(last + 1) in r.getMessage()]
+        assert holidays.is_public_holiday(far) is False
+        holidays.is_public_holiday(far + timedelta(days=1))
+        holidays.is_public_holiday(soon)
+    warnings = [r.getMessage() for r in caplog.records if str(far.year) in r.getMessage()]
     assert len(warnings) == 1 and "without public holidays" in warnings[0]
-    note = holidays.calendar_note(beyond)
-    assert note is not None and f"{last + 1} 年" in note and "尚未收录" in note
+    warnings = [r.getMessage() for r in caplog.records if f"dates in {soon.year}" in r.getMessage()]
+    assert len(warnings) == 1 and "statutory days alone" in warnings[0]
+    note = holidays.calendar_note(far)
+    assert note is not None and f"{far.year} 年" in note and "尚未收录" in note
+    assert "节假日规则不生效" in note
+    note = holidays.calendar_note(soon)
+    assert note is not None and "只按法定节假日" in note and "调休" in note
     assert holidays.calendar_note(date(2026, 10, 1)) is None
-    assert parse("24/7; PH off").is_open(datetime(last + 1, 1, 1, 12)) is True  # ordinary day
+    assert parse("24/7; PH off").is_open(datetime(far.year, 1, 1, 12)) is True  # ordinary day
+    assert parse("24/7; PH off").is_open(datetime(soon.year, 1, 1, 12)) is False  # 元旦
+
+
+#: The 2024 rules' statutory days of 2027, from the lunar calendar and the solar terms
+#: (春节 = 正月初一 = 2027-02-06, 清明 2027-04-05, 端午 2027-06-09, 中秋 2027-09-15).
+STATUTORY_2027 = [date(2027, 1, 1), date(2027, 2, 5), date(2027, 2, 6), date(2027, 2, 7),
+                  date(2027, 2, 8), date(2027, 4, 5), date(2027, 5, 1), date(2027, 5, 2),
+                  date(2027, 6, 9), date(2027, 9, 15), date(2027, 10, 1), date(2027, 10, 2),
+                  date(2027, 10, 3)]
 
 
 def test_2027_is_checked_once_the_calendar_knows_it():
     """chinesecalendar 1.11 (the newest release) ends with 2026: until a release knows 2027,
-    a 2027 date is said to be unknown; from then on its fixed holidays are checked."""
+    2027 has its 13 statutory days and no 调休 (said); from then on the notice's blocks."""
     if holidays.known_years()[1] < 2027:
         assert holidays.calendar_note(date(2027, 10, 1)) is not None  # said, not silent
+        year = [date(2027, 1, 1) + timedelta(k) for k in range(365)]
+        assert [d for d in year if is_public_holiday(d)] == STATUTORY_2027
+        assert not any(holidays.is_makeup_workday(d) for d in year)
+        assert holidays.day_kind(date(2027, 2, 8)) == "holiday"  # a Monday off
+        assert not holidays.is_working_day(date(2027, 2, 8))
+        assert holidays.is_working_day(date(2027, 2, 9))
+        assert parse("24/7; PH off").is_open(datetime(2027, 10, 2, 12)) is False
+        assert parse("Mo-Fr 08:00-18:00; PH off").is_open(datetime(2027, 6, 9, 9)) is False
+        assert parse("Mo-Fr 08:00-18:00; PH off").is_open(datetime(2027, 6, 10, 9)) is True
         return
-    for day in (date(2027, 1, 1), date(2027, 5, 1), date(2027, 10, 1), date(2027, 10, 7)):
+    for day in (*STATUTORY_2027, date(2027, 10, 7)):
         assert is_public_holiday(day), day
     assert parse("24/7; PH off").is_open(datetime(2027, 10, 2, 12)) is False
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_statutory_days_are_inside_the_notices_blocks(year):
+    """Two packages agree: every day off ``holidays`` has for a year chinesecalendar knows
+    (its statutory days, plus the notice's bridge days it has typed in for such a year) is
+    a day off in chinesecalendar's copy of the State Council's notice."""
+    days = holidays.statutory_days(year)
+    assert len(days) >= 13
+    assert all(is_public_holiday(d) for d in days), sorted(d for d in days
+                                                           if not is_public_holiday(d))
 
 
 # ----------------------------------------------------------------------------- next change

@@ -64,15 +64,16 @@ def sample_times() -> list[datetime]:
 
 
 def which_oracle(day: date, theirs: set[date]) -> str | None:
-    """``"CN"``, ``"none"`` (past the calendar) or ``None`` (the calendars disagree)."""
-    last = holidays.known_years()[1]
+    """``"CN"``, ``"none"`` (no holidays on either day: the parser without a country) or
+    ``None`` (the calendars disagree). Past chinesecalendar's years only the statutory days
+    are ours (:func:`stations.holidays.statutory_days`)."""
     pair = (day - timedelta(days=1), day)
-    if all(d.year > last for d in pair):
-        return "none"
-    if any(d.year > last for d in pair) or holidays.day_kind(day) == "makeup":
+    if holidays.day_kind(day) == "makeup":
         return None
     ours = [holidays.day_kind(d) == "holiday" for d in pair]
-    return "CN" if ours == [d in theirs for d in pair] else None
+    if ours == [d in theirs for d in pair]:
+        return "CN"
+    return "none" if not any(ours) and holidays.known_years()[1] < day.year else None
 
 
 def state(parsed, when: datetime) -> bool | None:

@@ -737,6 +737,12 @@ def test_a_result_past_the_calendar_s_years_carries_its_warning():
     [known] = index.nearest(116.34, 39.88, k=1, open_at=datetime(2026, 12, 1, 9))
     assert known.calendar_note is None
     last = holidays.known_years()[1]
-    [beyond] = index.nearest(116.34, 39.88, k=1, open_at=datetime(last + 1, 10, 1, 9))
+    [beyond] = index.nearest(116.34, 39.88, k=1, open_at=datetime(last + 1, 10, 8, 9))
     assert beyond.open_at_arrival is True  # evaluated as an ordinary day ...
     assert f"{last + 1} 年" in beyond.calendar_note  # ... and said so
+    # the next year's statutory days are known: 10-01 is off (the notice's block is not)
+    assert index.nearest(116.34, 39.88, k=1, open_at=datetime(last + 1, 10, 1, 9),
+                         require_open=True) == []
+    far = last + holidays.PROVISIONAL_AHEAD + 1
+    [farther] = index.nearest(116.34, 39.88, k=1, open_at=datetime(far, 10, 1, 9))
+    assert farther.open_at_arrival is True and "节假日规则不生效" in farther.calendar_note
