@@ -1,5 +1,7 @@
-"""Real server processes for the tests that need more than one (concurrency, snapshots in
-step): ``nuanxin serve`` (waitress) in a subprocess on a free loopback port, stopped after."""
+"""Real servers for the tests: :func:`served`, ``nuanxin serve`` (waitress) subprocesses on
+free loopback ports for the tests that need more than one (concurrency, snapshots in step);
+:func:`live_site`, the app in a waitress thread over a fresh SQLite store, for the browser
+tests."""
 
 from __future__ import annotations
 
@@ -75,3 +77,36 @@ def served(url: str, instance: Path, *, threads: int = 8, count: int = 1,
                     proc.kill()
                     proc.wait()
             log.close()
+
+
+@contextlib.contextmanager
+def live_site(tmp_path_factory, name: str, *, stations=(), fill=None,
+              **config) -> Iterator[tuple]:
+    """The app served in a thread (:func:`webmap.testing.live_server`) over a fresh SQLite
+    store in a new temporary folder (also the environment's store and instance while it
+    runs), holding ``stations`` and whatever ``fill(store)`` adds; ``config`` overrides the
+    app's (``TILES`` defaults to ``none``). Yields ``(server, store)``."""
+    import pytest
+
+    from stations.store import Store
+    from webmap.app import create_app
+    from webmap.testing import live_server
+
+    folder = tmp_path_factory.mktemp(name)
+    url = f"sqlite:///{folder / 'nuanxin.db'}"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("NUANXIN_INSTANCE", str(folder / "instance"))
+    mp.setenv("NUANXIN_DATABASE_URL", url)
+    store = Store(url)
+    try:
+        store.init()
+        if stations:
+            store.add_stations(list(stations))
+        if fill is not None:
+            fill(store)
+        app = create_app({"TILES": "none", **config, "DATABASE_URL": url})
+        with live_server(app) as server:
+            yield server, store
+    finally:
+        store.dispose()
+        mp.undo()

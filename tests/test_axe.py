@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 
 from stations.records import Station
-from stations.store import Store
-from webmap.app import create_app
-from webmap.testing import live_server, synthetic_stations
+from tests.servers import live_site
+from webmap.testing import synthetic_stations
 
 pytestmark = pytest.mark.browser
 
@@ -31,22 +30,11 @@ RESULTS: dict[str, dict] = {}
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("axe")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("NUANXIN_INSTANCE", str(folder / "instance"))
-    url = f"sqlite:///{folder / 'nuanxin.db'}"
-    mp.setenv("NUANXIN_DATABASE_URL", url)
-    store = Store(url)
-    store.init()
     rows = synthetic_stations(80, bbox=(116.325, 39.865, 116.355, 39.893), seed=2)
     rows.append(Station(name="暂停的驿站", lon=116.3405, lat=39.8800, code="SUS-1",
                         opening_hours="24/7", status="suspended", status_reason="管道检修"))
-    store.add_stations(rows)
-    app = create_app({"TILES": "none", "DATABASE_URL": url, "HOTLINE": "12351"})
-    with live_server(app) as server:
-        yield server, store
-    store.dispose()
-    mp.undo()
+    with live_site(tmp_path_factory, "axe", stations=rows, HOTLINE="12351") as found:
+        yield found
 
 
 def _page(browser, elder: bool):

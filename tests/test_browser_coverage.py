@@ -12,10 +12,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from stations.store import Store
 from tests.conftest import require
-from webmap.app import create_app
-from webmap.testing import chromium_available, launch_chromium, live_server
+from tests.servers import live_site
+from webmap.testing import chromium_available, launch_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -30,20 +29,14 @@ def served(tmp_path_factory):
     from webmap.users import add_user
 
     require(chromium_available(), "Debian chromium at /usr/bin/chromium (.ci/system-deps)")
-    folder = tmp_path_factory.mktemp("coverage-browser")
-    mp = pytest.MonkeyPatch()
-    url = f"sqlite:///{folder / 'nuanxin.db'}"
-    mp.setenv("NUANXIN_INSTANCE", str(folder / "instance"))
-    mp.setenv("NUANXIN_DATABASE_URL", url)
-    store = Store(url)
-    store.init()
-    load_demo(store)
-    add_user(store, "guangwai", PASSWORD, role="street", district="西城区", street="广安门外街道")
-    app = create_app({"TILES": "none", "DATABASE_URL": url})
-    with live_server(app) as server:
+
+    def fill(store):
+        load_demo(store)
+        add_user(store, "guangwai", PASSWORD, role="street", district="西城区",
+                 street="广安门外街道")
+
+    with live_site(tmp_path_factory, "coverage-browser", fill=fill) as (server, _store):
         yield server
-    store.dispose()
-    mp.undo()
 
 
 def _figures(page) -> dict:

@@ -15,11 +15,10 @@ import pytest
 
 from geodata.nearest.cache import get_index
 from stations.records import Station
-from stations.store import Store
+from tests.servers import live_site
 from tests.test_browser_worker import _Guard, _wait
-from webmap.app import create_app
 from webmap.feedback import list_reports
-from webmap.testing import live_server, synthetic_stations
+from webmap.testing import synthetic_stations
 
 pytestmark = pytest.mark.browser
 
@@ -44,20 +43,9 @@ def _stations() -> list[Station]:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("phone")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("NUANXIN_INSTANCE", str(folder / "instance"))
-    url = f"sqlite:///{folder / 'nuanxin.db'}"
-    mp.setenv("NUANXIN_DATABASE_URL", url)
-    store = Store(url)
-    store.init()
-    store.add_stations(_stations())
-    app = create_app({"TILES": "none", "DATABASE_URL": url, "HOTLINE": HOTLINE,
-                      "REPORTS_PER_HOUR": 1000})
-    with live_server(app) as server:
-        yield server, store
-    store.dispose()
-    mp.undo()
+    with live_site(tmp_path_factory, "phone", stations=_stations(), HOTLINE=HOTLINE,
+                   REPORTS_PER_HOUR=1000) as found:
+        yield found
 
 
 @pytest.fixture

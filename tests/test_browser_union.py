@@ -15,10 +15,8 @@ import pytest
 
 from geodata.crs.datums import convert
 from stations.candidates import get_candidate, list_candidates
-from stations.store import Store
+from tests.servers import live_site
 from tests.test_browser_worker import _PNG, _Guard
-from webmap.app import create_app
-from webmap.testing import live_server
 from webmap.users import add_user
 
 pytestmark = pytest.mark.browser
@@ -30,19 +28,10 @@ assert _PNG  # the tiles answered locally by the guard
 
 @pytest.fixture(scope="module")
 def union_site(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("browser-union")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("NUANXIN_INSTANCE", str(folder / "instance"))
-    url = f"sqlite:///{folder / 'nuanxin.db'}"
-    mp.setenv("NUANXIN_DATABASE_URL", url)
-    store = Store(url)
-    store.init()
-    add_user(store, USER, PASSWORD, role="street", district="西城区", street="广外")
-    app = create_app({"TILES": "amap", "DATABASE_URL": url})
-    with live_server(app) as server:
-        yield server, store
-    store.dispose()
-    mp.undo()
+    with live_site(tmp_path_factory, "browser-union", TILES="amap",
+                   fill=lambda store: add_user(store, USER, PASSWORD, role="street",
+                                               district="西城区", street="广外")) as found:
+        yield found
 
 
 @pytest.fixture

@@ -18,10 +18,8 @@ import pytest
 from geodata.crs.datums import convert
 from geodata.nearest.cache import get_index
 from stations.records import Station
-from stations.store import Store
-from tests.conftest import require
-from webmap.app import create_app
-from webmap.testing import chromium_available, launch_chromium, live_server, synthetic_stations
+from tests.servers import live_site
+from webmap.testing import synthetic_stations
 
 pytestmark = pytest.mark.browser
 
@@ -44,36 +42,9 @@ def _stations() -> list[Station]:
 
 
 @pytest.fixture(scope="module")
-def playwright_browser():
-    require(chromium_available(), "Debian chromium at /usr/bin/chromium (.ci/system-deps)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        yield browser
-        browser.close()
-
-
-def _serve(tmp_path_factory, tiles: str):
-    folder = tmp_path_factory.mktemp(f"browser-{tiles}")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("NUANXIN_INSTANCE", str(folder / "instance"))
-    url = f"sqlite:///{folder / 'nuanxin.db'}"
-    mp.setenv("NUANXIN_DATABASE_URL", url)
-    store = Store(url)
-    store.init()
-    store.add_stations(_stations())
-    app = create_app({"TILES": tiles, "DATABASE_URL": url})
-    return mp, store, app
-
-
-@pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    mp, store, app = _serve(tmp_path_factory, "none")
-    with live_server(app) as server:
-        yield server, store
-    store.dispose()
-    mp.undo()
+    with live_site(tmp_path_factory, "browser-none", stations=_stations()) as found:
+        yield found
 
 
 class _Guard:
@@ -106,12 +77,12 @@ _PNG = base64.b64decode(
 
 
 @pytest.fixture
-def page_for(playwright_browser):
+def page_for(browser):
     contexts = []
 
     def make(server, *, viewport=PHONE, position=HOME, fake_tiles=()):
         guard = _Guard(server.port, fake_tiles=fake_tiles)
-        context = playwright_browser.new_context(
+        context = browser.new_context(
             viewport=viewport, device_scale_factor=1, locale="zh-CN",
             timezone_id="Asia/Shanghai", permissions=["geolocation"],
             geolocation={"longitude": position[0], "latitude": position[1], "accuracy": 20},
@@ -285,30 +256,26 @@ def test_datum_js_matches_the_python_formulas(site, page_for):
 
 
 def test_on_amap_tiles_every_overlay_is_drawn_in_gcj02(tmp_path_factory, page_for):
-    mp, store, app = _serve(tmp_path_factory, "amap")
-    try:
-        with live_server(app) as server:
-            page, guard = page_for(server, fake_tiles=("autonavi.com",))
-            page.goto(server.url + "/")
-            page.wait_for_selector(".nx-pin")
-            markers = page.evaluate(
-                "nuanxin.cluster.getLayers().map(m => [m.getLatLng().lng, m.getLatLng().lat, "
-                "m.options.title])")
-            by_name = {s.name: s for s in store.list_stations()}
-            assert markers
-            for lng, lat, title in markers:
-                s = by_name[title]
-                assert (lng, lat) == pytest.approx(
-                    convert(s.lon, s.lat, src="wgs84", dst="gcj02"), abs=2e-7)
-            page.click("#locate")
-            page.wait_for_selector("#nearest-list .station-item")
-            me = page.evaluate("(() => { let p; nuanxin.me.eachLayer(l => { if (l.getLatLng && "
-                               "!l.getRadius) p = l.getLatLng(); }); return [p.lng, p.lat]; })()")
-            assert me == pytest.approx(convert(*HOME, src="wgs84", dst="gcj02"), abs=1e-9)
-            assert guard.tiles  # Amap tiles were asked for (answered locally, never sent)
-    finally:
-        store.dispose()
-        mp.undo()
+    with live_site(tmp_path_factory, "browser-amap", stations=_stations(),
+                   TILES="amap") as (server, store):
+        page, guard = page_for(server, fake_tiles=("autonavi.com",))
+        page.goto(server.url + "/")
+        page.wait_for_selector(".nx-pin")
+        markers = page.evaluate(
+            "nuanxin.cluster.getLayers().map(m => [m.getLatLng().lng, m.getLatLng().lat, "
+            "m.options.title])")
+        by_name = {s.name: s for s in store.list_stations()}
+        assert markers
+        for lng, lat, title in markers:
+            s = by_name[title]
+            assert (lng, lat) == pytest.approx(
+                convert(s.lon, s.lat, src="wgs84", dst="gcj02"), abs=2e-7)
+        page.click("#locate")
+        page.wait_for_selector("#nearest-list .station-item")
+        me = page.evaluate("(() => { let p; nuanxin.me.eachLayer(l => { if (l.getLatLng && "
+                           "!l.getRadius) p = l.getLatLng(); }); return [p.lng, p.lat]; })()")
+        assert me == pytest.approx(convert(*HOME, src="wgs84", dst="gcj02"), abs=1e-9)
+        assert guard.tiles  # Amap tiles were asked for (answered locally, never sent)
 
 
 def test_report_a_problem_from_the_station_page(site, page_for):

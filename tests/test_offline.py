@@ -16,11 +16,10 @@ import pytest
 from geodata.nearest.offline import offline_snapshot, open_intervals
 from stations.records import Station
 from stations.settings import TZ
-from stations.store import Store
-from webmap.app import create_app
+from tests.servers import live_site
 from webmap.feedback import list_reports
 from webmap.offline_assets import precache_urls, release
-from webmap.testing import live_server, synthetic_stations
+from webmap.testing import synthetic_stations
 
 pytestmark = pytest.mark.browser
 
@@ -30,23 +29,13 @@ HOME = (116.3400, 39.8793)
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("offline")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("NUANXIN_INSTANCE", str(folder / "instance"))
-    url = f"sqlite:///{folder / 'nuanxin.db'}"
-    mp.setenv("NUANXIN_DATABASE_URL", url)
-    store = Store(url)
-    store.init()
     near = synthetic_stations(60, bbox=(116.325, 39.865, 116.355, 39.893), seed=9)
     city = synthetic_stations(300, bbox=(116.20, 39.75, 116.60, 40.05), seed=10)
     for i, s in enumerate(city):
         s.code, s.name = f"CITY-{i:04d}", f"城区驿站 {i:04d}"
-    store.add_stations(near + city)
-    app = create_app({"TILES": "none", "DATABASE_URL": url, "REPORTS_PER_HOUR": 1000})
-    with live_server(app) as server:
-        yield server, store
-    store.dispose()
-    mp.undo()
+    with live_site(tmp_path_factory, "offline", stations=near + city,
+                   REPORTS_PER_HOUR=1000) as found:
+        yield found
 
 
 def _poll(page, js, arg=None, timeout=15.0):
