@@ -186,10 +186,10 @@ def test_minutes_use_the_detour_factor_without_a_network():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"radius_m": -5}, "radius"), ({"radius_m": 100, "minutes": 5}, "not both"),
+    ({"radius_m": -5}, "radius"),
     ({"minutes": 0}, "minutes"), ({"min_stations": 0}, "min_stations"),
     ({"at": "tomorrow morning"}, "ISO 8601"),
-], ids=["negative-radius", "both", "zero-minutes", "zero-n", "bad-time"])
+], ids=["negative-radius", "zero-minutes", "zero-n", "bad-time"])
 def test_bad_arguments_are_user_errors(kwargs, match):
     demand = DemandSet(lon=[116.34], lat=[39.88], weight=[1])
     with pytest.raises(ValidationError, match=match):
@@ -380,3 +380,19 @@ def test_area_default_equals_an_independent_grid_computation(store):
     exact = shapely.area(shapely.intersection(discs, street.geometry.iloc[0]))
     assert result.covered_share == pytest.approx(exact / street.area.iloc[0], abs=0.03)
     assert 0.05 < result.covered_share < 0.98
+
+
+def test_radius_and_minutes_together_mean_within_both():
+    """Issue 15: radius and minutes together are no longer an error: a point counts when it
+    is within both (the smaller reach, with the method of the one that binds)."""
+    from geodata.planning.coverage import walk_radius
+
+    by_minutes, method = walk_radius(minutes=5)
+    assert walk_radius(radius_m=100, minutes=5) == (100.0, "straight_line")
+    assert walk_radius(radius_m=10_000, minutes=5) == (by_minutes, method)
+    demand = DemandSet(lon=[116.34, 116.3445], lat=[39.88, 39.88], weight=[1, 1])  # 0, ~385 m
+    stations = StationArrays.from_arrays([116.34], [39.88])
+    both = compute_coverage(demand, stations, radius_m=300, minutes=10)
+    assert both.as_dict()["demand_covered"] == 1
+    assert compute_coverage(demand, stations, radius_m=1000, minutes=10
+                            ).as_dict()["demand_covered"] == 2

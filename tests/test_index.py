@@ -376,7 +376,7 @@ def test_stations_without_coordinates_are_skipped():
     [({"k": 0}, ValidationError, "k must be a positive integer"),
      ({"k": "3"}, ValidationError, "k must be a positive integer"),
      ({"k": True}, ValidationError, "k must be a positive integer"),
-     ({"radius_m": -5}, ValidationError, "radius_m must be a positive number"),
+     ({"radius_m": -5}, ValidationError, "radius_m must be metres ≥ 0"),
      ({"radius_m": float("nan")}, ValidationError, "radius_m"),
      ({"amenities": ["飞机"]}, ValidationError, "unknown amenity"),
      ({"open_at": "tomorrow-ish"}, ValidationError, "open_at must be ISO 8601"),

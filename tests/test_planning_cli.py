@@ -71,6 +71,22 @@ def test_coverage_json_keys(demo):
     assert 0 < body["covered_share"] <= 1 and body["method"] == "straight_line"
 
 
+def test_coverage_radius_and_minutes_together_count_within_both(demo):
+    """Issue 15: ``--radius`` with ``--minutes`` (was exit 2) means within both: the smaller
+    reach, as ``/api/coverage?radius=…&minutes=…``."""
+    def covered(*args):
+        result = _run("coverage", "--district", "西城区", *args, "--json")
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+    both = covered("--radius", "300", "--minutes", "30")
+    assert both["radius_m"] == 300 and both["method"] == "straight_line"
+    assert both["demand_covered"] == covered("--radius", "300")["demand_covered"]
+    walk = covered("--radius", "5000", "--minutes", "5")
+    assert walk == covered("--minutes", "5") | {"radius_m": walk["radius_m"]}
+    assert walk["method"] == "straight_line_x_detour"
+
+
 def test_coverage_options_and_files(demo, tmp_path):
     from openpyxl import load_workbook
 
@@ -142,14 +158,13 @@ def test_site_json_keys(demo):
 @pytest.mark.parametrize("args, match", [
     (["coverage", "--district", "西城县"], "close matches: "),
     (["coverage", "--radius", "abc"], "--radius"),
-    (["coverage", "--radius", "100", "--minutes", "5"], "not both"),
     (["coverage", "--min-stations", "0"], "--min-stations"),
     (["coverage", "--at", "noon-ish"], "ISO 8601"),
     (["coverage", "--network", "/nonexistent/x.osm"], "not found"),
     (["site", "--radius", "500"], "--add"),
     (["site", "--add", "-1"], "--add"),
     (["demand", "import", "/nonexistent/demand.csv"], "not found"),
-], ids=["unknown-district", "bad-radius", "radius-and-minutes", "zero-n", "bad-time",
+], ids=["unknown-district", "bad-radius", "zero-n", "bad-time",
         "missing-network", "no-add", "negative-add", "missing-file"])
 def test_bad_input_is_one_line_and_exit_2(store, args, match):
     result = _run(*args)

@@ -29,10 +29,12 @@ import numpy as np
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -45,6 +47,7 @@ from stations.store import Store
 from webmap.api import spec
 from webmap.app import create_app
 from webmap.auth import issue_token
+from webmap.params import HOURS_FORMAT
 from webmap.testing import live_server, synthetic_stations
 
 #: Generated requests per operation and generation mode (positive and negative): with the
@@ -53,7 +56,16 @@ from webmap.testing import live_server, synthetic_stations
 MAX_EXAMPLES = 75
 MIN_CASES = 1000
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, response_headers_conformance, negative_data_rejection]
+          response_schema_conformance, response_headers_conformance, negative_data_rejection,
+          positive_data_acceptance]
+
+#: Operations where a document-valid request may still be refused, so
+#: ``positive_data_acceptance`` is not applied to them (every other check is). Each is a gap
+#: the document cannot state yet, named here so it stays visible:
+#: ``POST /api/stations`` — a GeoJSON Feature's ``coordinates`` are [lon, lat]: OpenAPI 3.0
+#: cannot bound each position of an array (3.1's ``prefixItems`` can), so a latitude the
+#: server refuses (outside 1–55) is documented as allowed.
+POSITIVE_GAPS = {"POST /api/stations"}
 
 #: (operation label, generation mode) → requests sent, filled by :func:`test_api`.
 SENT: collections.Counter = collections.Counter()
@@ -91,6 +103,11 @@ def _document() -> dict:
     return json.loads(json.dumps(spec.openapi(server_url="/")))
 
 
+#: Opening hours the import reads (the document's ``format: opening-hours``, which no generic
+#: generator knows): Schemathesis draws them from here; the server checks every one it gets.
+HOURS_SAMPLES = ("", "24/7", "Mo-Fr 08:00-18:00", "Mo-Su 06:00-22:00", "每天 8:00-20:00",
+                 "周一至周五 9:00-17:00", "Mo-Sa 07:30-19:30; Su off")
+schemathesis.openapi.format(HOURS_FORMAT, st.sampled_from(HOURS_SAMPLES))
 SCHEMA = schemathesis.openapi.from_dict(_document())
 SCHEMA.config.generation.update(modes=["positive", "negative"], max_examples=MAX_EXAMPLES,
                                 database="none")
@@ -113,8 +130,10 @@ def test_api(case, served):
     SENT[(case.operation.label, case.meta.generation.mode.value if case.meta else "?")] += 1
     # /api/coverage may compute for a while (one computation at a time, 503 after 15 s of
     # waiting): a slow answer on a loaded machine is not a failure, a wrong one is
+    checks = [c for c in CHECKS if c is not positive_data_acceptance
+              or case.operation.label not in POSITIVE_GAPS]
     case.call_and_validate(base_url=server.url, headers={"Authorization": f"Bearer {token}"},
-                           checks=CHECKS, timeout=120)
+                           checks=checks, timeout=120)
 
 
 def test_case_count():

@@ -7,14 +7,18 @@ same tables validate requests (bad input → 400 ``{"error", "detail"}``) and ge
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from flask import Blueprint, current_app, jsonify, request
 
 from geodata.crs.datums import convert, normalise_datum
+from geodata.errors import GeodataError
 from geodata.places.assign import area_of_record
 from stations import settings
+from stations.amenities import _SYNONYMS as AMENITY_SYNONYMS
 from stations.amenities import AMENITIES, AMENITY_LABELS_ZH, normalise_amenity
-from stations.errors import ValidationError
+from stations.errors import NotFoundError, ValidationError
 from stations.hours import parse_open_at
 from stations.limits import ID_MAX, ID_MIN
 from stations.records import ACCESS_MODES, STATUSES
@@ -22,7 +26,7 @@ from webmap import feedback
 from webmap.auth import request_scope
 from webmap.catalogue import MAP_FIELDS, get_catalogue, grid_clusters, hours_of, station_feature
 from webmap.extensions import get_store, snapshots
-from webmap.params import ApiSpec, Param
+from webmap.params import ApiSpec, Param, body_rule
 
 __all__ = ["bp", "spec", "parse_bbox", "bbox_to_wgs84"]
 
@@ -37,7 +41,8 @@ spec = ApiSpec(
 
 # -- parameter converters --------------------------------------------------------------------
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """``minlon,minlat,maxlon,maxlat`` → 4 floats, checked."""
+    """``minlon,minlat,maxlon,maxlat`` → 4 floats, checked; two opposite corners given the
+    other way round (``maxlon,maxlat,minlon,minlat`` or mixed) are the same box."""
     parts = [p.strip() for p in str(text).split(",")]
     if len(parts) != 4:
         raise ValidationError(f"bbox 需要 4 个数 (expected minlon,minlat,maxlon,maxlat), "
@@ -49,10 +54,11 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     values = (minlon, minlat, maxlon, maxlat)
     if not all(np.isfinite(values)):
         raise ValidationError("bbox 含非有限数 (bbox values must be finite)")
+    minlon, maxlon = sorted((minlon, maxlon))  # two opposite corners, in either order
+    minlat, maxlat = sorted((minlat, maxlat))
     if not (-180 <= minlon <= maxlon <= 180 and -90 <= minlat <= maxlat <= 90):
-        raise ValidationError("bbox 范围无效 (need -180 ≤ minlon ≤ maxlon ≤ 180 and "
-                              "-90 ≤ minlat ≤ maxlat ≤ 90)")
-    return values
+        raise ValidationError("bbox 范围无效 (need -180 ≤ lon ≤ 180 and -90 ≤ lat ≤ 90)")
+    return minlon, minlat, maxlon, maxlat
 
 
 def bbox_to_wgs84(bbox, datum: str) -> tuple[float, float, float, float]:
@@ -78,6 +84,14 @@ def _amenity_list(values: list[str]) -> list[str]:
     return out
 
 
+def _reads_as_amenity(name: str) -> bool:
+    try:
+        normalise_amenity(name)
+    except ValidationError:
+        return False
+    return True
+
+
 def _statuses(values: list[str]) -> tuple[str, ...]:
     return STATUSES if "all" in values else tuple(dict.fromkeys(values))
 
@@ -94,12 +108,20 @@ _AMENITY_DOC = ", ".join(f"{k} ({v})" for k, v in AMENITY_LABELS_ZH.items())
 CRS = Param("crs", description="Datum of coordinates in and out: wgs84 (GPS, default), "
             "gcj02 (Amap/Tencent), bd09 (Baidu).", default="wgs84",
             enum=("wgs84", "gcj02", "bd09"), convert=normalise_datum)
-#: Four decimal numbers, comma-separated (what parse_bbox reads; ranges are checked there).
-BBOX_PATTERN = r"^-?[0-9]+(?:\.[0-9]+)?(?:,-?[0-9]+(?:\.[0-9]+)?){3}$"
-BBOX = Param("bbox", description="minlon,minlat,maxlon,maxlat in `crs`.",
+#: A longitude (-180 to 180) and a latitude (-90 to 90) as decimal text.
+_LON = r"-?0*(?:180(?:\.0+)?|(?:1[0-7][0-9]|[1-9]?[0-9])(?:\.[0-9]+)?)"
+_LAT = r"-?0*(?:90(?:\.0+)?|[1-8]?[0-9](?:\.[0-9]+)?)"
+#: Four decimal numbers, comma-separated, each in its range (what parse_bbox reads).
+BBOX_PATTERN = f"^{_LON},{_LAT},{_LON},{_LAT}$"
+_BBOX_DOC = ("minlon,minlat,maxlon,maxlat in `crs` (two opposite corners; given the other "
+             "way round they are swapped).")
+BBOX = Param("bbox", description=_BBOX_DOC,
              pattern=BBOX_PATTERN, convert=parse_bbox,
              example="116.32,39.86,116.36,39.90")
-AMENITY = Param("amenity", repeat=True, convert=_amenity_list,
+#: Every amenity name the server reads: keys, Chinese labels and the import's synonyms.
+AMENITY_NAMES = tuple(sorted(n for n in {*AMENITIES, *AMENITY_LABELS_ZH.values(),
+                                         *AMENITY_SYNONYMS} if _reads_as_amenity(n)))
+AMENITY = Param("amenity", repeat=True, convert=_amenity_list, enum=AMENITY_NAMES,
                 description="Required amenity (recorded yes); repeat or comma-separate. Keys or "
                 f"Chinese names: {_AMENITY_DOC}.", example=["hot_water", "toilet"])
 OPEN_AT = Param("open_at", fmt="date-time", convert=parse_open_at,
@@ -116,15 +138,28 @@ STATION_ID = Param("station_id", "integer", where="path", minimum=ID_MIN, maximu
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
 
-def _resp(description: str, schema: dict | None = None, *, errors=(400,)) -> dict:
+_UNKNOWN_AREA = ("Unknown district or street (`detail.param`, `detail.suggestions`: names "
+                 "it may have meant)")
+
+
+def _resp(description: str, schema: dict | None = None, *, errors=(400,),
+          not_found: str = "Unknown id") -> dict:
     out = {"200": {"description": description}}
     if schema:
         out["200"]["content"] = {"application/json": {"schema": schema}}
     for code in errors:
-        out[str(code)] = {"description": {400: "Bad parameter", 404: "Unknown id",
+        out[str(code)] = {"description": {400: "Bad parameter", 404: not_found,
                                           429: "Too many requests"}[code],
                           "content": {"application/json": {"schema": _ERROR}}}
     return out
+
+
+def _unknown_place_not_found(exc: GeodataError) -> NotFoundError | None:
+    """A district or street the gazetteer does not know is a 404 (it names nothing)."""
+    detail = exc.detail if isinstance(exc.detail, dict) else {}
+    if detail.get("reason") != "unknown" or detail.get("kind") not in ("district", "street"):
+        return None
+    return NotFoundError(exc.message, detail={"param": detail["kind"], **detail})
 
 
 spec.components.update({
@@ -196,7 +231,10 @@ spec.components.update({
         "trust": {"type": "string", "enum": ["ok", "flagged"], "description": "The "
                   "station's stored trust after this report (the trust rule)."},
         "problem": {"type": "string", "nullable": True},
-        "trust_reason": {"type": "string"}}},
+        "trust_reason": {"type": "string"},
+        "pin_ignored": {"type": "string", "description": "Present when the pin (`lon`, "
+                        "`lat`) was more than 5 km from the station: the report was stored "
+                        "without it."}}},
 })
 
 
@@ -204,6 +242,26 @@ spec.components.update({
 #: A page of ``/api/stations``: the default and the most features one answer carries.
 PAGE_DEFAULT = 1000
 PAGE_MAX = 5000
+
+
+#: ``cluster`` without ``zoom``: cells sized for a map this many pixels across showing every
+#: matching station, zoomed in at most this far.
+CLUSTER_VIEW_PX = 1024
+CLUSTER_ZOOM_MAX = 18.0
+
+
+def cluster_zoom(lon: np.ndarray, lat: np.ndarray) -> float:
+    """The zoom at which the extent of ``lon``/``lat`` fills :data:`CLUSTER_VIEW_PX` pixels
+    (Web Mercator, as :func:`webmap.catalogue.grid_clusters` lays out its cells), within
+    0–:data:`CLUSTER_ZOOM_MAX`: what a map fitted to those stations would show."""
+    if lon.size < 2:
+        return CLUSTER_ZOOM_MAX
+    y = np.log(np.tan(np.pi / 4 + np.radians(np.clip(lat, -85.0, 85.0)) / 2))
+    width = max(float(np.ptp(lon)) / 360.0, float(np.ptp(y)) / (2 * np.pi))  # world fractions
+    if width <= 0:
+        return CLUSTER_ZOOM_MAX
+    zoom = math.log2(CLUSTER_VIEW_PX / (256.0 * width))
+    return float(min(max(zoom, 0.0), CLUSTER_ZOOM_MAX))
 
 
 def _next_link(after: int) -> str:
@@ -235,17 +293,19 @@ def _next_link(after: int) -> str:
           description="Paging cursor: only stations with an id greater than this (the `next` "
                       "link sets it)."),
     Param("cluster", "boolean", default=False,
-          description="With `zoom`: when more than `limit` stations match, answer counted "
-                      "grid cells (`cluster: true`, `count`) instead of every station."),
-    Param("zoom", "number", minimum=0, maximum=22, description="Map zoom (for `cluster`)."),
+          description="When more than `limit` stations match, answer counted grid cells "
+                      "(`cluster: true`, `count`) of about 80 pixels at `zoom` instead of "
+                      "every station."),
+    Param("zoom", "number", minimum=0, maximum=22,
+          description="Map zoom (for `cluster`). Default: the zoom at which the matching "
+                      f"stations fill a map {CLUSTER_VIEW_PX} pixels across (at most "
+                      f"{CLUSTER_ZOOM_MAX:g})."),
 ], responses=_resp("GeoJSON FeatureCollection", {
-    "$ref": "#/components/schemas/FeatureCollection"}))
+    "$ref": "#/components/schemas/FeatureCollection"}, errors=(400, 404),
+    not_found=_UNKNOWN_AREA))
 def stations(args):
     """Stations as a GeoJSON FeatureCollection (``id, name, address, amenities,
     opening_hours, status, district, street``... in properties)."""
-    if args["cluster"] and args["zoom"] is None:
-        raise ValidationError("cluster=true 需要 zoom (cluster needs the map zoom)",
-                              detail={"param": "zoom", "reason": "missing"})
     datum = args["crs"]
     bbox = None if args["bbox"] is None else bbox_to_wgs84(args["bbox"], datum)
     store = get_store()
@@ -284,7 +344,8 @@ def stations(args):
     body: dict = {"type": "FeatureCollection", "crs": datum, "numberMatched": matched}
     if args["cluster"] and limit is not None and matched > limit:
         features = []
-        for group in grid_clusters(lon, lat, zoom=args["zoom"]):
+        zoom = args["zoom"] if args["zoom"] is not None else cluster_zoom(lon, lat)
+        for group in grid_clusters(lon, lat, zoom=zoom):
             if group.size == 1:
                 features.append(feature(int(group[0])))
                 continue
@@ -355,7 +416,7 @@ def _index_for(store, base, *, access: tuple[str, ...], always_open: bool | None
     Param("open_at", fmt="date-time", description="Departure time, ISO 8601 (naive = "
           "Asia/Shanghai): keep only stations open on arrival (walk time added)."),
     Param("radius", "number", minimum=0, maximum=200_000,
-          description="Straight-line limit in metres."),
+          description="Straight-line limit in metres (0: only a station at the point)."),
     Param("max_distance", "number", minimum=0, maximum=200_000,
           description="Only stations within this many metres (straight line, as "
                       "`distance_m`); when none, `results` is empty and `none_within_m` is "
@@ -388,7 +449,9 @@ def nearest(args):
                 Param("radius", "number", minimum=1, maximum=50_000,
                       description="Service radius in metres (default 1000)."),
                 Param("minutes", "number", minimum=1, maximum=180,
-                      description="Walking minutes instead of a radius."),
+                      description="Walking minutes (at the walking speed, × the detour "
+                                  "factor). With `radius` too: demand counts when within "
+                                  "both (the smaller reach)."),
                 Param("min_stations", "integer", default=2, minimum=1, maximum=50,
                       description="交叉覆盖: count demand within reach of at least this many "
                                   "stations (default 2)."),
@@ -404,7 +467,8 @@ def nearest(args):
                       description="Add `time_strip`: coverage at 06:00, 12:00, 18:00, 22:00 "
                                   "(`--strip`)."),
             ], responses={**_resp("Same body as `nuanxin coverage --json`",
-                                  {"$ref": "#/components/schemas/Coverage"}),
+                                  {"$ref": "#/components/schemas/Coverage"},
+                                  errors=(400, 404), not_found=_UNKNOWN_AREA),
                           "503": {"description": "The planning engine is busy (one computation "
                                   "at a time, a request waits at most 15 s); see Retry-After.",
                                   "content": {"application/json": {"schema": _ERROR}}}},
@@ -416,17 +480,26 @@ def coverage(args):
     """The same body as ``nuanxin coverage --json``."""
     from webmap.planning import coverage_payload
 
-    if args["radius"] is not None and args["minutes"] is not None:
-        raise ValidationError("radius 和 minutes 只能给一个 (give radius or minutes, not both)",
-                              detail={"param": "minutes", "reason": "conflicts with radius"})
-    return jsonify(coverage_payload(get_store(), district=args["district"],
-                                    street=args["street"], radius=args["radius"],
-                                    minutes=args["minutes"], min_stations=args["min_stations"],
-                                    at=args["at"], demand=args["demand"],
-                                    strip=bool(args["strip"])))
+    try:
+        body = coverage_payload(get_store(), district=args["district"], street=args["street"],
+                                radius=args["radius"], minutes=args["minutes"],
+                                min_stations=args["min_stations"], at=args["at"],
+                                demand=args["demand"], strip=bool(args["strip"]))
+    except GeodataError as exc:
+        missing = _unknown_place_not_found(exc)
+        if missing is None:
+            raise
+        raise missing from exc
+    return jsonify(body)
 
 
 # -- reports ---------------------------------------------------------------------------------
+#: A JSON body's ``lon`` and ``lat`` (nullable: null = not given) come both or neither.
+LON_LAT_TOGETHER = body_rule(
+    "lon 和 lat 需要同时给出 (give both lon and lat, or neither)",
+    {"anyOf": [{"required": ["lon", "lat"], "properties": {
+        "lon": {"not": {"enum": [None]}}, "lat": {"not": {"enum": [None]}}}},
+        {"properties": {"lon": {"enum": [None]}, "lat": {"enum": [None]}}}]})
 @spec.route(bp, "/stations/<station_id>/reports", method="POST",
             summary="Report a problem with a station (anonymous)", tags=["reports"],
             description=feedback.REPORT_LIMIT_DOC,
@@ -445,7 +518,8 @@ def coverage(args):
                                   "`wrong_location`."),
                 Param("lat", "number", where="body", minimum=-90, maximum=90,
                       description="See `lon`."),
-            ], responses={"201": {"description": "Stored", "content": {"application/json": {
+            ], body_rules=[LON_LAT_TOGETHER],
+            responses={"201": {"description": "Stored", "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/Report"}}}},
                 **{k: v for k, v in _resp("", errors=(400, 404, 429)).items() if k != "200"}})
 def report(args):
@@ -458,7 +532,7 @@ def report(args):
 # -- the underlay ----------------------------------------------------------------------------
 @spec.route(bp, "/areas", summary="District/street outlines and community labels (underlay)",
             tags=["map"], params=[
-                Param("bbox", required=True, description="minlon,minlat,maxlon,maxlat in `crs`.",
+                Param("bbox", required=True, description=_BBOX_DOC,
                       pattern=BBOX_PATTERN, convert=parse_bbox),
                 Param("zoom", "number", required=True, minimum=0, maximum=22,
                       description="Map zoom: detail level and which layers."),

@@ -13,20 +13,46 @@ its version. The rules live in :mod:`webmap.writes`; the routes register on
 
 from __future__ import annotations
 
+import re
+
 from flask import jsonify, request
 
 from geodata.places.assign import area_of_record
 from stations import audit, settings
-from stations.amenities import AMENITIES
-from stations.errors import AuthError, ForbiddenError
+from stations.amenities import (
+    _FALSE,
+    _TRUE,
+    _UNK,
+    AMENITIES,
+    AMENITY_LABELS_ZH,
+    normalise_amenity,
+    parse_tristate,
+)
+from stations.errors import AuthError, ForbiddenError, ValidationError
 from stations.limits import ID_MAX, ID_MIN
-from stations.records import STATUSES, Station
+from stations.records import (
+    _ACCESS_SYNONYMS,
+    _HOST_SYNONYMS,
+    ACCESS_LABELS_ZH,
+    ACCESS_MODES,
+    AREA_M2_MAX,
+    AREA_M2_MIN,
+    CAPACITY_MAX,
+    CAPACITY_MIN,
+    HOST_TYPE_LABELS_ZH,
+    HOST_TYPES,
+    STATUSES,
+    Station,
+    parse_access,
+    parse_bool,
+    parse_host_type,
+)
 from webmap import writes
 from webmap.api import STATION_ID, bp, spec
 from webmap.auth import BEARER_SCHEME, request_scope, require_token_scope, scope_of_account
 from webmap.catalogue import station_feature
 from webmap.extensions import get_store
-from webmap.params import Param
+from webmap.params import HOURS_FORMAT, Param, body_rule
 from webmap.union.common import current_user
 
 __all__ = ["feature_answer"]
@@ -38,45 +64,112 @@ _ERRORS = {400: "Bad body or parameter", 401: "No token, or an unknown or revoke
            403: "Read-only account, or the station lies outside the account's area; nothing "
                 "changed", 404: "Unknown station",
            409: "Stale version: `detail.version` is the current one; nothing changed"}
+#: The status route's 409 also covers a step the lifecycle does not allow from the station's
+#: current status (a valid request in the wrong state).
+_STATUS_409 = ("Stale version (`detail.version` is the current one), or the change is not "
+               "allowed from the station's current status (`detail.from`, `detail.allowed`: "
+               "e.g. a closed station stays closed, an open one cannot be reopened); nothing "
+               "changed")
 
 
-def _responses(status: int, description: str, schema: dict, *codes: int) -> dict:
+def _responses(status: int, description: str, schema: dict, *codes: int,
+               conflict: str | None = None) -> dict:
     out = {str(status): {"description": description,
                          "content": {"application/json": {"schema": schema}}}}
-    out.update({str(c): {"description": _ERRORS[c],
+    out.update({str(c): {"description": conflict if c == 409 and conflict else _ERRORS[c],
                          "content": {"application/json": {"schema": _ERROR}}} for c in codes})
     return out
 
 
+def _accepted(words, parse) -> list[str]:
+    """The ``words`` that ``parse`` (the import's reader) takes, sorted: a documented enum
+    that never lists a value the server would refuse."""
+    out = set()
+    for word in words:
+        try:
+            parse(word)
+        except ValidationError:
+            continue
+        out.add(word)
+    return sorted(out)
+
+
+#: Decimal text (what a spreadsheet cell holds) within each number field's range; a station
+#: lies in China (:data:`webmap.writes.STATION_LON`, :data:`webmap.writes.STATION_LAT`).
+_NUMBER_TEXT = {
+    "lon": r"^0*(?:136(?:\.0+)?|(?:7[3-9]|[89][0-9]|1[0-2][0-9]|13[0-5])(?:\.[0-9]+)?)$",
+    "lat": r"^0*(?:55(?:\.0+)?|(?:[1-9]|[1-4][0-9]|5[0-4])(?:\.[0-9]+)?)$",
+    "area_m2": r"^0*(?:100000(?:\.0+)?|[1-9][0-9]{0,4}(?:\.[0-9]+)?)$",
+    "capacity": r"^0*(?:10000|[1-9][0-9]{0,3})(?:\.0+)?$",
+}
+_NUMBER_BOUNDS = {"lon": writes.STATION_LON, "lat": writes.STATION_LAT,
+                  "area_m2": (AREA_M2_MIN, AREA_M2_MAX),
+                  "capacity": (CAPACITY_MIN, CAPACITY_MAX)}
+#: Text the store can hold (no NUL).
+_STORABLE = r"^[^\x00]*$"
+#: A published phone (as :func:`stations.records.validate_station_row` reads it), or blank.
+_PHONE = r"^(?:|(?=(?:[^0-9]*[0-9]){3})[0-9+()\- 转]{3,32})$"
+
+
+def _number(name: str, *, nullable: bool = True) -> dict:
+    kind = "integer" if name == "capacity" else "number"
+    low, high = _NUMBER_BOUNDS[name]
+    number: dict = {"type": kind, "minimum": low, "maximum": high}
+    if nullable:
+        number["nullable"] = True
+    return {"anyOf": [number, {"type": "string", "pattern": _NUMBER_TEXT[name],
+                               "description": "a number as text"}]}
+
+
 def _field_schemas() -> dict[str, dict]:
     """Each editable field as the server reads it (validated like an imported row: numbers
-    and flags may come as text, amenity states as the import's words; ``null`` = unset).
+    may come as decimal text, flags and amenity states as the import's words, host type and
+    access as their keys, Chinese labels or the import's synonyms; ``null`` = unset).
 
-    ``webmap.params.check_body`` enforces exactly this before :mod:`webmap.writes` reads it.
+    ``webmap.params.check_body`` enforces exactly this before :mod:`webmap.writes` reads it,
+    and every value it allows is one the import's reader takes.
     """
-    text = {"type": "string", "nullable": True}
-    state = {"type": "string", "nullable": True, "description": "yes, no or unknown (also "
-             "the import's words: 有/无/是/否/未知, true/false, …)"}
+    text = {"type": "string", "nullable": True, "pattern": _STORABLE}
+    words = sorted(_TRUE | _FALSE | _UNK)
+    state = {"type": "string", "nullable": True, "enum": [*_accepted(words, parse_tristate),
+                                                          None],
+             "description": "yes, no or unknown (also the import's words: 有/无/是/否/未知, "
+             "true/false, …)"}
+    amenity_names = _accepted([*AMENITIES, *AMENITY_LABELS_ZH.values()], normalise_amenity)
+    one = "(?:" + "|".join(re.escape(a) for a in amenity_names) + ")"
 
-    def number(kind: str = "number", **bounds) -> dict:
-        return {"anyOf": [{"type": kind, "nullable": True, **bounds},
-                          {"type": "string", "description": "a number as text"}]}
+    def choice(keys, labels, synonyms, parse) -> dict:
+        return {"type": "string", "nullable": True,
+                "enum": [*_accepted(["", *keys, *labels.values(), *synonyms], parse), None]}
 
     fields = {name: dict(text) for name in writes.EDITABLE_FIELDS}
+    fields.update({name: _number(name) for name in _NUMBER_BOUNDS})
     fields.update({
-        "lon": number(minimum=-180, maximum=180), "lat": number(minimum=-90, maximum=90),
-        "area_m2": number(), "capacity": number("integer"),
-        "sample": {"anyOf": [{"type": "boolean", "nullable": True}, {"type": "string"}]},
-        "verified_on": {"type": "string", "nullable": True,
+        "host_type": choice(HOST_TYPES, HOST_TYPE_LABELS_ZH, _HOST_SYNONYMS, parse_host_type),
+        "access": choice(ACCESS_MODES, ACCESS_LABELS_ZH, _ACCESS_SYNONYMS, parse_access),
+        "sample": {"anyOf": [{"type": "boolean", "nullable": True},
+                             {"type": "string", "enum": _accepted(words, parse_bool)}]},
+        "verified_on": {"type": "string", "nullable": True, "format": "date",
+                        "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
                         "description": "The date of the last check (2025-12-01)."},
-        "public_phone": {**text, "description": "The phone shown to workers (电话)."},
+        "opening_hours": {"type": "string", "nullable": True, "format": HOURS_FORMAT,
+                          "description": "Opening hours as the import reads them (OSM "
+                          "syntax such as `Mo-Fr 08:00-18:00` or `24/7`, or Chinese such "
+                          "as 每天 8:00-20:00); blank = unknown."},
+        "public_phone": {"type": "string", "nullable": True, "pattern": _PHONE,
+                         "description": "The phone shown to workers (电话): 3-32 digits, "
+                         "spaces, + - ( ) or 转."},
         "contact_name": {**text, "description": "Internal: never public."},
         "contact_phone": {**text, "description": "Internal: never public."},
         "amenities": {"anyOf": [
-            {"type": "array", "nullable": True, "items": {"type": "string"},
+            {"type": "array", "nullable": True, "items": {"type": "string",
+                                                          "enum": amenity_names},
              "description": "Keys recorded yes"},
-            {"type": "object", "additionalProperties": state},
-            {"type": "string", "description": "Keys recorded yes, comma-separated"}]},
+            {"type": "object", "additionalProperties": False, "properties": {
+                a: {"type": "string", "enum": [w for w in state["enum"] if w is not None]}
+                for a in amenity_names}},
+            {"type": "string", "pattern": f"^(?:{one}(?:[,，、]{one})*)?$",
+             "description": "Keys recorded yes, comma-separated"}]},
         **{f"amenity_{a}": dict(state) for a in AMENITIES},
     })
     return fields
@@ -86,22 +179,39 @@ _CRS = {"type": "string", "enum": ["wgs84", "gcj02", "bd09"], "default": "wgs84"
         "description": "Datum of lon/lat in the body (the answer is WGS84)."}
 _VERSION = {"type": "integer", "minimum": 1, "description": "The version the change is based "
             "on (or send it as `If-Match`); a stale one is a 409."}
+#: A station's name, longitude and latitude can be given or changed, never unset (null) or
+#: blank: a station needs them (:func:`stations.records.validate_station_row`).
+_NAME = {"type": "string", "pattern": r"^(?=[\s\S]*\S)[^\x00]*$",
+         "description": "The station's name (not blank)."}
+
+
+_NEEDED = {"name": _NAME, "lon": _number("lon", nullable=False),
+           "lat": _number("lat", nullable=False)}
 _FLAT = {"type": "object", "required": ["name", "lon", "lat"], "additionalProperties": False,
-         "properties": {**_field_schemas(), "crs": _CRS}}
+         "properties": {**_field_schemas(), **_NEEDED, "crs": _CRS}}
 _FEATURE = {"type": "object", "required": ["type", "geometry"], "properties": {
     "type": {"type": "string", "enum": ["Feature"]},
-    "geometry": {"type": "object", "properties": {
+    "geometry": {"type": "object", "required": ["type", "coordinates"], "properties": {
         "type": {"type": "string", "enum": ["Point"]},
-        "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2,
-                        "maxItems": 3}}},
-    "properties": {"type": "object", "properties": {
-        k: v for k, v in _field_schemas().items() if k not in ("lon", "lat")}},
+        "coordinates": {"type": "array", "items": {"type": "number", "minimum": min(
+            writes.STATION_LON[0], writes.STATION_LAT[0]), "maximum": max(
+            writes.STATION_LON[1], writes.STATION_LAT[1])}, "minItems": 2, "maxItems": 3,
+            "description": "[lon, lat] in China: lon 73-136, lat 1-55 (OpenAPI 3.0 cannot "
+                           "bound each position of an array; the server does)."}}},
+    "properties": {"type": "object", "required": ["name"], "properties": {
+        **{k: v for k, v in _field_schemas().items() if k not in ("lon", "lat")},
+        "name": _NAME}},
     "crs": _CRS}}
 spec.components.update({
     "StationCreate": {"oneOf": [_FLAT, _FEATURE], "description": "A flat object (`name, "
                       "address, lon, lat`, …) or a GeoJSON Feature with a Point."},
     "StationPatch": {"type": "object", "additionalProperties": False, "properties": {
-        **_field_schemas(), "crs": _CRS, "version": _VERSION}},
+        **_field_schemas(), **_NEEDED, "crs": _CRS, "version": _VERSION},
+        "allOf": [body_rule("lon 和 lat 需要一起给出 (give lon and lat together)", {"anyOf": [
+            {"required": ["lon", "lat"]},
+            {"not": {"anyOf": [{"required": ["lon"]}, {"required": ["lat"]}]}}]})],
+        "description": "The fields to change (an empty object changes nothing and answers "
+                       "the station as it is)."},
     "AuditEvent": {"type": "object", "required": ["at", "user", "action", "changes"],
                    "properties": {
                        "at": {"type": "string", "format": "date-time",
@@ -151,6 +261,14 @@ def station_patch(args):
     return feature_answer(station)
 
 
+#: Suspending or closing needs a reason (:mod:`stations.lifecycle`); reopening does not.
+REASON_NEEDED = body_rule(
+    "暂停或关闭需要原因 (a reason is required to suspend or close)",
+    {"anyOf": [{"properties": {"status": {"enum": ["open"]}}},
+               {"required": ["reason"], "properties": {
+                   "reason": {"type": "string", "pattern": r"\S"}}}]})
+
+
 @spec.route(bp, "/stations/<station_id>/status", method="POST",
             summary="Suspend, reopen or close a station (API token)", tags=["write"],
             security=_BEARER, authenticate=require_token_scope, params=[
@@ -161,9 +279,9 @@ def station_patch(args):
                       description="Why (required to suspend or close)."),
                 Param("version", "integer", where="body", minimum=ID_MIN, maximum=ID_MAX,
                       description="The version the change is based on (or `If-Match`)."),
-            ], body_description="`{status, reason, version}`",
+            ], body_rules=[REASON_NEEDED], body_description="`{status, reason, version}`",
             responses=_responses(200, "The station Feature after the change", _FEATURE_REF,
-                                 400, 401, 403, 404, 409))
+                                 400, 401, 403, 404, 409, conflict=_STATUS_409))
 def station_status(args):
     """A status change through the lifecycle (audited); 409 on a stale version."""
     station = writes.change_status(

@@ -20,7 +20,7 @@ from geodata.errors import GeodataError
 from geodata.places.gazetteer import Gazetteer, Place, load_gazetteer
 from stations import settings
 from stations.amenities import AMENITIES
-from stations.errors import ValidationError
+from stations.errors import NotFoundError, ValidationError
 from stations.hours import OpeningHours, hours_of
 from stations.records import (
     ACCESS_LABELS_ZH,
@@ -190,15 +190,16 @@ def _filter(find, param: str, value: str, codes: np.ndarray, *, verbatim: np.nda
             ) -> tuple[Place | None, np.ndarray]:
     """The place ``find`` resolves ``value`` to and the mask of ``codes`` equal to its code;
     for a name the gazetteer does not know, ``(None, verbatim)`` when that mask selects any
-    station, else a ValidationError naming ``param`` (with the gazetteer's suggestions)."""
+    station, else a NotFoundError (404; any other problem a ValidationError) naming ``param``
+    (with the gazetteer's suggestions)."""
     try:
         place = find(value)
     except GeodataError as exc:
         detail = {"param": param, **(exc.detail or {})}
         if detail.get("reason") == "unknown" and verbatim.any():
             return None, verbatim
-        raise ValidationError(f"{param} 无效 (bad {param}): {exc.message}",
-                              detail=detail) from exc
+        error = NotFoundError if detail.get("reason") == "unknown" else ValidationError
+        raise error(f"{param} 无效 (bad {param}): {exc.message}", detail=detail) from exc
     return place, codes == place.code
 
 

@@ -56,15 +56,21 @@ REPORT_LIMIT_DOC = (
     "clients: `NUANXIN_TRUST_REPORTS` of them reporting one problem within "
     "`NUANXIN_TRUST_WINDOW_DAYS` flag the station). Over the limit: 429 with the error "
     "shape and `Retry-After` (seconds). `lon`/`lat` (WGS84, both or neither): where a "
-    "\"wrong location\" report says the station really is.")
+    "\"wrong location\" report says the station really is; a pin more than 5 km from the "
+    "station is a slip: the report is stored without it and the answer says so in "
+    "`pin_ignored`.")
 
 #: Every kind the API and the form accept: the current ones, then the first release's.
 ACCEPTED_KINDS = REPORT_KINDS + tuple(LEGACY_KINDS)
 REPORT_STATUSES = ("new", "handled", "dismissed")
 REPORT_STATUS_LABELS_ZH = {"new": "待处理", "handled": "已处理", "dismissed": "不予处理"}
 NOTE_MAX_LENGTH = 500
-#: A dragged pin farther than this from the station is refused (a slip, not a correction).
+#: A dragged pin farther than this from the station is a slip, not a correction: the report
+#: is kept without it (``pin_ignored`` in the answer says so).
 PIN_MAX_DISTANCE_M = 5000.0
+PIN_IGNORED = (f"标注的位置离站点超过 {PIN_MAX_DISTANCE_M / 1000:g} 公里，已忽略 (the pin was more "
+               f"than {PIN_MAX_DISTANCE_M / 1000:g} km from the station; the report is kept "
+               "without it)")
 _LEGACY_LABELS_ZH = {"去了没开门": "locked", "开放时间不对": "locked",
                      "要扫码/注册才能进": "needs_registration", "设施不对或坏了": "other",
                      "驿站已撤销": "gone", "其他问题": "other"}
@@ -89,7 +95,8 @@ def normalise_kind(kind: str) -> str:
 
 
 def _pin(store: Store, station_id: int, lon, lat) -> tuple[float | None, float | None]:
-    """A dragged pin (WGS84), checked: both or neither, numbers, near the station."""
+    """A dragged pin (WGS84), checked: both or neither, numbers; ``(None, None)`` when it is
+    farther than :data:`PIN_MAX_DISTANCE_M` from the station (dropped)."""
     if lon is None and lat is None:
         return None, None
     if lon is None or lat is None:
@@ -108,9 +115,7 @@ def _pin(store: Store, station_id: int, lon, lat) -> tuple[float | None, float |
     dx = math.radians(x - station.lon) * math.cos(math.radians(station.lat)) * 6_371_000
     dy = math.radians(y - station.lat) * 6_371_000
     if math.hypot(dx, dy) > PIN_MAX_DISTANCE_M:
-        raise ValidationError(f"标注的位置离站点超过 {PIN_MAX_DISTANCE_M / 1000:g} 公里 "
-                              "(the pin is too far from the station)",
-                              detail={"param": "lon", "max_distance_m": PIN_MAX_DISTANCE_M})
+        return None, None  # a slip of the finger: the report stands without the pin
     return x, y
 
 
@@ -125,6 +130,7 @@ def add_report(store: Store, station_id: int, *, kind: str, note: str = "",
         raise ValidationError(f"备注太长 (note longer than {NOTE_MAX_LENGTH} characters)",
                               detail={"param": "note", "max_length": NOTE_MAX_LENGTH})
     check_text(note, "note")
+    given = lon is not None
     lon, lat = _pin(store, station_id, lon, lat)
     # Answered with its offset, as the OpenAPI ``date-time`` format requires. "Still
     # correct" needs no handling: it is stored handled.
@@ -138,7 +144,8 @@ def add_report(store: Store, station_id: int, *, kind: str, note: str = "",
             "kind_zh": REPORT_KIND_LABELS_ZH[kind], "note": note, "status": status,
             "lon": lon, "lat": lat,
             "created_at": settings.iso_time(created),
-            "trust": state.trust, "problem": state.problem, "trust_reason": state.reason}
+            "trust": state.trust, "problem": state.problem, "trust_reason": state.reason,
+            **({"pin_ignored": PIN_IGNORED} if given and lon is None else {})}
 
 
 def list_reports(store: Store, *, status: str | None = None, station_id: int | None = None,

@@ -19,8 +19,14 @@ checked on the value as sent; a time (``fmt="date-time"``) is documented and che
 Asia/Shanghai, or ``now``), not as RFC 3339, which would refuse naive times; a repeatable
 enum is documented as the comma list it accepts; an optional query parameter sent empty is
 absent (``allowEmptyValue``), an optional body field sent ``null`` likewise (``nullable``); a
-``request_body`` schema is validated as documented (OpenAPI 3.0 dialect, formats checked)
-before the view reads it.
+``request_body`` schema is validated as documented (OpenAPI 3.0 dialect, formats checked,
+:data:`HOURS_FORMAT` among them) before the view reads it.
+
+And none it allows is refused (``positive_data_acceptance``): a cross-field rule of a body
+(fields that go together, a value that needs another field) is a :func:`body_rule`, stated in
+the body's schema (``anyOf``/``not``/``required``) and enforced from that same dict; what the
+document cannot state gets a defined meaning instead of a 400 (see ``tests/
+test_api_contract.py``).
 """
 
 from __future__ import annotations
@@ -37,7 +43,8 @@ from flask import Blueprint, request
 from stations.errors import NuanxinError, ValidationError
 
 __all__ = ["Param", "Endpoint", "ApiSpec", "parse_query", "parse_body", "json_depth",
-           "read_json_body", "MAX_JSON_DEPTH", "TIME_PATTERN", "check_body"]
+           "read_json_body", "MAX_JSON_DEPTH", "TIME_PATTERN", "check_body", "body_rule",
+           "HOURS_FORMAT"]
 
 _TYPES = ("string", "number", "integer", "boolean")
 _TRUE = {"true"}
@@ -52,9 +59,14 @@ _NUMBER = re.compile(r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 #: A time as :func:`stations.hours.parse_open_at` reads it: ``now``, a date, a date and time
 #: (``T`` or a space, optional seconds and fraction, optional ``Z``/``±hh:mm``), or a bare
 #: time of day (today). Documented as this pattern: RFC 3339 ``date-time`` has no naive form.
-TIME_PATTERN = (r"^(?:now|[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}"
-                r"(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?|[0-9]{2}:[0-9]{2}"
-                r"(?::[0-9]{2})?)$")
+_YEAR = r"(?:19[7-9][0-9]|20[0-9][0-9]|2100)"  # stations.limits.YEAR_MIN–YEAR_MAX
+_LEAP_DAY = r"(?:19(?:7[26]|8[048]|9[26])|20(?:[02468][048]|[13579][26]))-02-29"
+_DATE = (rf"(?:{_YEAR}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+         r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+         rf"|{_LEAP_DAY})")
+_CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+TIME_PATTERN = (rf"^(?:now|{_DATE}(?:[T ]{_CLOCK}(?::[0-5][0-9](?:\.[0-9]{{1,6}})?)?"
+                rf"(?:Z|[+-]{_CLOCK})?)?|{_CLOCK}(?::[0-5][0-9])?)$")
 _FORMAT_PATTERNS = {"date-time": TIME_PATTERN}
 #: Deepest JSON body accepted (objects and arrays); deeper is a 400, never a RecursionError.
 MAX_JSON_DEPTH = 32
@@ -409,11 +421,52 @@ def read_json_body() -> object:
     return body
 
 
+#: The ``format`` of opening hours in a request body: text :class:`stations.hours.
+#: OpeningHours` reads (blank = unknown), checked by :func:`check_body` like any format.
+HOURS_FORMAT = "opening-hours"
+
+
+def _hours_text(value: object) -> bool:
+    from stations.hours import OpeningHours
+    from stations.records import clean_text
+
+    text = clean_text(value) if isinstance(value, str) else ""
+    if text:
+        OpeningHours.parse(text)  # ValueError: not hours
+    return True
+
+
+@functools.cache
+def _format_checker():
+    """OpenAPI 3.0's formats plus ours (:data:`HOURS_FORMAT`)."""
+    from jsonschema import FormatChecker
+    from openapi_schema_validator import oas30_format_checker
+
+    checker = FormatChecker(formats=())
+    checker.checkers = dict(oas30_format_checker.checkers)
+    checker.checks(HOURS_FORMAT, raises=ValueError)(_hours_text)
+    return checker
+
+
 def _validator(schema: dict, components: Mapping[str, dict]):
-    from openapi_schema_validator import OAS30Validator, oas30_format_checker
+    from openapi_schema_validator import OAS30Validator
 
     root = {**schema, "components": {"schemas": dict(components)}}
-    return OAS30Validator(root, format_checker=oas30_format_checker)
+    return OAS30Validator(root, format_checker=_format_checker())
+
+
+def _rule_message(error) -> str | None:
+    """The ``x-message`` of the cross-field rule (a schema with one) that ``error`` breaks."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    return schema.get("x-message")
+
+
+def body_rule(message: str, schema: dict) -> dict:
+    """A cross-field rule on a JSON body (which fields go together, which value needs which
+    field), stated as JSON Schema in the OpenAPI 3.0 dialect (``anyOf``, ``not``,
+    ``required``) so the document says it, and enforced by :func:`check_body` from the same
+    dict, answering ``message`` when it is broken (kept as the ``x-message`` extension)."""
+    return {**schema, "x-message": message}
 
 
 def check_body(body: object, schema: dict, components: Mapping[str, dict]) -> None:
@@ -421,9 +474,16 @@ def check_body(body: object, schema: dict, components: Mapping[str, dict]) -> No
     ``#/components/schemas/...`` references and formats); 400 naming the first problem."""
     from jsonschema.exceptions import best_match
 
-    error = best_match(_validator(schema, components).iter_errors(body))
-    if error is None:
+    errors = list(_validator(schema, components).iter_errors(body))
+    if not errors:
         return
+    plain = [e for e in errors if not _rule_message(e)]
+    if not plain:  # only cross-field rules broken: the first rule's own words
+        rule = errors[0]
+        where = "/".join(str(p) for p in rule.absolute_path) or "(body)"
+        raise ValidationError(_rule_message(rule), detail={
+            "path": where, "reason": _rule_message(rule), "rule": str(rule.validator)})
+    error = best_match(plain)
     where = "/".join(str(p) for p in error.absolute_path) or "(body)"
     message = error.message if len(error.message) <= 200 else error.message[:200] + "…"
     raise ValidationError(
@@ -447,6 +507,7 @@ class Endpoint:
     body_description: str = ""
     security: tuple[dict, ...] | None = None
     request_body: dict | None = None
+    body_rules: tuple[dict, ...] = ()
 
     @property
     def openapi_path(self) -> str:
@@ -482,7 +543,8 @@ class Endpoint:
                 "required": True, "description": self.body_description,
                 "content": {"application/json": {"schema": {
                     "type": "object", "additionalProperties": False, "properties": props,
-                    "required": [p.name for p in body if p.required]}}},
+                    "required": [p.name for p in body if p.required],
+                    **({"allOf": list(self.body_rules)} if self.body_rules else {})}}},
             }
         return op
 
@@ -503,7 +565,7 @@ class ApiSpec:
               description: str = "", params: Sequence[Param] = (),
               responses: Mapping[str, dict] | None = None, tags: Sequence[str] = (),
               body_description: str = "", security: Sequence[dict] | None = None,
-              request_body: dict | None = None,
+              request_body: dict | None = None, body_rules: Sequence[dict] = (),
               authenticate: Callable[[], Any] | None = None):
         """Register a view on ``bp`` whose arguments are validated against ``params``.
 
@@ -511,7 +573,9 @@ class ApiSpec:
         together) in one dict. With ``request_body`` (a JSON Schema, documented as it is) the
         body must be a JSON object and arrives whole as ``args["body"]``. ``authenticate`` is
         called first; its result is ``args["auth"]``. ``security`` is the operation's OpenAPI
-        security requirement (``[{"bearer": []}]``).
+        security requirement (``[{"bearer": []}]``). ``body_rules`` (:func:`body_rule`) are
+        cross-field rules on a body of ``params``: documented in its schema (``allOf``) and
+        checked on the body once each field has parsed.
         """
         if request_body is not None and any(p.where == "body" for p in params):
             raise ValueError(f"{rule}: give body params or a request_body schema, not both")
@@ -541,7 +605,10 @@ class ApiSpec:
                     check_body(body, request_body, self.components)
                     args["body"] = body
                 elif any(p.where == "body" for p in params):
-                    args.update(parse_body(params, read_json_body()))
+                    body = read_json_body()
+                    args.update(parse_body(params, body))
+                    if body_rules:
+                        check_body(body, {"allOf": list(body_rules)}, self.components)
                 return fn(args)
 
             bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
@@ -551,7 +618,7 @@ class ApiSpec:
                 params=params, responses=dict(responses or {"200": {"description": "OK"}}),
                 tags=tuple(tags), body_description=body_description,
                 security=None if security is None else tuple(security),
-                request_body=request_body))
+                request_body=request_body, body_rules=tuple(body_rules)))
             return view
 
         return decorator

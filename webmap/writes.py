@@ -23,14 +23,14 @@ from geodata.crs.datums import convert, normalise_datum
 from geodata.places.assign import area_of_record, assign_areas
 from stations import lifecycle
 from stations.amenities import AMENITIES, normalise_amenity
-from stations.errors import ValidationError
+from stations.errors import ConflictError, TransitionError, ValidationError
 from stations.limits import ID_MAX
 from stations.records import Station, parse_float, validate_station_row
 from stations.scope import Area, Scope
 from stations.store import Store, audited_values
 
 __all__ = ["EDITABLE_FIELDS", "create_station", "patch_station", "change_status",
-           "parse_if_match"]
+           "parse_if_match", "STATION_LON", "STATION_LAT"]
 
 _TEXT_FIELDS = ("name", "address", "host_type", "district", "street", "access",
                 "opening_hours", "verified_on", "contact_name", "contact_phone", "public_phone",
@@ -48,6 +48,11 @@ _READ_ONLY = {"id": "由数据库分配 (allocated by the store)",
               "status_reason": "用状态接口更改 (change it through the status route)",
               "district_code": "由位置确定 (derived from the location)",
               "street_code": "由位置确定 (derived from the location)"}
+#: Where a station written through the API may lie (WGS84 degrees, or the body's ``crs``):
+#: China with a margin. Stations anywhere else would be a slip, and would pull the projected
+#: nearest/coverage indexes off their metric CRS.
+STATION_LON = (73.0, 136.0)
+STATION_LAT = (1.0, 55.0)
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,10})"?\s*$')
 
 
@@ -116,6 +121,12 @@ def _feature_fields(body: Mapping[str, object]) -> dict[str, object]:
     if "lon" in props or "lat" in props:
         raise ValidationError("坐标只能放在 geometry 里 (give the position in geometry only)",
                               detail={"field": "properties.lon/lat"})
+    if not (STATION_LON[0] <= coords[0] <= STATION_LON[1]
+            and STATION_LAT[0] <= coords[1] <= STATION_LAT[1]):
+        raise ValidationError(
+            f"坐标不在中国范围内 (coordinates must lie in China: lon {STATION_LON[0]:g}–"
+            f"{STATION_LON[1]:g}, lat {STATION_LAT[0]:g}–{STATION_LAT[1]:g})",
+            detail={"field": "geometry.coordinates", "value": coords[:2]})
     return {**props, "lon": coords[0], "lat": coords[1]}
 
 
@@ -207,7 +218,8 @@ def patch_station(store: Store, scope: Scope, station_id: int, body: Mapping[str
     """Change any editable fields of a station; the stored station afterwards.
 
     ``version`` (in the body, or ``if_match`` from the ``If-Match`` header) is the version
-    the change is based on; a move (``lon``/``lat``) re-derives district and street.
+    the change is based on; a move (``lon``/``lat``) re-derives district and street. No
+    field to change changes nothing (the version and scope are still checked).
 
     Raises
     ------
@@ -219,9 +231,6 @@ def patch_station(store: Store, scope: Scope, station_id: int, body: Mapping[str
     data = dict(body)
     version = _version(data.pop("version", None), if_match)
     crs, fields = _crs_and_fields(data, feature_ok=False)
-    if not fields:
-        raise ValidationError("没有要修改的字段 (nothing to change: give at least one field)",
-                              detail={"accepted": list(EDITABLE_FIELDS)})
     _to_wgs84(fields, crs)
     with store.transaction() as conn:
         old = store.lock_station(station_id, conn=conn, expected_version=version)
@@ -245,13 +254,18 @@ def patch_station(store: Store, scope: Scope, station_id: int, body: Mapping[str
 
 def change_status(store: Store, scope: Scope, station_id: int, *, status: str, reason: str,
                   version: int | None = None, if_match: int | None = None) -> Station:
-    """Suspend, reopen or close a station through :mod:`stations.lifecycle`, in scope."""
+    """Suspend, reopen or close a station through :mod:`stations.lifecycle`, in scope; a step
+    the lifecycle refuses from the current status is a :class:`ConflictError` (409)."""
     version = _version(version, if_match)
     with store.transaction() as conn:
         old = store.lock_station(station_id, conn=conn, expected_version=version)
         scope.check_write(area_of_record(old))
-        lifecycle.set_status(store, station_id, status, actor=scope.username, reason=reason,
-                             conn=conn)
+        try:
+            lifecycle.set_status(store, station_id, status, actor=scope.username,
+                                 reason=reason, conn=conn)
+        except TransitionError as exc:  # valid request, wrong state: a conflict (409)
+            raise ConflictError(exc.message, detail={**(exc.detail or {}),
+                                                     "status": old.status}) from exc
     return store.get_station(station_id)
 
 

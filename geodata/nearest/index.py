@@ -819,9 +819,9 @@ def _check_k(k) -> int:
 def _check_radius(radius_m) -> float | None:
     if radius_m is None:
         return None
-    if not _finite(radius_m) or float(radius_m) <= 0:
+    if not _finite(radius_m) or float(radius_m) < 0:  # 0: only a station at the point
         raise ValidationError(
-            f"半径必须是正数 (radius_m must be a positive number of metres), got {radius_m!r}")
+            f"半径不能为负数 (radius_m must be metres ≥ 0), got {radius_m!r}")
     return float(radius_m)
 
 

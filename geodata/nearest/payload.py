@@ -110,7 +110,7 @@ def outside_coverage(index: StationIndex, lon: float, lat: float, *, crs: str = 
     wlon, wlat = _check_point(lon, lat, crs)  # the checks (and errors) of index.nearest
     x, y = index.project(wlon, wlat)
     if not (math.isfinite(x) and math.isfinite(y)):
-        index.nearest(lon, lat, k=1, crs=crs)  # raises the usual "too far to project" error
+        return True  # too far from the stations to project in their CRS: far outside
     distances, _ = index.nearest_ids(float(x), float(y), 1)
     return not distances or distances[0] > limit
 

@@ -15,6 +15,7 @@ Distances
   (``"straight_line_x_detour"``).
 * With a :class:`geodata.network.WalkingNetwork`, radius and minutes are metres along the
   network (``"network"``).
+* Both ``radius_m`` and ``minutes``: within both (the smaller reach, and its method).
 
 A point at exactly the radius is covered (``distance <= radius``).
 
@@ -132,24 +133,33 @@ def walk_radius(*, radius_m: float | None = None, minutes: float | None = None,
 
     Returns ``(radius, method)``: with a network the radius is metres along it; otherwise
     straight-line metres (minutes converted at the walking speed, divided by the detour factor).
+    Given both ``radius_m`` and ``minutes``, a point is within reach when it is within both:
+    the smaller of the two radii, with the method of the one that binds.
     """
-    if radius_m is not None and minutes is not None:
-        raise ValidationError("给出半径或步行分钟之一 (give radius_m or minutes, not both)")
-    if minutes is not None:
-        if not _positive(minutes):
-            raise ValidationError(
-                f"minutes 必须为正数 (must be a positive number), got {minutes!r}")
-        walk = float(minutes) * _M_PER_MIN
-        if network:
-            return walk, METHOD_NETWORK
-        if not (_positive(detour_factor) and detour_factor >= 1):
-            raise ValidationError(f"detour_factor must be ≥ 1, got {detour_factor!r}")
-        return walk / detour_factor, METHOD_STRAIGHT
+    by_minutes = None if minutes is None else _minutes_radius(minutes, network, detour_factor)
+    if radius_m is None and by_minutes is not None:
+        return by_minutes
     radius = DEFAULT_RADIUS_M if radius_m is None else radius_m
     if not _positive(radius):
         raise ValidationError(f"radius 必须为正数 (radius_m must be a positive number of metres), "
                               f"got {radius_m!r}")
-    return float(radius), METHOD_NETWORK if network else METHOD_EUCLIDEAN
+    by_radius = (float(radius), METHOD_NETWORK if network else METHOD_EUCLIDEAN)
+    if by_minutes is not None and by_minutes[0] < by_radius[0]:
+        return by_minutes
+    return by_radius
+
+
+def _minutes_radius(minutes: float, network: bool, detour_factor: float) -> tuple[float, str]:
+    """Walking ``minutes`` as ``(radius, method)`` (see :func:`walk_radius`)."""
+    if not _positive(minutes):
+        raise ValidationError(
+            f"minutes 必须为正数 (must be a positive number), got {minutes!r}")
+    walk = float(minutes) * _M_PER_MIN
+    if network:
+        return walk, METHOD_NETWORK
+    if not (_positive(detour_factor) and detour_factor >= 1):
+        raise ValidationError(f"detour_factor must be ≥ 1, got {detour_factor!r}")
+    return walk / detour_factor, METHOD_STRAIGHT
 
 
 def _positive(value) -> bool:
@@ -567,7 +577,7 @@ def compute_coverage(demand: DemandSet, stations: StationArrays | Sequence, *,
     stations : StationArrays or sequence of Station
         Stations that may count (usually the open ones).
     radius_m, minutes : float, optional
-        Reach in metres or walking minutes (default 1,000 m).
+        Reach in metres and/or walking minutes (default 1,000 m; both: within both).
     min_stations : int
         N of "covered by ≥ N stations" (交叉覆盖), default 2.
     at : datetime or ISO text, optional

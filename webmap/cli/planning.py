@@ -136,7 +136,7 @@ def demand_pin_cmd(point_id: int, lon: float, lat: float, crs: str, as_json: boo
 @click.option("--radius", default=None, type=Number(),
               help="服务半径, 米 (radius in metres, default 1000)")
 @click.option("--minutes", default=None, type=Number(),
-              help="步行分钟 (walking minutes instead of a radius)")
+              help="步行分钟 (walking minutes; with --radius: within both)")
 @click.option("--min-stations", "min_stations", default="2", show_default=True,
               type=Number(integer=True, minimum=1), help="交叉覆盖: covered by at least N stations")
 @click.option("--at", "at", default=None, help="只计此时开放的站点 (ISO 8601, Asia/Shanghai)")
@@ -239,7 +239,7 @@ def _print_coverage(body: dict) -> None:
 @click.option("--street", default=None, help="街道 (name, short name or code)")
 @click.option("--radius", default=None, type=Number(), help="服务半径, 米 (default 1000)")
 @click.option("--minutes", default=None, type=Number(),
-              help="步行分钟 (walking minutes instead of a radius)")
+              help="步行分钟 (walking minutes; with --radius: within both)")
 @click.option("--add", "add", default=None, type=Number(integer=True, minimum=0),
               help="新增站点数 P (how many to open)")
 @click.option("--exact/--fast", default=None, help="精确求解 (MILP, HiGHS) 或快速近似；默认：HiGHS "
