@@ -168,9 +168,16 @@ def test_station_writes_document_what_a_station_needs(api):
     assert not _document_allows(create, "post", {"name": "x", "lon": 0, "lat": 0})
     assert not _document_allows(create, "post", {"type": "Feature", "geometry": {},
                                                  "properties": {"name": "x"}})
+    # found: a Feature at [1, 1] (outside China; OpenAPI 3.0 could not bound positions) and
+    # one without properties (so without a name): the 3.1 document states both
     far = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [1.0, 1.0]},
            "properties": {"name": "0"}}
-    assert "中国" in _json(client.post(create, json=far), 400)["error"]
+    assert not _document_allows(create, "post", far)
+    assert "geometry/coordinates/0" in _json(client.post(create, json=far), 400)["error"]
+    bare = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [73.0, 1.0]}}
+    assert not _document_allows(create, "post", bare)
+    assert _document_allows(create, "post", {**bare, "properties": {"name": "边"}})
+    assert _json(client.post(create, json={**bare, "properties": {"name": "边"}}), 201)
     made = _json(client.post(create, json={"name": "新站", "lon": "116.35", "lat": 39.9}), 201)
     assert made["properties"]["name"] == "新站"
 

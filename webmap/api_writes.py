@@ -189,18 +189,22 @@ _NEEDED = {"name": _NAME, "lon": _number("lon", nullable=False),
            "lat": _number("lat", nullable=False)}
 _FLAT = {"type": "object", "required": ["name", "lon", "lat"], "additionalProperties": False,
          "properties": {**_field_schemas(), **_NEEDED, "crs": _CRS}}
-_FEATURE = {"type": "object", "required": ["type", "geometry"], "properties": {
+_FEATURE = {"type": "object", "required": ["type", "geometry", "properties"],
+            "additionalProperties": False, "properties": {
     "type": {"type": "string", "enum": ["Feature"]},
     "geometry": {"type": "object", "required": ["type", "coordinates"], "properties": {
         "type": {"type": "string", "enum": ["Point"]},
-        "coordinates": {"type": "array", "items": {"type": "number", "minimum": min(
-            writes.STATION_LON[0], writes.STATION_LAT[0]), "maximum": max(
-            writes.STATION_LON[1], writes.STATION_LAT[1])}, "minItems": 2, "maxItems": 3,
-            "description": "[lon, lat] in China: lon 73-136, lat 1-55 (OpenAPI 3.0 cannot "
-                           "bound each position of an array; the server does)."}}},
-    "properties": {"type": "object", "required": ["name"], "properties": {
-        **{k: v for k, v in _field_schemas().items() if k not in ("lon", "lat")},
-        "name": _NAME}},
+        "coordinates": {"type": "array", "minItems": 2, "maxItems": 3, "prefixItems": [
+            {"type": "number", "minimum": writes.STATION_LON[0],
+             "maximum": writes.STATION_LON[1]},
+            {"type": "number", "minimum": writes.STATION_LAT[0],
+             "maximum": writes.STATION_LAT[1]}], "items": {"type": "number"},
+            "description": "[lon, lat] (or [lon, lat, altitude]) in China: lon 73-136, "
+                           "lat 1-55."}}},
+    "properties": {"type": "object", "required": ["name"], "additionalProperties": False,
+                   "properties": {
+                       **{k: v for k, v in _field_schemas().items() if k not in ("lon", "lat")},
+                       "name": _NAME, "crs": _CRS}},
     "crs": _CRS}}
 spec.components.update({
     "StationCreate": {"oneOf": [_FLAT, _FEATURE], "description": "A flat object (`name, "

@@ -19,8 +19,8 @@ checked on the value as sent; a time (``fmt="date-time"``) is documented and che
 Asia/Shanghai, or ``now``), not as RFC 3339, which would refuse naive times; a repeatable
 enum is documented as the comma list it accepts; an optional query parameter sent empty is
 absent (``allowEmptyValue``), an optional body field sent ``null`` likewise (``nullable``); a
-``request_body`` schema is validated as documented (OpenAPI 3.0 dialect, formats checked,
-:data:`HOURS_FORMAT` among them) before the view reads it.
+``request_body`` schema is validated as documented (the document is OpenAPI 3.1, JSON Schema
+2020-12, formats checked, :data:`HOURS_FORMAT` among them) before the view reads it.
 
 And none it allows is refused (``positive_data_acceptance``): a cross-field rule of a body
 (fields that go together, a value that needs another field) is a :func:`body_rule`, stated in
@@ -31,6 +31,7 @@ test_api_contract.py``).
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import re
@@ -438,21 +439,52 @@ def _hours_text(value: object) -> bool:
 
 @functools.cache
 def _format_checker():
-    """OpenAPI 3.0's formats plus ours (:data:`HOURS_FORMAT`)."""
+    """OpenAPI 3.1's formats plus ours (:data:`HOURS_FORMAT`)."""
     from jsonschema import FormatChecker
-    from openapi_schema_validator import oas30_format_checker
+    from openapi_schema_validator import oas31_format_checker
 
     checker = FormatChecker(formats=())
-    checker.checkers = dict(oas30_format_checker.checkers)
+    checker.checkers = dict(oas31_format_checker.checkers)
     checker.checks(HOURS_FORMAT, raises=ValueError)(_hours_text)
     return checker
 
 
-def _validator(schema: dict, components: Mapping[str, dict]):
-    from openapi_schema_validator import OAS30Validator
+_SCHEMA_MAPS = ("properties", "patternProperties")
+_SCHEMA_KEYS = ("items", "additionalProperties", "not", "anyOf", "oneOf", "allOf",
+                "prefixItems", "contains")
 
-    root = {**schema, "components": {"schemas": dict(components)}}
-    return OAS30Validator(root, format_checker=_format_checker())
+
+def oas31(schema: Any) -> Any:
+    """A schema as our declarations write it (OpenAPI 3.0's ``nullable``) in the dialect of
+    OpenAPI 3.1 (JSON Schema 2020-12): ``nullable`` becomes ``"null"`` in ``type`` and
+    ``enum``. The declarations may use 2020-12 keywords (``prefixItems``: a tuple such as a
+    GeoJSON position, which OpenAPI 3.0 cannot bound item by item)."""
+    if isinstance(schema, list):
+        return [oas31(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: oas31(sub) for name, sub in value.items()}
+        elif key in _SCHEMA_KEYS:
+            out[key] = oas31(value)
+        elif key != "nullable":
+            out[key] = value
+    if schema.get("nullable") is True:
+        if isinstance(out.get("type"), str):
+            out["type"] = [out["type"], "null"]
+        if "enum" in out and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+def _validator(schema: dict, components: Mapping[str, dict]):
+    from openapi_schema_validator import OAS31Validator
+
+    root = {**oas31(schema), "components": {"schemas": {
+        name: oas31(sub) for name, sub in components.items()}}}
+    return OAS31Validator(root, format_checker=_format_checker())
 
 
 def _rule_message(error) -> str | None:
@@ -463,14 +495,14 @@ def _rule_message(error) -> str | None:
 
 def body_rule(message: str, schema: dict) -> dict:
     """A cross-field rule on a JSON body (which fields go together, which value needs which
-    field), stated as JSON Schema in the OpenAPI 3.0 dialect (``anyOf``, ``not``,
+    field), stated as JSON Schema (``anyOf``, ``not``,
     ``required``) so the document says it, and enforced by :func:`check_body` from the same
     dict, answering ``message`` when it is broken (kept as the ``x-message`` extension)."""
     return {**schema, "x-message": message}
 
 
 def check_body(body: object, schema: dict, components: Mapping[str, dict]) -> None:
-    """Validate a parsed JSON body against its documented schema (OpenAPI 3.0 dialect, with
+    """Validate a parsed JSON body against its documented schema (OpenAPI 3.1 dialect, with
     ``#/components/schemas/...`` references and formats); 400 naming the first problem."""
     from jsonschema.exceptions import best_match
 
@@ -624,17 +656,32 @@ class ApiSpec:
         return decorator
 
     def openapi(self, *, server_url: str = "/") -> dict:
-        """The OpenAPI 3.0 document of every registered endpoint."""
+        """The OpenAPI 3.1 document of every registered endpoint (schemas through
+        :func:`oas31`, as :func:`check_body` validates them)."""
         paths: dict[str, dict] = {}
         for ep in self.endpoints:
-            paths.setdefault(ep.openapi_path, {})[ep.method] = ep.operation()
+            paths.setdefault(ep.openapi_path, {})[ep.method] = _op31(ep.operation())
         return {
-            "openapi": "3.0.3",
+            "openapi": "3.1.0",
             "info": {"title": self.title, "version": self.version,
                      "description": self.description},
             "servers": [{"url": server_url}],
             "paths": paths,
-            "components": {"schemas": self.components,
+            "components": {"schemas": {name: oas31(sub)
+                                       for name, sub in self.components.items()},
                            **({"securitySchemes": self.security_schemes}
                               if self.security_schemes else {})},
         }
+
+
+def _op31(op: dict) -> dict:
+    """An operation with every parameter, body and response schema through :func:`oas31`."""
+    op = copy.deepcopy(op)
+    for param in op.get("parameters", ()):
+        param["schema"] = oas31(param["schema"])
+    contents = [op["requestBody"]["content"]] if "requestBody" in op else []
+    contents += [r["content"] for r in op["responses"].values() if "content" in r]
+    for content in contents:
+        for media in content.values():
+            media["schema"] = oas31(media["schema"])
+    return op
