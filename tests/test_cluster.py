@@ -14,7 +14,9 @@ def client():
 
     for attempt in range(3):  # a loaded 2-core box can miss the scheduler's start-up timeout
         try:
-            cluster = LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+            # as `nuanxin coverage --engine dask` starts one: worker processes of one thread
+            # (PROJ and GEOS objects are not safe across threads, geodata.planning.cluster)
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                    dashboard_address=":0")  # a free port: never clashes
             break
         except RuntimeError:

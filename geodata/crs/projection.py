@@ -7,12 +7,13 @@ outside China.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 
 import numpy as np
 from pyproj import CRS, Transformer
 
-__all__ = ["BEIJING_CRS", "metric_crs_for", "to_metric", "from_metric", "transformer"]
+__all__ = ["BEIJING_CRS", "PROJ_LOCK", "metric_crs_for", "to_metric", "from_metric",
+           "transformer"]
 
 BEIJING_CRS = "EPSG:4548"
 
@@ -36,10 +37,29 @@ def metric_crs_for(lon, lat) -> str:
     return f"EPSG:{(32600 if clat >= 0 else 32700) + zone}"
 
 
-@lru_cache(maxsize=32)
+#: Held while PROJ objects are made or asked about. pyproj 3.7 aborts the process (or
+#: answers wrong) when threads make PROJ objects or query the PROJ database at the same
+#: time (pyproj4/pyproj#1499; seen here as "Fatal Python error: Aborted" in dask worker
+#: threads, in ``CRS.to_epsg``, ``CRS.from_user_input`` and GeoParquet reads). Using a made
+#: Transformer from many threads is what pyproj supports (objects are thread-safe since 3.1).
+PROJ_LOCK = threading.RLock()
+_MADE: dict[tuple[str, str], Transformer] = {}
+
+
 def transformer(src: str, dst: str) -> Transformer:
-    """A cached pyproj Transformer, always lon/lat (x, y) order."""
-    return Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst), always_xy=True)
+    """The pyproj Transformer from ``src`` to ``dst``, always lon/lat (x, y) order.
+
+    Made once per pair, under :data:`PROJ_LOCK`, and shared by every thread.
+    """
+    found = _MADE.get((src, dst))
+    if found is None:
+        with PROJ_LOCK:
+            found = _MADE.get((src, dst))
+            if found is None:
+                found = Transformer.from_crs(CRS.from_user_input(src),
+                                             CRS.from_user_input(dst), always_xy=True)
+                _MADE[(src, dst)] = found
+    return found
 
 
 def to_metric(lon, lat, crs: str = BEIJING_CRS):

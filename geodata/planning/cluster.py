@@ -44,7 +44,7 @@ import pandas as pd
 
 from geodata.crs.projection import metric_crs_for, to_metric
 from geodata.errors import CRSMismatchError
-from geodata.planning.coverage import coverage_arrays
+from geodata.planning.coverage import coverage_arrays, prepare_shared
 
 __all__ = ["coverage_totals", "coverage_dask", "area_coverage_dask", "demand_frame",
            "read_demand_parquet", "open_client"]
@@ -102,13 +102,39 @@ def coverage_totals(lon, lat, weight, station_lon, station_lat, radius_m: float,
     return _finish(parts, radius_m, min_stations, crs)
 
 
-def _partition(frame, station_xy, radius_m, min_stations, crs, weight_column):
+def _one_at_a_time(body):
+    """Run a partition's ``body`` holding :data:`geodata.crs.projection.PROJ_LOCK`: a worker
+    with several threads computes one partition at a time. PROJ (pyproj 3.7) and GEOS
+    objects are not safe when threads make or prepare them at once, and the crash takes the
+    worker with it; ``LocalCluster`` workers run one thread each, so this costs nothing
+    there (for a cluster of your own: ``dask worker --nthreads 1``, more processes)."""
+    from functools import wraps
+
+    from geodata.crs.projection import PROJ_LOCK
+
+    @wraps(body)
+    def run(*args, **kwargs):
+        with PROJ_LOCK:
+            return body(*args, **kwargs)
+
+    return run
+
+
+@_one_at_a_time
+def _partition(frame, station_xy, radius_m, min_stations, crs, weight_column, source):
+    """One partition's totals; ``source``: the demand's CRS, as text, asked once before the
+    partitions run (``EPSG:4326``: projected with the shared Transformer)."""
     if len(frame) == 0:
         row = {k: 0.0 for k in _COLUMNS}
         row["farthest_m"] = np.nan
         return pd.DataFrame([row])
-    geo = frame.to_crs(crs) if str(frame.crs) != crs else frame
-    xy = np.column_stack([geo.geometry.x.to_numpy(), geo.geometry.y.to_numpy()])
+    x, y = frame.geometry.x.to_numpy(dtype=float), frame.geometry.y.to_numpy(dtype=float)
+    if source == "EPSG:4326":
+        x, y = to_metric(x, y, crs)
+    elif source != crs:
+        geo = frame.to_crs(crs)
+        x, y = geo.geometry.x.to_numpy(dtype=float), geo.geometry.y.to_numpy(dtype=float)
+    xy = np.column_stack([x, y])
     weight = (np.ones(len(frame)) if weight_column is None
               else frame[weight_column].to_numpy(dtype=float))
     return pd.DataFrame([_sums(xy, weight, station_xy, radius_m, min_stations, 1)])
@@ -150,8 +176,10 @@ def coverage_dask(demand, station_lon, station_lat, radius_m: float, *,
     if client is not None:
         sxy = client.scatter(sxy, broadcast=True)
     meta = pd.DataFrame({k: pd.Series(dtype=float) for k in _COLUMNS})
+    epsg = demand.crs.to_epsg()
+    source = f"EPSG:{epsg}" if epsg is not None else demand.crs.to_wkt()
     parts = demand.map_partitions(_partition, sxy, radius_m, min_stations, crs, weight_column,
-                                  meta=meta)
+                                  source, meta=meta)
     result = client.compute(parts).result() if client is not None else parts.compute()
     return _finish(result, radius_m, min_stations, crs)
 
@@ -186,17 +214,41 @@ def _close(client) -> None:
         cluster.close()
 
 
+def _read_part(path: str):
+    """One GeoParquet file, read under :data:`geodata.crs.projection.PROJ_LOCK`: a worker's
+    threads read one file at a time (dask's own parquet reader, two threads at once, aborted
+    the process now and then in pyarrow 26 — ``Fatal Python error: Aborted`` in
+    ``ParquetFile.__init__``; and the file's CRS is a PROJ object, made under that lock)."""
+    import geopandas as gpd
+
+    from geodata.crs.projection import PROJ_LOCK
+
+    with PROJ_LOCK:
+        return gpd.read_parquet(path)
+
+
 def read_demand_parquet(path: str, *, partitions: int | None = None):
-    """Demand points from a (partitioned) GeoParquet dataset, as a dask-geopandas frame."""
-    import dask_geopandas
+    """Demand points from a GeoParquet file or a folder of ``*.parquet`` parts (one
+    partition each), as a dask-geopandas frame."""
+    from pathlib import Path
+
+    import dask
+    import dask.dataframe as dd
+    import dask_geopandas  # noqa: F401 - registers GeoDataFrame collections with dask
 
     from stations.errors import ValidationError
 
+    where = Path(path)
+    files = sorted(where.glob("*.parquet")) if where.is_dir() else [where]
     try:
-        frame = dask_geopandas.read_parquet(path)
+        if not files or not files[0].is_file():
+            raise FileNotFoundError(f"no *.parquet file at {path!r}")
+        meta = _read_part(str(files[0])).iloc[:0]
     except (OSError, ValueError) as exc:
         raise ValidationError(f"无法读取需求 GeoParquet (cannot read demand GeoParquet "
                               f"{path!r}): {exc}") from None
+    frame = dd.from_delayed([dask.delayed(_read_part)(str(f)) for f in files], meta=meta,
+                            verify_meta=False)
     if frame.crs is None:
         raise CRSMismatchError(f"{path}: the GeoParquet geometry has no CRS")
     if partitions:
@@ -223,16 +275,20 @@ def _text_column(frame, name: str, n: int) -> np.ndarray:
     return np.full(n, "", dtype=object)
 
 
-def _area_partition(frame, station_xy, radius, min_stations, crs, spec, clip):
-    """One partition's sums: totals, per area of ``spec``, farthest distance, its own time."""
+@_one_at_a_time
+def _area_partition(frame, station_xy, radius, min_stations, crs, spec, clip, wgs84=True):
+    """One partition's sums: totals, per area of ``spec``, farthest distance, its own time.
+
+    ``wgs84``: whether the demand is in EPSG:4326 already (asked once, before the partitions
+    run: a partition never asks its frame's shared CRS object, see
+    :data:`geodata.crs.projection.PROJ_LOCK`)."""
     import shapely
 
     from geodata.planning.coverage import _assign_areas
     from geodata.planning.demand import DemandSet
 
     started = time.perf_counter()
-    geo = frame if frame.crs is not None and frame.crs.to_epsg() == 4326 else \
-        frame.to_crs("EPSG:4326")
+    geo = frame if wgs84 else frame.to_crs("EPSG:4326")
     lon, lat = geo.geometry.x.to_numpy(dtype=float), geo.geometry.y.to_numpy(dtype=float)
     n = lon.size
     weight = (frame["weight"].to_numpy(dtype=float) if "weight" in frame.columns
@@ -353,8 +409,11 @@ def area_coverage_dask(store, *, district: str | None = None, street: str | None
                                     for k in _AREA_SUMS] + ["seconds"]
         meta = pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
         spec_small = replace(spec, polygon=None)  # each partition needs the sub-areas only
+        wgs84 = frame.crs is not None and frame.crs.to_epsg() == 4326
+        for geom in (clip, *spec_small.sub_geoms):  # prepared here, before threads share them
+            prepare_shared(geom)
         parts = frame.map_partitions(_area_partition, client.scatter(sxy, broadcast=True),
-                                     radius, int(min_stations), crs, spec_small, clip,
+                                     radius, int(min_stations), crs, spec_small, clip, wgs84,
                                      meta=meta)
         result = client.compute(parts).result()
     finally:

@@ -44,6 +44,7 @@ words (``demand_source``, ``demand_unit``, ``demand_label_zh``), and lists the g
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -271,10 +272,25 @@ def _assign_areas(demand: DemandSet, spec: AreaSpec) -> np.ndarray:
         box = (lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy)
         if not box.any():
             continue
-        shapely.prepare(geom)
+        prepare_shared(geom)
         hit = shapely.intersects_xy(geom, lon[box], lat[box])
         out[todo[box][hit]] = i
     return out
+
+
+_PREPARING = threading.Lock()
+
+
+def prepare_shared(geom) -> None:
+    """``shapely.prepare(geom)`` for a geometry several threads use (dask's worker threads,
+    the web server's): preparing changes the geometry in place, and two threads preparing
+    the same one at once crash GEOS (seen here: "Fatal Python error: Aborted" in
+    ``intersects_xy``). Once prepared, queries from any thread are safe."""
+    import shapely
+
+    if geom is not None and not shapely.is_prepared(geom):
+        with _PREPARING:
+            shapely.prepare(geom)  # a no-op when another thread got there first
 
 
 # ----------------------------------------------------------------------------- the result
