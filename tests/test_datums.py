@@ -356,3 +356,38 @@ def test_installed_console_script_converts_a_stdin_batch():
                          input="116 40\nx y\n", capture_output=True, text=True, timeout=60,
                          check=False)
     assert bad.returncode == 2 and "line 2" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_metric_projection_from_many_threads_at_once():
+    """The web server's threads (and dask's) project at the same time: each gets its own
+    Transformer, made under PROJ_LOCK (pyproj 3.7 aborts when threads make PROJ objects
+    at once); every answer equals the one thread's."""
+    import threading
+
+    import numpy as np
+
+    from geodata.crs import projection
+
+    zones = [f"EPSG:{code}" for code in (4545, 4546, 4547, 4548, 4549, 4550)]
+    rng = np.random.default_rng(7)
+    lon, lat = rng.uniform(116.0, 117.0, 500), rng.uniform(39.5, 40.5, 500)
+    want = {z: projection.to_metric(lon, lat, z) for z in zones}
+    failures: list[str] = []
+    start = threading.Barrier(8)
+
+    def work(seed: int) -> None:
+        start.wait()
+        for round_ in range(30):
+            z = zones[(seed + round_) % len(zones)]
+            x, y = projection.to_metric(lon, lat, z)
+            back = projection.from_metric(x, y, z)
+            if not (np.array_equal(x, want[z][0]) and np.array_equal(y, want[z][1])
+                    and np.allclose(back[0], lon, atol=1e-9)):
+                failures.append(f"{z} in thread {seed}")
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []

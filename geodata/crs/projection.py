@@ -40,25 +40,29 @@ def metric_crs_for(lon, lat) -> str:
 #: Held while PROJ objects are made or asked about. pyproj 3.7 aborts the process (or
 #: answers wrong) when threads make PROJ objects or query the PROJ database at the same
 #: time (pyproj4/pyproj#1499; seen here as "Fatal Python error: Aborted" in dask worker
-#: threads, in ``CRS.to_epsg``, ``CRS.from_user_input`` and GeoParquet reads). Using a made
-#: Transformer from many threads is what pyproj supports (objects are thread-safe since 3.1).
+#: threads, in ``CRS.to_epsg``, ``CRS.from_user_input`` and in a shared Transformer's own
+#: per-thread copy, which pyproj makes on a thread's first use).
 PROJ_LOCK = threading.RLock()
-_MADE: dict[tuple[str, str], Transformer] = {}
+_PER_THREAD = threading.local()
 
 
 def transformer(src: str, dst: str) -> Transformer:
-    """The pyproj Transformer from ``src`` to ``dst``, always lon/lat (x, y) order.
+    """This thread's pyproj Transformer from ``src`` to ``dst``, always lon/lat (x, y) order.
 
-    Made once per pair, under :data:`PROJ_LOCK`, and shared by every thread.
+    Made once per thread and pair under :data:`PROJ_LOCK` and used by that thread alone, so
+    pyproj never makes a thread's copy by itself, unlocked, while another thread does too.
     """
-    found = _MADE.get((src, dst))
+    made = getattr(_PER_THREAD, "transformers", None)
+    if made is None:
+        made = _PER_THREAD.transformers = {}
+    found = made.get((src, dst))
     if found is None:
         with PROJ_LOCK:
-            found = _MADE.get((src, dst))
-            if found is None:
-                found = Transformer.from_crs(CRS.from_user_input(src),
-                                             CRS.from_user_input(dst), always_xy=True)
-                _MADE[(src, dst)] = found
+            found = Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst),
+                                         always_xy=True)
+        if len(made) >= 32:
+            made.clear()
+        made[(src, dst)] = found
     return found
 
 

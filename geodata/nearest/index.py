@@ -154,7 +154,7 @@ class StationIndex:
         self.detour_factor = float(detour_factor)
         self.walk_speed_kmh = float(walk_speed_kmh)
         self._metres_per_minute = self.walk_speed_kmh * 1000.0 / 60.0
-        self._forward = transformer("EPSG:4326", self.crs).transform
+        self._forward = self._project  # the calling thread's Transformer, each time
         self._grid: _Grid | None = None
         self._lock = threading.Lock()
         self._masks: dict[str, np.ndarray] = {}
@@ -187,6 +187,11 @@ class StationIndex:
         return self._forward(wlon, wlat)
 
     # ---------------------------------------------------------------- lean paths
+    def _project(self, lon, lat):
+        """WGS84 → this index's metric CRS with the calling thread's own Transformer (the
+        index is shared by the web server's threads; :func:`transformer`)."""
+        return transformer("EPSG:4326", self.crs).transform(lon, lat)
+
     def nearest_ids(self, x: float, y: float, k: int = 1) -> tuple[list[float], list[int]]:
         """Fast single query on metric coordinates: ``(distances, positions)``, nearest first.
 
