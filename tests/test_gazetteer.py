@@ -14,7 +14,7 @@ from geodata.io.candidates import area_codes
 from geodata.places import areas
 from geodata.places.gazetteer import load_gazetteer
 from geodata.planning.coverage import resolve_area
-from stations.errors import ValidationError
+from stations.errors import NotFoundError
 from stations.records import Station
 from webmap.app import create_app
 from webmap.catalogue import Catalogue
@@ -163,7 +163,7 @@ def test_catalogue_resolves_what_stations_record(gazetteer):
     # a name the gazetteer does not know still finds stations recorded with exactly that name
     idx, _ = cat.select(statuses=None, district="火星区", street="火星街道")
     assert [cat.stations[i].id for i in idx] == [3]
-    with pytest.raises(ValidationError, match="district") as info:
+    with pytest.raises(NotFoundError, match="district") as info:  # names nothing: 404
         cat.select(statuses=None, district="月球区")
     assert info.value.detail["param"] == "district"
 
@@ -209,15 +209,18 @@ def test_api_street_filter_accepts_every_form(demo_client):
     assert len(_ids(demo_client, "district=朝阳&street=八里庄")) == 1
 
 
-@pytest.mark.parametrize(("query", "param", "text"), [
-    ("district=西成区", "district", "西城区"),
-    ("district=火星区", "district", "unknown district"),
-    ("street=八里庄街道", "street", "朝阳区"),
-    ("district=西城&street=八里庄", "street", "unknown street"),
+@pytest.mark.parametrize(("query", "param", "text", "status"), [
+    ("district=西成区", "district", "西城区", 404),
+    ("district=火星区", "district", "unknown district", 404),
+    ("street=八里庄街道", "street", "朝阳区", 400),
+    ("district=西城&street=八里庄", "street", "unknown street", 404),
 ], ids=["typo", "unknown", "ambiguous", "street-outside-district"])
-def test_api_bad_area_is_a_400_naming_the_parameter(demo_client, query, param, text):
+def test_api_bad_area_is_an_error_naming_the_parameter(demo_client, query, param, text, status):
+    """A name that selects no place and no station is 404 (issue 15: the document allows any
+    name, and one that names nothing is "not found", like an unknown id), with the
+    gazetteer's suggestion; an ambiguous one is a 400 asking which."""
     response = demo_client.get(f"/api/stations?{query}")
-    assert response.status_code == 400
+    assert response.status_code == status
     body = response.get_json()
     assert set(body) == {"error", "detail"} and body["detail"]["param"] == param
     assert text in body["error"]
