@@ -228,3 +228,22 @@ def test_db_commands_upgrade_and_name_the_revision(url):
     after = runner.invoke(main, ["db", "current"])
     assert after.exit_code == 0 and migrations.head() in after.output
     assert "(head)" in after.output
+
+
+def test_downgrade_refuses_and_says_how_to_go_back(tmp_path):
+    """Migrations go forward only, by design: an Alembic downgrade of a real store is refused
+    with the way back (restore the backup), and the store stays at the head."""
+    from alembic import command
+
+    from stations.engines import write_connection
+    from stations.errors import StoreError
+
+    store = Store(f"sqlite:///{tmp_path / 'n.db'}")
+    store.init()
+    try:
+        with write_connection(store.engine) as conn, conn.begin():
+            with pytest.raises(StoreError, match="nuanxin restore"):
+                command.downgrade(migrations.config(conn), "-1")
+        assert migrations.current(store.engine) == migrations.head()
+    finally:
+        store.dispose()

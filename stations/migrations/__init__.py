@@ -15,6 +15,7 @@ compares a migrated empty database with :data:`stations.schema.metadata` on both
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 import sqlalchemy as sa
 from alembic import command
@@ -22,7 +23,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-__all__ = ["config", "upgrade", "current", "head", "include_object", "POSTGIS_TABLES"]
+__all__ = ["config", "upgrade", "current", "head", "include_object", "forward_only",
+           "POSTGIS_TABLES"]
 
 HERE = Path(__file__).resolve().parent
 
@@ -40,6 +42,17 @@ def config(connection: sa.engine.Connection | None = None) -> Config:
     if connection is not None:
         cfg.attributes["connection"] = connection
     return cfg
+
+
+def forward_only() -> NoReturn:
+    """Every revision's ``downgrade``: the store migrates forward only, by design. Going
+    back is restoring the backup taken before the upgrade (``nuanxin restore FILE``): a
+    downgrade would drop columns the newer release already filled."""
+    from stations.errors import StoreError
+
+    raise StoreError("nuanxin 只向前迁移；要回到旧版本，请恢复升级前的备份 (migrations go "
+                     "forward only; restore the backup taken before the upgrade: "
+                     "nuanxin restore FILE)")
 
 
 def head() -> str:

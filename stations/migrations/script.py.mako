@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
+from stations.migrations import forward_only
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}
@@ -22,4 +24,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("nuanxin migrates forward only; restore a backup to go back")
+    forward_only()

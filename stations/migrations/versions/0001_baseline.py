@@ -32,6 +32,8 @@ from sqlalchemy import (
     Text,
 )
 
+from stations.migrations import forward_only
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -245,4 +247,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("nuanxin migrates forward only; restore a backup to go back")
+    forward_only()

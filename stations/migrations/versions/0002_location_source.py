@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from stations.migrations import forward_only
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -27,4 +29,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("nuanxin migrates forward only; restore a backup to go back")
+    forward_only()

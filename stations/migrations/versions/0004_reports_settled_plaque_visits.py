@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from stations.migrations import forward_only
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
@@ -36,4 +38,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("nuanxin migrates forward only; restore a backup to go back")
+    forward_only()

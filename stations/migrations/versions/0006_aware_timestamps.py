@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from alembic import op
 
+from stations.migrations import forward_only
+
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
@@ -70,4 +72,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("nuanxin migrates forward only; restore a backup to go back")
+    forward_only()

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from alembic import op
 
+from stations.migrations import forward_only
+
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
@@ -98,4 +100,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("nuanxin migrates forward only; restore a backup to go back")
+    forward_only()
