@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import require
 from tests.servers import live_site
-from webmap.testing import chromium_available, launch_chromium
+from webmap.testing import chromium_available
 
 pytestmark = pytest.mark.browser
 
@@ -51,9 +51,7 @@ def _figures(page) -> dict:
     })""")
 
 
-def test_coverage_page_before_and_after_the_demand_sheet(served):
-    from playwright.sync_api import sync_playwright
-
+def test_coverage_page_before_and_after_the_demand_sheet(served, browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
     foreign: list[str] = []
     errors: list[str] = []
@@ -66,28 +64,26 @@ def test_coverage_page_before_and_after_the_demand_sheet(served):
         foreign.append(r.request.url)
         return r.abort()
 
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        context = browser.new_context(viewport={"width": 1280, "height": 1600}, locale="zh-CN",
-                                      timezone_id="Asia/Shanghai")
-        context.route("**/*", route)
-        page = context.new_page()
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(served.url + "/union/login")
-        page.fill("input[name=username]", "guangwai")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.goto(served.url + "/union/coverage?radius=500")
-        before = _figures(page)
-        page.screenshot(path=str(SHOTS / "coverage-guangwai-before.png"), full_page=True)
-        page.set_input_files("input[name=file]", str(SAMPLE))
-        page.click("#demand-sheet button[type=submit]")
-        page.wait_for_load_state()
-        assert "需求表已导入 22 个需求点" in page.content()
-        page.goto(served.url + "/union/coverage?radius=500")
-        after = _figures(page)
-        page.screenshot(path=str(SHOTS / "coverage-guangwai-after.png"), full_page=True)
-        browser.close()
+    context = browser.new_context(viewport={"width": 1280, "height": 1600}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai")
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(served.url + "/union/login")
+    page.fill("input[name=username]", "guangwai")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(served.url + "/union/coverage?radius=500")
+    before = _figures(page)
+    page.screenshot(path=str(SHOTS / "coverage-guangwai-before.png"), full_page=True)
+    page.set_input_files("input[name=file]", str(SAMPLE))
+    page.click("#demand-sheet button[type=submit]")
+    page.wait_for_load_state()
+    assert "需求表已导入 22 个需求点" in page.content()
+    page.goto(served.url + "/union/coverage?radius=500")
+    after = _figures(page)
+    page.screenshot(path=str(SHOTS / "coverage-guangwai-after.png"), full_page=True)
+    context.close()
     print("before:", before, "\nafter:", after)  # the closing note's figures (pytest -s)
     assert before["source"].startswith("需求来源：按面积")
     assert after["source"].startswith("需求来源：导入的需求点")

@@ -38,9 +38,8 @@ from markupsafe import escape
 from stations.candidates import Candidate, add_candidates, get_candidate
 from stations.records import Station
 from stations.store import Store
-from tests.conftest import require
 from webmap.maps import escape_text
-from webmap.testing import chromium_available, csrf_token_from, launch_chromium, live_server
+from webmap.testing import csrf_token_from, live_server
 
 PAYLOADS = {
     "jinja-expression": "T {{ 7*7 }} Z",
@@ -697,31 +696,21 @@ class Browser:
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    require(chromium_available(), "Debian chromium at /usr/bin/chromium (.ci/system-deps)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
 def servers(world):
     with live_server(world.apps["none"]) as plain, live_server(world.apps["amap"]) as amap:
         yield {"none": plain, "amap": amap}
 
 
 @pytest.fixture
-def browser(chromium, servers):
-    """A fresh page; fails the test on any dialog, script error or request leaving the host.
+def browser(browser, servers):
+    """A fresh page on conftest's Chromium (this fixture overrides that one by name and asks
+    for it); fails the test on any dialog, script error or request leaving the host.
 
     The Content-Security-Policy is bypassed: it would block injected handlers and scripts
     anyway, and this matrix is about the escaping alone.
     """
     ports = {s.port for s in servers.values()}
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
                                    timezone_id="Asia/Shanghai", bypass_csp=True,
                                    service_workers="block")
     b = Browser(page=None)
