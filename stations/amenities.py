@@ -20,6 +20,7 @@ __all__ = [
     "UNKNOWN",
     "TRI_STATES",
     "normalise_amenity",
+    "accepted_amenity_names",
     "parse_tristate",
     "parse_amenity_list",
     "empty_amenities",
@@ -132,6 +133,20 @@ def normalise_amenity(name: str) -> str:
         f"未知设施 '{name}' (unknown amenity); accepted: "
         + ", ".join(f"{k} ({AMENITY_LABELS_ZH[k]})" for k in AMENITIES)
     )
+
+
+def accepted_amenity_names() -> tuple[str, ...]:
+    """Every name :func:`normalise_amenity` reads as written: the keys, the Chinese labels and
+    the synonyms (sorted; the API document lists them as the ``amenity`` enum)."""
+    names = {*AMENITIES, *AMENITY_LABELS_ZH.values(), *_SYNONYMS}
+    out = []
+    for name in names:
+        try:
+            normalise_amenity(name)
+        except ValidationError:
+            continue
+        out.append(name)
+    return tuple(sorted(out))
 
 
 def parse_tristate(value: object) -> str:

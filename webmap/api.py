@@ -16,8 +16,12 @@ from geodata.crs.datums import convert, normalise_datum
 from geodata.errors import GeodataError
 from geodata.places.assign import area_of_record
 from stations import settings
-from stations.amenities import _SYNONYMS as AMENITY_SYNONYMS
-from stations.amenities import AMENITIES, AMENITY_LABELS_ZH, normalise_amenity
+from stations.amenities import (
+    AMENITIES,
+    AMENITY_LABELS_ZH,
+    accepted_amenity_names,
+    normalise_amenity,
+)
 from stations.errors import NotFoundError, ValidationError
 from stations.hours import parse_open_at
 from stations.limits import ID_MAX, ID_MIN
@@ -84,14 +88,6 @@ def _amenity_list(values: list[str]) -> list[str]:
     return out
 
 
-def _reads_as_amenity(name: str) -> bool:
-    try:
-        normalise_amenity(name)
-    except ValidationError:
-        return False
-    return True
-
-
 def _statuses(values: list[str]) -> tuple[str, ...]:
     return STATUSES if "all" in values else tuple(dict.fromkeys(values))
 
@@ -119,8 +115,7 @@ BBOX = Param("bbox", description=_BBOX_DOC,
              pattern=BBOX_PATTERN, convert=parse_bbox,
              example="116.32,39.86,116.36,39.90")
 #: Every amenity name the server reads: keys, Chinese labels and the import's synonyms.
-AMENITY_NAMES = tuple(sorted(n for n in {*AMENITIES, *AMENITY_LABELS_ZH.values(),
-                                         *AMENITY_SYNONYMS} if _reads_as_amenity(n)))
+AMENITY_NAMES = accepted_amenity_names()
 AMENITY = Param("amenity", repeat=True, convert=_amenity_list, enum=AMENITY_NAMES,
                 description="Required amenity (recorded yes); repeat or comma-separate. Keys or "
                 f"Chinese names: {_AMENITY_DOC}.", example=["hot_water", "toilet"])
