@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import pytest
 
 from geodata.nearest.cache import get_index
+from stations.hours import TZ
 from stations.records import Station
 from tests.servers import live_site
 from tests.test_browser_worker import _Guard, _wait
@@ -169,12 +171,16 @@ def test_nothing_open_within_reach_says_so_and_offers_the_nearest_and_the_hotlin
     assert page.locator("#nearest-list .station-item").count() == 5  # offered anyway
 
 
-def test_near_stations_show_no_reach_warning(site, open_page):
+def test_near_stations_show_no_reach_warning(site, open_page, monkeypatch):
+    # a weekday morning, whatever hour the suite runs: the synthetic stations keep day hours,
+    # and at night none near HOME is open (then the warning is right to show)
+    monkeypatch.setattr("stations.hours.now", lambda: datetime(2026, 12, 1, 10, 0, tzinfo=TZ))
     server, _ = site
     page = open_page(server)
     page.goto(server.url + "/")
     _locate(page)
-    assert page.locator("#reach").is_hidden()
+    assert page.locator("#reach").is_hidden(), (page.inner_text("#reach"),
+                                                page.inner_text("#nearest-list"))
 
 
 def test_a_point_outside_the_coverage_area_is_told_so(site, open_page):
